@@ -1,0 +1,86 @@
+"""Shared look of every figure: palette, fonts, titles that state the finding.
+
+Figure builders in the ``crm_core.charts`` modules call :func:`apply_layout` last, so a
+chart looks the same on every page and in the exported deck.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+__all__ = [
+    "NEGATIVE",
+    "NEUTRAL",
+    "PALETTE",
+    "POSITIVE",
+    "PRIMARY",
+    "SEQUENTIAL",
+    "TIER_COLORS",
+    "apply_layout",
+    "currency_prefix",
+]
+
+PRIMARY = "#1F4E79"
+POSITIVE = "#2E7D32"
+NEGATIVE = "#C62828"
+NEUTRAL = "#8A94A6"
+# Qualitative palette, colour-blind friendly (Okabe-Ito inspired, tuned for print).
+PALETTE = ["#1F4E79", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#7F7F7F", "#F0E442"]
+SEQUENTIAL = "Blues"
+TIER_COLORS = {"A": "#1F4E79", "B": "#56B4E9", "C": "#B0BEC5"}
+
+_FONT = "Inter, Segoe UI, Helvetica Neue, Arial, sans-serif"
+
+
+def currency_prefix(currency: str) -> str:
+    """Tick prefix for an axis in ``currency`` (``$`` for USD, ``EUR `` for unknown codes)."""
+    from crm_core.formatting import CURRENCY_SYMBOLS
+
+    return CURRENCY_SYMBOLS.get(currency, f"{currency} ")
+
+
+def apply_layout(
+    fig: go.Figure,
+    *,
+    title: str,
+    subtitle: str | None = None,
+    height: int = 420,
+    legend: bool = True,
+) -> go.Figure:
+    """Give ``fig`` the house layout and a title that states the finding.
+
+    Parameters
+    ----------
+    fig
+        Figure to style (modified in place and returned).
+    title
+        The finding, in words ("Top 10% of customers earn 71% of profit").
+    subtitle
+        Optional smaller line under the title: the definition or the period.
+    height
+        Figure height in pixels.
+    legend
+        Show the legend (horizontal, above the plot area).
+    """
+    text = f"<b>{title}</b>"
+    if subtitle:
+        text += f"<br><span style='font-size:12px;color:#5F6B7A'>{subtitle}</span>"
+    fig.update_layout(
+        template="plotly_white",
+        title={"text": text, "x": 0.0, "xanchor": "left", "y": 0.97, "yanchor": "top"},
+        font={"family": _FONT, "size": 13, "color": "#1B2430"},
+        colorway=PALETTE,
+        height=height,
+        margin={"l": 60, "r": 24, "t": 86 if subtitle else 64, "b": 48},
+        showlegend=legend,
+        legend={
+            "orientation": "h",
+            "yanchor": "bottom",
+            "y": 1.0,
+            "xanchor": "left",
+            "x": 0.0,
+            "title": {"text": ""},
+        },
+        hoverlabel={"font": {"family": _FONT}},
+    )
+    return fig

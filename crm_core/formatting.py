@@ -1,0 +1,90 @@
+"""Number formatting shared by charts, pages and the report (1.2M, 34%, $1,234).
+
+Executives read formatted numbers; every figure the product shows goes through here so a
+value looks the same on every page and in the deck.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["CURRENCY_SYMBOLS", "fmt_count", "fmt_money", "fmt_months", "fmt_pct", "fmt_ratio"]
+
+CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CNY": "¥", "INR": "₹"}
+
+_SUFFIXES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))
+
+
+def _missing(value: float | None) -> bool:
+    return value is None or (isinstance(value, float) and not math.isfinite(value))
+
+
+def _compact(value: float, digits: int) -> str:
+    """Scale by the largest suffix the rounded value reaches (999,950 -> 1.0M)."""
+    for threshold, suffix in _SUFFIXES:
+        if round(abs(value) / threshold, digits) >= 1:
+            return f"{value / threshold:,.{digits}f}{suffix}"
+    return f"{value:,.0f}"
+
+
+def fmt_money(
+    value: float | None, currency: str = "USD", *, compact: bool = True, digits: int = 1
+) -> str:
+    """Format an amount of money: ``$1.2M``, ``-$340``, ``€12.5k``.
+
+    Parameters
+    ----------
+    value
+        Amount in the currency's main unit.
+    currency
+        ISO 4217 code; known codes get their symbol, others are prefixed with the code.
+    compact
+        Use k/M/B suffixes for large values.
+    digits
+        Decimals kept after a suffix.
+    """
+    if _missing(value):
+        return "n/a"
+    symbol = CURRENCY_SYMBOLS.get(currency, f"{currency} ")
+    sign = "-" if value < 0 else ""
+    magnitude = abs(value)
+    if compact and magnitude >= 1000:
+        body = _compact(magnitude, digits)
+    elif magnitude >= 100 or float(magnitude).is_integer():
+        body = f"{magnitude:,.0f}"
+    else:
+        body = f"{magnitude:,.2f}"
+    return f"{sign}{symbol}{body}"
+
+
+def fmt_count(value: float | None, *, compact: bool = True, digits: int = 1) -> str:
+    """Format a count of customers or purchases: ``12,345`` or ``1.2M`` when compact."""
+    if _missing(value):
+        return "n/a"
+    if compact and abs(value) >= 10_000:
+        return _compact(float(value), digits)
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.1f}"
+
+
+def fmt_pct(value: float | None, *, digits: int = 0, signed: bool = False) -> str:
+    """Format a share given as a fraction: ``0.341 -> '34%'``; ``signed`` adds ``+``."""
+    if _missing(value):
+        return "n/a"
+    text = f"{value * 100:+.{digits}f}%" if signed else f"{value * 100:.{digits}f}%"
+    return text
+
+
+def fmt_ratio(value: float | None, *, digits: int = 1) -> str:
+    """Format a multiple such as LTV:CAC: ``3.2x``."""
+    if _missing(value):
+        return "n/a"
+    return f"{value:.{digits}f}x"
+
+
+def fmt_months(value: float | None) -> str:
+    """Format a duration in months: ``7.5 months``."""
+    if _missing(value):
+        return "n/a"
+    return f"{value:.1f} months"
