@@ -46,8 +46,18 @@ __all__ = [
 ]
 
 _EXAMPLES = 5
-_NUMERIC_SOURCES = (pl.Float32, pl.Float64, pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8,
-                    pl.UInt16, pl.UInt32, pl.UInt64)  # fmt: skip
+_NUMERIC_SOURCES = (
+    pl.Float32,
+    pl.Float64,
+    pl.Int8,
+    pl.Int16,
+    pl.Int32,
+    pl.Int64,
+    pl.UInt8,
+    pl.UInt16,
+    pl.UInt32,
+    pl.UInt64,
+)
 _STRING_SOURCES = (pl.String, pl.Categorical, pl.Enum)
 
 
@@ -132,8 +142,14 @@ class Manifest:
             raise SnapshotError(
                 file, f"key 'discount_rate' must be a number in [0, 1), found {rate!r}"
             )
-        known = {"schema_version", "as_of", "company", "currency", "business_model",
-                 "discount_rate"}  # fmt: skip
+        known = {
+            "schema_version",
+            "as_of",
+            "company",
+            "currency",
+            "business_model",
+            "discount_rate",
+        }
         return cls(
             as_of=as_of,
             company=company.strip(),
@@ -215,9 +231,7 @@ class Snapshot:
             SERVICE_COSTS.name: service_costs,
             PROSPECTS.name: prospects,
         }
-        lazy = {
-            name: (None if f is None else f.lazy()) for name, f in frames.items()
-        }
+        lazy = {name: (None if f is None else f.lazy()) for name, f in frames.items()}
         return _validated(man, lazy, path=None)
 
     def cut(self, as_of: date | str) -> Snapshot:
@@ -249,8 +263,12 @@ class Snapshot:
         kept_ids = customers.select(pl.col(C.customer_id).alias(C.converted_customer_id))
         prospects = (
             self.prospects.filter(pl.col(C.first_contact) <= lit)
-            .join(kept_ids.with_columns(pl.lit(True).alias("_kept")), on=C.converted_customer_id,
-                  how="left", nulls_equal=False)  # fmt: skip
+            .join(
+                kept_ids.with_columns(pl.lit(True).alias("_kept")),
+                on=C.converted_customer_id,
+                how="left",
+                nulls_equal=False,
+            )
             .with_columns(
                 pl.when(pl.col("_kept"))
                 .then(pl.col(C.converted_customer_id))
@@ -342,8 +360,9 @@ def _conform(spec: TableSpec, lf: pl.LazyFrame, file: str) -> pl.LazyFrame:
     try:
         schema = lf.collect_schema()
     except Exception as exc:  # polars/pyarrow raise many types for damaged files
-        raise SnapshotError(file, f"cannot be read as Parquet (truncated or damaged?): "
-                                  f"{_short(exc)}") from None  # fmt: skip
+        raise SnapshotError(
+            file, f"cannot be read as Parquet (truncated or damaged?): {_short(exc)}"
+        ) from None
     casts: list[pl.Expr] = []
     for name, dtype in spec.columns.items():
         if name not in schema:
@@ -351,8 +370,7 @@ def _conform(spec: TableSpec, lf: pl.LazyFrame, file: str) -> pl.LazyFrame:
                 casts.append(pl.lit(None, dtype=dtype).alias(name))
                 continue
             found = ", ".join(schema.names()) or "no columns"
-            raise SnapshotError(file, f"required column is missing (found: {found})",
-                                column=name)  # fmt: skip
+            raise SnapshotError(file, f"required column is missing (found: {found})", column=name)
         actual = schema[name]
         if actual == dtype:
             continue
@@ -401,14 +419,21 @@ def _rules(spec: TableSpec, as_of: date) -> list[_Rule]:
         rules.append(_Rule(name, "has negative values", pl.col(name) < 0, pl.col(name)))
     for name in spec.not_after_as_of:
         rules.append(
-            _Rule(name, f"has dates after the snapshot's as_of {as_of}",
-                  pl.col(name) > pl.lit(as_of), pl.col(name))  # fmt: skip
+            _Rule(
+                name,
+                f"has dates after the snapshot's as_of {as_of}",
+                pl.col(name) > pl.lit(as_of),
+                pl.col(name),
+            )
         )
     if spec.key is not None:
         rules.append(
-            _Rule(spec.key, "has duplicate ids",
-                  pl.col(spec.key).is_duplicated() & pl.col(spec.key).is_not_null(),
-                  pl.col(spec.key))  # fmt: skip
+            _Rule(
+                spec.key,
+                "has duplicate ids",
+                pl.col(spec.key).is_duplicated() & pl.col(spec.key).is_not_null(),
+                pl.col(spec.key),
+            )
         )
     return rules
 
@@ -417,7 +442,9 @@ def _collect(lf: pl.LazyFrame, file: str) -> pl.DataFrame:
     try:
         return lf.collect()
     except Exception as exc:  # damaged pages surface only when the data is read
-        raise SnapshotError(file, f"cannot be read (truncated or damaged?): {_short(exc)}") from None
+        raise SnapshotError(
+            file, f"cannot be read (truncated or damaged?): {_short(exc)}"
+        ) from None
 
 
 def _check_rows(
@@ -439,8 +466,9 @@ def _check_rows(
                     .head(_EXAMPLES),
                     file,
                 )["v"].to_list()
-                raise SnapshotError(file, rule.problem, column=rule.column, rows=int(n),
-                                    examples=examples)  # fmt: skip
+                raise SnapshotError(
+                    file, rule.problem, column=rule.column, rows=int(n), examples=examples
+                )
     if spec.references_customers is not None:
         col = spec.references_customers
         unknown = lf.filter(pl.col(col).is_not_null()).join(
@@ -448,10 +476,16 @@ def _check_rows(
         )
         n = _collect(unknown.select(pl.len()), file).item()
         if n:
-            examples = _collect(unknown.select(pl.col(col).unique(maintain_order=True).head(
-                _EXAMPLES)), file)[col].to_list()  # fmt: skip
-            raise SnapshotError(file, f"refers to customers not in {CUSTOMERS.file}",
-                                column=col, rows=int(n), examples=examples)  # fmt: skip
+            examples = _collect(
+                unknown.select(pl.col(col).unique(maintain_order=True).head(_EXAMPLES)), file
+            )[col].to_list()
+            raise SnapshotError(
+                file,
+                f"refers to customers not in {CUSTOMERS.file}",
+                column=col,
+                rows=int(n),
+                examples=examples,
+            )
 
 
 def _check_churn_dates(customers: pl.LazyFrame, file: str) -> None:
@@ -459,9 +493,13 @@ def _check_churn_dates(customers: pl.LazyFrame, file: str) -> None:
     n = _collect(customers.select(bad.sum()), file).item()
     if n:
         examples = _collect(customers.filter(bad).select(C.customer_id).head(_EXAMPLES), file)
-        raise SnapshotError(file, "has contracts ending before the customer was acquired",
-                            column=C.churned_on, rows=int(n),
-                            examples=examples[C.customer_id].to_list())  # fmt: skip
+        raise SnapshotError(
+            file,
+            "has contracts ending before the customer was acquired",
+            column=C.churned_on,
+            rows=int(n),
+            examples=examples[C.customer_id].to_list(),
+        )
 
 
 # ----------------------------------------------------------------------------- writing
@@ -506,8 +544,9 @@ def write_snapshot(
                 (PROSPECTS, prospects),
             ],
         )
-        (tmp / MANIFEST_FILE).write_text(json.dumps(man.to_dict(), indent=2) + "\n",
-                                         encoding="utf-8")  # fmt: skip
+        (tmp / MANIFEST_FILE).write_text(
+            json.dumps(man.to_dict(), indent=2) + "\n", encoding="utf-8"
+        )
         load_snapshot(tmp)  # validate what was written
         _replace_folder(tmp, target)
     except BaseException:
