@@ -1,0 +1,490 @@
+"""Executive overview: KPIs with deltas against the previous quarter, and the quarterly trend.
+
+Everything is computed on one grid of quarterly period ends aligned to the as-of date,
+``t_k = as_of - 3k months`` (``k = 0`` is now, ``k = 1`` the previous quarter end), so a
+KPI, its previous-quarter value and the trend chart always agree.
+
+Definitions (all amounts in the snapshot's currency):
+
+* **active customer at t** - non-contractual: acquired on or before ``t`` with a purchase
+  (positive amount) in the twelve months ending on ``t``; contractual: acquired on or
+  before ``t`` and not churned by ``t``.
+* **won / reactivated / lost in a quarter** - won: acquired in the quarter; reactivated:
+  active at its end, not at the previous end and not won; lost: active at the previous
+  end or won, and not active at its end. So ``active(k) = active(k+1) + won + reactivated
+  - lost`` holds exactly.
+* **annual retention** - of the customers active a year ago (``t_{k+4}``), the share
+  active now; churn rate = 1 - retention.
+* **revenue, gross profit (trailing 12 months)** - purchases net of refunds; gross profit
+  subtracts the direct cost of sales.
+* **margin per active customer** - (gross profit - service costs) over the trailing 12
+  months divided by active customers: the yearly margin ``m`` of the retention formula.
+* **average CLV (simple)** - ``m * r / (1 + d - r)`` (DOMAIN.md section 2) with ``r`` the
+  annual retention and ``d`` the manifest's discount rate; customer equity = average CLV x
+  active customers. Replaced by a fitted model's values when one is passed in.
+* **LTV:CAC** - average CLV / average acquisition cost of customers won in the last
+  twelve months; **payback** - that acquisition cost / (m / 12), in months.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Literal
+
+import polars as pl
+
+from crm_core.expressions import add_months
+from crm_core.schema import C
+from crm_core.snapshot import Snapshot
+
+__all__ = [
+    "ClvHeadline",
+    "Kpi",
+    "OverviewReport",
+    "active_customers_lazy",
+    "overview_report",
+    "period_grid",
+    "quarterly_trend",
+]
+
+Kind = Literal["money", "count", "pct", "ratio", "months"]
+
+PERIOD = "period"
+PERIOD_END = "period_end"
+PERIOD_START = "period_start"
+LABEL = "label"
+ACTIVE = "active"
+WON = "won"
+REACTIVATED = "reactivated"
+LOST = "lost"
+REVENUE = "revenue"
+GROSS_PROFIT = "gross_profit"
+SERVICE_COST = "service_cost"
+ACQUISITION_SPEND = "acquisition_spend"
+ACTIVE_YEAR_AGO = "active_year_ago"
+RETAINED = "retained_from_year_ago"
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One KPI card: its value now and one quarter earlier.
+
+    Attributes
+    ----------
+    key
+        Stable identifier (``"active_customers"``), used by pages and tests.
+    label
+        Card title.
+    value, previous
+        Value at the as-of date and at the previous quarter end (``None`` when the data
+        does not reach back far enough or the value is undefined).
+    kind
+        How to format it: money, count, pct (a fraction), ratio (a multiple) or months.
+    help
+        Definition shown in the card's tooltip.
+    higher_is_better
+        Whether a rise is good news (colours the delta).
+    """
+
+    key: str
+    label: str
+    value: float | None
+    previous: float | None
+    kind: Kind
+    help: str
+    higher_is_better: bool = True
+
+    @property
+    def delta(self) -> float | None:
+        """Change since the previous quarter (same unit as the value), if both are known."""
+        if self.value is None or self.previous is None:
+            return None
+        return self.value - self.previous
+
+
+@dataclass(frozen=True)
+class ClvHeadline:
+    """Average CLV and customer equity from a CLV model, with the method's name.
+
+    Attributes
+    ----------
+    average_clv
+        Average CLV per active customer (currency).
+    customer_equity
+        Sum of CLV over the active customer base (currency).
+    method
+        Human-readable name of the model ("BG/NBD + Gamma-Gamma, 3-year horizon").
+    """
+
+    average_clv: float | None
+    customer_equity: float | None
+    method: str
+
+
+@dataclass(frozen=True)
+class OverviewReport:
+    """Everything the Executive Overview shows.
+
+    Attributes
+    ----------
+    company, currency, business_model
+        From the manifest.
+    as_of, previous_as_of
+        The date described and the previous quarter end used for deltas.
+    kpis
+        The KPI cards, in display order.
+    trend
+        One row per quarter (oldest first): ``period_start, period_end, label, revenue,
+        gross_profit, service_cost, acquisition_spend, won, reactivated, lost, active``.
+    top_fraction, top_profit_share
+        The headline: the top ``top_fraction`` of customers by trailing-12-month profit
+        earn ``top_profit_share`` of it (``None`` when total profit is not positive).
+    clv_method
+        How average CLV and customer equity were computed.
+    """
+
+    company: str
+    currency: str
+    business_model: str
+    as_of: date
+    previous_as_of: date
+    kpis: tuple[Kpi, ...]
+    trend: pl.DataFrame
+    top_fraction: float
+    top_profit_share: float | None
+    clv_method: str
+
+    def kpi(self, key: str) -> Kpi:
+        """The KPI with ``key`` (``KeyError`` if unknown)."""
+        for k in self.kpis:
+            if k.key == key:
+                return k
+        raise KeyError(key)
+
+
+# ----------------------------------------------------------------------------- the grid
+
+
+def period_grid(as_of: date, periods: int) -> pl.DataFrame:
+    """Quarterly periods ending on ``as_of``: ``period`` (0 = latest), ``period_start``,
+    ``period_end`` (inclusive) and a ``label`` such as ``"2026 Q3"`` (calendar quarter of
+    the period end, or "3 months to 2026-08-15" when ``as_of`` is not a quarter end)."""
+    if periods < 1:
+        raise ValueError(f"periods must be at least 1, got {periods}")
+    ends = [add_months(as_of, -3 * k) for k in range(periods + 1)]
+    aligned = add_months(as_of, 1).replace(day=1) - timedelta(days=1) == as_of and (
+        as_of.month % 3 == 0
+    )
+    rows = []
+    for k in range(periods):
+        end, start = ends[k], ends[k + 1] + timedelta(days=1)
+        label = (
+            f"{end.year} Q{(end.month - 1) // 3 + 1}"
+            if aligned
+            else f"3 months to {end.isoformat()}"
+        )
+        rows.append((k, start, end, label))
+    return pl.DataFrame(
+        rows,
+        schema={PERIOD: pl.Int32, PERIOD_START: pl.Date, PERIOD_END: pl.Date, LABEL: pl.String},
+        orient="row",
+    )
+
+
+def _assign_period(lf: pl.LazyFrame, column: str, grid: pl.DataFrame) -> pl.LazyFrame:
+    """Add ``period`` (grid index whose window contains ``column``); rows outside are dropped."""
+    bounds = grid.lazy().select(PERIOD, PERIOD_START, PERIOD_END).sort(PERIOD_END)
+    return (
+        lf.sort(column)
+        .join_asof(bounds, left_on=column, right_on=PERIOD_END, strategy="forward")
+        .filter(pl.col(column) >= pl.col(PERIOD_START))
+        .drop(PERIOD_START, PERIOD_END)
+    )
+
+
+def active_customers_lazy(snapshot: Snapshot, grid: pl.DataFrame) -> pl.LazyFrame:
+    """Pairs ``(customer_id, period)`` where the customer is active at that period's end.
+
+    Non-contractual: a purchase in period ``p`` makes the customer active at the ends of
+    periods ``p, p-1, p-2, p-3`` (the twelve months after it), so the result is exact for
+    periods whose three predecessors are also in ``grid``. Contractual: acquired on or
+    before the end and not churned by it.
+    """
+    if snapshot.manifest.contractual:
+        ends = grid.lazy().select(PERIOD, PERIOD_END)
+        return (
+            snapshot.customers.select(C.customer_id, C.acquired_on, C.churned_on)
+            .join(ends, how="cross")
+            .filter(
+                (pl.col(C.acquired_on) <= pl.col(PERIOD_END))
+                & (pl.col(C.churned_on).is_null() | (pl.col(C.churned_on) > pl.col(PERIOD_END)))
+            )
+            .select(C.customer_id, PERIOD)
+        )
+    last_period = grid.height - 1
+    purchases = snapshot.transactions.filter(pl.col(C.amount) > 0).select(C.customer_id, C.date)
+    covered = (
+        _assign_period(purchases, C.date, grid)
+        .select(C.customer_id, PERIOD)
+        .unique()
+        .with_columns(pl.int_ranges(pl.col(PERIOD) - 3, pl.col(PERIOD) + 1).alias("_covers"))
+    )
+    acquired = snapshot.customers.select(C.customer_id, C.acquired_on)
+    ends = grid.lazy().select(PERIOD, PERIOD_END)
+    return (
+        covered.explode("_covers")
+        .select(C.customer_id, pl.col("_covers").cast(pl.Int32).alias(PERIOD))
+        .filter(pl.col(PERIOD).is_between(0, last_period))
+        .unique()
+        .join(ends, on=PERIOD)
+        .join(acquired, on=C.customer_id)
+        .filter(pl.col(C.acquired_on) <= pl.col(PERIOD_END))
+        .select(C.customer_id, PERIOD)
+    )
+
+
+def quarterly_trend(snapshot: Snapshot, periods: int = 12) -> pl.LazyFrame:
+    """Per quarter: revenue, gross profit, service cost, acquisition spend, customers won,
+    reactivated, lost and active at the end, plus the year-ago retention counts.
+
+    The last ``periods`` quarters are returned; eight more are computed internally (one
+    for the previous quarter, four for the year-ago comparison, three so that activity
+    from purchases before the oldest quarter counts) so every returned row is exact.
+    """
+    grid = period_grid(snapshot.as_of, periods + 8)
+    active = active_customers_lazy(snapshot, grid)
+    acquired = _assign_period(
+        snapshot.customers.select(C.customer_id, C.acquired_on, C.acquisition_cost),
+        C.acquired_on,
+        grid,
+    )
+    was_active = active.select(C.customer_id, (pl.col(PERIOD) - 1).alias(PERIOD))
+    year_ago = active.select(C.customer_id, (pl.col(PERIOD) - 4).alias(PERIOD))
+    flags = (
+        pl.concat(
+            [
+                active.with_columns(pl.lit(1).alias("_now")),
+                was_active.with_columns(pl.lit(1).alias("_prev")),
+                acquired.select(C.customer_id, PERIOD).with_columns(pl.lit(1).alias("_won")),
+                year_ago.with_columns(pl.lit(1).alias("_year_ago")),
+            ],
+            how="diagonal",
+        )
+        .group_by(C.customer_id, PERIOD)
+        .agg(pl.col("_now", "_prev", "_won", "_year_ago").max().fill_null(0).cast(pl.Boolean))
+    )
+    now, prev, won, yago = (pl.col(c) for c in ("_now", "_prev", "_won", "_year_ago"))
+    movements = flags.group_by(PERIOD).agg(
+        now.sum().alias(ACTIVE),
+        won.sum().alias(WON),
+        (now & ~prev & ~won).sum().alias(REACTIVATED),
+        ((prev | won) & ~now).sum().alias(LOST),
+        yago.sum().alias(ACTIVE_YEAR_AGO),
+        (yago & now).sum().alias(RETAINED),
+    )
+    money = (
+        _assign_period(snapshot.transactions.select(C.date, C.amount, C.cost), C.date, grid)
+        .group_by(PERIOD)
+        .agg(
+            pl.col(C.amount).sum().alias(REVENUE),
+            (pl.col(C.amount) - pl.col(C.cost)).sum().alias(GROSS_PROFIT),
+        )
+    )
+    service = (
+        _assign_period(snapshot.service_costs.select(C.date, C.cost), C.date, grid)
+        .group_by(PERIOD)
+        .agg(pl.col(C.cost).sum().alias(SERVICE_COST))
+    )
+    acquisition = acquired.group_by(PERIOD).agg(
+        pl.col(C.acquisition_cost).sum().alias(ACQUISITION_SPEND)
+    )
+    first_activity = _first_activity(snapshot)
+    return (
+        grid.lazy()
+        .join(movements, on=PERIOD, how="left")
+        .join(money, on=PERIOD, how="left")
+        .join(service, on=PERIOD, how="left")
+        .join(acquisition, on=PERIOD, how="left")
+        .join(first_activity, how="cross")
+        # drop quarters that end before the company's first recorded activity
+        .filter(pl.col(PERIOD_END) >= pl.col("_first"))
+        .drop("_first")
+        .with_columns(
+            pl.col(ACTIVE, WON, REACTIVATED, LOST, ACTIVE_YEAR_AGO, RETAINED)
+            .fill_null(0)
+            .cast(pl.Int64),
+            pl.col(REVENUE, GROSS_PROFIT, SERVICE_COST, ACQUISITION_SPEND).fill_null(0.0),
+        )
+        .filter(pl.col(PERIOD) < periods)
+        .sort(PERIOD, descending=True)
+    )
+
+
+def _first_activity(snapshot: Snapshot) -> pl.LazyFrame:
+    return pl.concat(
+        [
+            snapshot.customers.select(pl.col(C.acquired_on).min().alias("_first")),
+            snapshot.transactions.select(pl.col(C.date).min().alias("_first")),
+        ]
+    ).select(pl.col("_first").min())
+
+
+# ----------------------------------------------------------------------------- KPIs
+
+
+def _window_sum(trend: pl.DataFrame, column: str, k: int) -> float | None:
+    """Sum of ``column`` over periods k..k+3 (twelve months), if all four exist."""
+    rows = trend.filter(pl.col(PERIOD).is_between(k, k + 3))
+    return float(rows[column].sum()) if rows.height == 4 else None
+
+
+def _value(trend: pl.DataFrame, column: str, k: int) -> float | None:
+    rows = trend.filter(pl.col(PERIOD) == k)
+    return float(rows[column][0]) if rows.height else None
+
+
+def _div(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def _kpi_values(trend: pl.DataFrame, k: int, discount_rate: float) -> dict[str, float | None]:
+    active = _value(trend, ACTIVE, k)
+    year_ago = _value(trend, ACTIVE_YEAR_AGO, k)
+    retention = _div(_value(trend, RETAINED, k), year_ago)
+    revenue = _window_sum(trend, REVENUE, k)
+    gross = _window_sum(trend, GROSS_PROFIT, k)
+    service = _window_sum(trend, SERVICE_COST, k)
+    won = _window_sum(trend, WON, k)
+    cac = _div(_window_sum(trend, ACQUISITION_SPEND, k), won)
+    margin = _div(None if gross is None or service is None else gross - service, active)
+    clv = None
+    if margin is not None and retention is not None:
+        clv = margin * retention / (1 + discount_rate - retention)
+    return {
+        "active_customers": active,
+        "revenue_ttm": revenue,
+        "gross_profit_ttm": gross,
+        "retention": retention,
+        "churn": None if retention is None else 1 - retention,
+        "new_customers": won,
+        "acquisition_cost": cac,
+        "margin_per_customer": margin,
+        "average_clv": clv,
+        "customer_equity": None if clv is None or active is None else clv * active,
+        "ltv_cac": _div(clv, cac),
+        "payback_months": _div(cac, None if margin is None or margin <= 0 else margin / 12),
+    }
+
+
+_KPI_SPECS: tuple[tuple[str, str, Kind, bool, str], ...] = (
+    ("active_customers", "Active customers", "count", True,
+     "Customers with a purchase in the last 12 months (subscriptions: under contract "
+     "at the date)."),
+    ("revenue_ttm", "Revenue, last 12 months", "money", True,
+     "Purchases net of refunds over the trailing twelve months."),
+    ("gross_profit_ttm", "Gross profit, last 12 months", "money", True,
+     "Revenue minus the direct cost of the sales, trailing twelve months."),
+    ("retention", "Annual retention", "pct", True,
+     "Of the customers active a year ago, the share still active today."),
+    ("churn", "Annual churn rate", "pct", False,
+     "1 - annual retention: the share of last year's active customers no longer active."),
+    ("new_customers", "New customers, last 12 months", "count", True,
+     "Customers acquired in the trailing twelve months."),
+    ("acquisition_cost", "Average acquisition cost", "money", False,
+     "Acquisition spend of the last twelve months divided by the customers it won (CAC)."),
+    ("average_clv", "Average CLV", "money", True,
+     "Expected discounted margin of an active customer over their remaining lifetime."),
+    ("customer_equity", "Customer equity", "money", True,
+     "Sum of CLV over today's active customers: what the customer base is worth."),
+    ("ltv_cac", "LTV : CAC", "ratio", True,
+     "Average CLV divided by average acquisition cost; above 3x is usually healthy."),
+    ("payback_months", "CAC payback", "months", False,
+     "Months of average margin needed to earn back the acquisition cost."),
+)
+
+
+def overview_report(
+    snapshot: Snapshot,
+    *,
+    periods: int = 12,
+    clv: ClvHeadline | None = None,
+    previous_clv: ClvHeadline | None = None,
+    top_fraction: float = 0.10,
+) -> OverviewReport:
+    """Compute the Executive Overview of ``snapshot``.
+
+    Parameters
+    ----------
+    snapshot
+        The company's data.
+    periods
+        Quarters shown in the trend (the KPIs need at least eight quarters of history for
+        their year-ago comparisons and previous-quarter deltas).
+    clv, previous_clv
+        CLV model results at the as-of date and at the previous quarter end; when given,
+        they replace the simple retention formula for average CLV, equity and LTV:CAC.
+    top_fraction
+        Share of customers in the profit headline (0.10: "the top 10% earn ...").
+    """
+    from crm_core.profit import PROFIT, customer_profit_lazy
+
+    trend = quarterly_trend(snapshot, periods=max(periods, 6)).collect()
+    d = snapshot.manifest.discount_rate
+    now = _kpi_values(trend, 0, d)
+    before = _kpi_values(trend, 1, d)
+    method = "Simple retention formula m·r/(1+d−r)"
+    if clv is not None:
+        method = clv.method
+        for values, model in ((now, clv), (before, previous_clv)):
+            values["average_clv"] = None if model is None else model.average_clv
+            values["customer_equity"] = None if model is None else model.customer_equity
+            values["ltv_cac"] = _div(values["average_clv"], values["acquisition_cost"])
+    kpis = tuple(
+        Kpi(
+            key,
+            label,
+            now[key],
+            before[key],
+            kind,
+            help_ + (f" Method: {method}." if key in {"average_clv", "customer_equity"} else ""),
+            better,
+        )
+        for key, label, kind, better, help_ in _KPI_SPECS
+    )
+    profits = customer_profit_lazy(snapshot).select(PROFIT).collect()[PROFIT]
+    return OverviewReport(
+        company=snapshot.manifest.company,
+        currency=snapshot.currency,
+        business_model=snapshot.manifest.business_model,
+        as_of=snapshot.as_of,
+        previous_as_of=add_months(snapshot.as_of, -3),
+        kpis=kpis,
+        trend=trend.filter(pl.col(PERIOD) < periods).select(
+            PERIOD_START,
+            PERIOD_END,
+            LABEL,
+            REVENUE,
+            GROSS_PROFIT,
+            SERVICE_COST,
+            ACQUISITION_SPEND,
+            WON,
+            REACTIVATED,
+            LOST,
+            ACTIVE,
+        )
+        top_fraction=top_fraction,
+        top_profit_share=_top_share(profits, top_fraction),
+        clv_method=method,
+    )
+
+
+def _top_share(profits: pl.Series, fraction: float) -> float | None:
+    """Share of total profit earned by the top ``fraction`` of customers (rounded count)."""
+    total = float(profits.sum())
+    if profits.len() == 0 or total <= 0:
+        return None
+    n = max(1, round(fraction * profits.len()))
+    return float(profits.sort(descending=True).head(n).sum()) / total
