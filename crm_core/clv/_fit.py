@@ -1,0 +1,188 @@
+"""Maximum likelihood in log-parameter space, shared by the BG/NBD, Gamma-Gamma and sBG fits.
+
+Every model's parameters are positive, so the optimiser works on their logarithms. The
+caller supplies the negative log-likelihood and its analytic gradient with respect to the
+log-parameters; :func:`maximise` picks the best of a few starting points, runs L-BFGS-B
+inside generous bounds, polishes the optimum with Newton steps on a finite-difference
+Hessian of the analytic gradient, and checks the result: a finite likelihood, a vanishing
+gradient, no parameter at a bound and a positive definite Hessian. Anything else raises
+:class:`~crm_core.clv.errors.ModelFitError` rather than returning parameters that do not
+describe the data. The inverse Hessian is the asymptotic covariance of the log-parameters
+(used for standard errors by the delta method and for parameter draws).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize
+
+from crm_core.clv.errors import ModelFitError
+
+NegLogLik = Callable[[np.ndarray], tuple[float, np.ndarray]]
+
+LOG_BOUND = 15.0  # parameters live in [e^-15, e^15] (3e-7 .. 3.3e6) after data scaling
+_AT_BOUND = LOG_BOUND - 1e-3
+_HESS_STEP = 1e-5
+_GRAD_TOL = 1e-4  # largest |d mean-LL / d log-parameter| accepted at the optimum
+
+
+@dataclass(frozen=True)
+class Optimum:
+    """Result of :func:`maximise` (log-parameters of the data as scaled by the caller)."""
+
+    log_params: np.ndarray
+    log_likelihood: float
+    covariance: np.ndarray  # asymptotic covariance of the log-parameters
+    iterations: int
+
+
+def hessian(neg_ll: NegLogLik, x: np.ndarray, step: float = _HESS_STEP) -> np.ndarray:
+    """Symmetric central-difference Hessian of ``neg_ll`` from its analytic gradient."""
+    k = x.size
+    h = np.empty((k, k))
+    for i in range(k):
+        e = np.zeros(k)
+        e[i] = step
+        h[i] = (neg_ll(x + e)[1] - neg_ll(x - e)[1]) / (2 * step)
+    return (h + h.T) / 2
+
+
+def _newton_polish(neg_ll: NegLogLik, x: np.ndarray, f: float) -> tuple[np.ndarray, float]:
+    """A few damped Newton steps; stops as soon as a step fails to improve."""
+    for _ in range(6):
+        _, g = neg_ll(x)
+        h = hessian(neg_ll, x)
+        try:
+            chol = np.linalg.cholesky(h)
+        except np.linalg.LinAlgError:
+            return x, f
+        step = np.linalg.solve(chol.T, np.linalg.solve(chol, g))
+        improved = False
+        for scale in (1.0, 0.5, 0.25):
+            cand = np.clip(x - scale * step, -LOG_BOUND, LOG_BOUND)
+            fc, _ = neg_ll(cand)
+            if np.isfinite(fc) and fc <= f:
+                improved = fc < f
+                x, f = cand, fc
+                break
+        if not improved:
+            return x, f
+    return x, f
+
+
+def maximise(
+    neg_ll: NegLogLik,
+    starts: Sequence[np.ndarray],
+    *,
+    names: Sequence[str],
+    model: str,
+    total_weight: float,
+    start_objective: NegLogLik | None = None,
+) -> Optimum:
+    """Maximise a log-likelihood over log-parameters.
+
+    Parameters
+    ----------
+    neg_ll
+        ``x -> (-LL, -dLL/dx)`` summed over the (weighted) data, ``x`` the log-parameters.
+    starts
+        Candidate starting points; the two with the best objective are optimised.
+    names
+        Parameter names, for error messages.
+    model
+        Model name, for error messages.
+    total_weight
+        Number of customers (the objective is divided by it for the optimiser).
+    start_objective
+        Cheaper objective (e.g. on a subsample) used only to rank ``starts``.
+
+    Raises
+    ------
+    ModelFitError
+        If no start gives a finite likelihood, the optimiser does not converge, a parameter
+        runs to a bound (no interior maximum) or the Hessian is not positive definite.
+    """
+    rank = start_objective or neg_ll
+    scored = []
+    for s in starts:
+        with np.errstate(all="ignore"):
+            f0, _ = rank(np.asarray(s, dtype=np.float64))
+        if np.isfinite(f0):
+            scored.append((f0, np.asarray(s, dtype=np.float64)))
+    if not scored:
+        raise ModelFitError(f"{model}: the likelihood is not finite at any starting point")
+    scored.sort(key=lambda item: item[0])
+
+    def scaled(x: np.ndarray) -> tuple[float, np.ndarray]:
+        with np.errstate(all="ignore"):
+            f, g = neg_ll(x)
+        if not np.isfinite(f) or not np.all(np.isfinite(g)):
+            return np.inf, np.zeros_like(x)
+        return f / total_weight, g / total_weight
+
+    best = None
+    for _, start in scored[:2]:
+        res = optimize.minimize(
+            scaled,
+            start,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(-LOG_BOUND, LOG_BOUND)] * len(start),
+            options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10},
+        )
+        if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
+            best = res
+    if best is None:
+        raise ModelFitError(f"{model}: the optimiser found no finite likelihood")
+
+    x, f = _newton_polish(scaled, np.asarray(best.x), float(best.fun))
+    at_bound = [n for n, v in zip(names, x, strict=True) if abs(v) >= _AT_BOUND]
+    if at_bound:
+        which = ", ".join(
+            f"{n} -> {'infinity' if v > 0 else '0'}"
+            for n, v in zip(names, x, strict=True)
+            if abs(v) >= _AT_BOUND
+        )
+        raise ModelFitError(
+            f"{model}: the likelihood has no interior maximum ({which}); the data cannot "
+            "identify the model (too few customers or no variation in behaviour)"
+        )
+    _, g = scaled(x)
+    if not np.isfinite(f) or np.max(np.abs(g)) > _GRAD_TOL:
+        raise ModelFitError(
+            f"{model}: the optimiser did not converge (gradient {np.max(np.abs(g)):.2g}, "
+            f"{best.message})"
+        )
+    with np.errstate(all="ignore"):
+        h = hessian(neg_ll, x)
+    try:
+        np.linalg.cholesky(h)
+        cov = np.linalg.inv(h)
+    except np.linalg.LinAlgError:
+        raise ModelFitError(
+            f"{model}: the likelihood is flat at its maximum (Hessian not positive "
+            "definite); the parameters are not identified by this data"
+        ) from None
+    if not np.all(np.isfinite(cov)):
+        raise ModelFitError(f"{model}: the parameter covariance is not finite")
+    return Optimum(
+        log_params=x,
+        log_likelihood=-f * total_weight,
+        covariance=cov,
+        iterations=int(best.nit),
+    )
+
+
+def standard_errors(params: np.ndarray, covariance: np.ndarray) -> np.ndarray:
+    """Delta-method standard errors of ``params = exp(log_params)``."""
+    return np.asarray(params) * np.sqrt(np.clip(np.diag(covariance), 0.0, None))
+
+
+def draw_log_params(
+    log_params: np.ndarray, covariance: np.ndarray, draws: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``draws`` rows of log-parameters from their asymptotic normal distribution."""
+    return rng.multivariate_normal(log_params, covariance, size=draws, method="cholesky")
