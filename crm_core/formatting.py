@@ -8,7 +8,16 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["CURRENCY_SYMBOLS", "fmt_count", "fmt_money", "fmt_months", "fmt_pct", "fmt_ratio"]
+__all__ = [
+    "CURRENCY_SYMBOLS",
+    "fmt_count",
+    "fmt_delta",
+    "fmt_kind",
+    "fmt_money",
+    "fmt_months",
+    "fmt_pct",
+    "fmt_ratio",
+]
 
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CNY": "¥", "INR": "₹"}
 
@@ -88,3 +97,28 @@ def fmt_months(value: float | None) -> str:
     if _missing(value):
         return "n/a"
     return f"{value:.1f} months"
+
+
+def fmt_kind(value: float | None, kind: str, currency: str = "USD") -> str:
+    """Format ``value`` by its kind: ``money``, ``count``, ``pct``, ``ratio`` or ``months``."""
+    if kind == "money":
+        return fmt_money(value, currency)
+    if kind == "count":
+        return fmt_count(value)
+    if kind == "pct":
+        return fmt_pct(value, digits=1)
+    if kind == "ratio":
+        return fmt_ratio(value)
+    if kind == "months":
+        return fmt_months(value)
+    raise ValueError(f"unknown kind {kind!r}")
+
+
+def fmt_delta(delta: float | None, kind: str, currency: str = "USD") -> str | None:
+    """Signed change for a KPI card: ``+$1.2k``, ``-34``, ``+1.5 pts``; ``None`` if unknown."""
+    if _missing(delta):
+        return None
+    sign = "+" if delta >= 0 else "-"
+    if kind == "pct":
+        return f"{sign}{abs(delta) * 100:.1f} pts"
+    return sign + fmt_kind(abs(delta), kind, currency)

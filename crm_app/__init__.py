@@ -1,0 +1,1 @@
+"""The Streamlit layer shared by the pages: sidebar, selection, cached snapshot access."""

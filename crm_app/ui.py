@@ -1,0 +1,52 @@
+"""Small rendering helpers shared by the pages (no analytics here)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import streamlit as st
+
+from crm_app.state import Selection
+from crm_core.formatting import fmt_delta, fmt_kind
+from crm_core.overview import Kpi
+
+__all__ = ["kpi_cards", "page_header"]
+
+
+def page_header(title: str, sel: Selection, subtitle: str | None = None) -> None:
+    """Page title with the company and date it describes."""
+    st.title(title)
+    line = f"{sel.company} · as of {sel.as_of:%d %b %Y}"
+    if sel.as_of != sel.snapshot_as_of:
+        line += f" (snapshot of {sel.snapshot_as_of:%d %b %Y})"
+    if subtitle:
+        line += f" · {subtitle}"
+    st.caption(line)
+
+
+def kpi_cards(kpis: Sequence[Kpi], currency: str, *, per_row: int = 4, compare: str = "") -> None:
+    """KPI cards in rows: formatted value, change since the previous quarter, definition.
+
+    Parameters
+    ----------
+    kpis
+        Cards to show, in order.
+    currency
+        ISO code of money values.
+    per_row
+        Cards per row.
+    compare
+        Text appended to each tooltip naming the comparison (e.g. "vs 30 Jun 2026").
+    """
+    for start in range(0, len(kpis), per_row):
+        columns = st.columns(per_row)
+        for column, kpi in zip(columns, kpis[start : start + per_row], strict=False):
+            with column:
+                st.metric(
+                    kpi.label,
+                    fmt_kind(kpi.value, kpi.kind, currency),
+                    delta=fmt_delta(kpi.delta, kpi.kind, currency),
+                    delta_color="normal" if kpi.higher_is_better else "inverse",
+                    help=kpi.help + (f" Change {compare}." if compare else ""),
+                    border=True,
+                )
