@@ -10,11 +10,18 @@ charged for the part of that period falling inside the window.
 
 A customer belongs to the window when they had a transaction or a service contact in it,
 or were acquired in it; customers with no activity at all are left out, so shares such as
-"the top 10% of customers" refer to the customers the business actually dealt with.
+"the top 10% of customers" refer to the customers the business actually dealt with. The
+customer base does not depend on ``amortise_years``: with amortisation, the share of an
+earlier acquisition cost that falls in the window is charged only to customers who are in
+the base (a customer acquired before the window with no purchase or contact in it is not
+listed, and neither is their amortised charge).
+
+Amounts are in the snapshot's currency; the window is inclusive at both ends.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date
 
@@ -24,7 +31,21 @@ from crm_core.expressions import between, trailing_window
 from crm_core.schema import C
 from crm_core.snapshot import Snapshot
 
-__all__ = ["ProfitWindow", "customer_profit", "customer_profit_lazy", "touchpoint_costs_lazy"]
+__all__ = [
+    "ACQUISITION_COST",
+    "CONTACTS",
+    "DIRECT_COST",
+    "PROFIT",
+    "REVENUE",
+    "SERVICE_COST",
+    "TOTAL_COST",
+    "TRANSACTIONS",
+    "ProfitWindow",
+    "channel_sales_lazy",
+    "customer_profit",
+    "customer_profit_lazy",
+    "touchpoint_costs_lazy",
+]
 
 DAYS_PER_YEAR = 365.25
 
@@ -36,6 +57,7 @@ ACQUISITION_COST = "acquisition_cost_charged"
 TOTAL_COST = "total_cost"
 PROFIT = "profit"
 TRANSACTIONS = "transactions"
+CONTACTS = "contacts"
 
 
 @dataclass(frozen=True)
@@ -69,8 +91,14 @@ def _acquisition_charge(window: ProfitWindow, amortise_years: float | None) -> p
     cost = pl.col(C.acquisition_cost)
     if amortise_years is None:
         return pl.when(between(C.acquired_on, window.start, window.end)).then(cost).otherwise(0.0)
-    if amortise_years <= 0:
-        raise ValueError(f"amortise_years must be positive, got {amortise_years}")
+    if isinstance(amortise_years, bool) or not (
+        isinstance(amortise_years, int | float)
+        and math.isfinite(amortise_years)
+        and amortise_years > 0
+    ):
+        raise ValueError(
+            f"amortise_years must be a positive number of years, got {amortise_years!r}"
+        )
     span_days = amortise_years * DAYS_PER_YEAR
     start = pl.col(C.acquired_on)
     # overlap (in days) of [acquired_on, acquired_on + span) with [window.start, window.end + 1)
@@ -168,11 +196,41 @@ def customer_profit(
 
 
 def touchpoint_costs_lazy(snapshot: Snapshot, window: ProfitWindow | None = None) -> pl.LazyFrame:
-    """Service cost per customer and touchpoint in ``window``: ``customer_id, touchpoint,
-    contacts, cost`` (cost in the snapshot's currency)."""
+    """Service cost per customer and touchpoint in ``window``.
+
+    Returns
+    -------
+    pl.LazyFrame
+        ``customer_id, touchpoint, contacts, cost``: number of contacts (Int64) and their
+        cost (snapshot currency). Summed over touchpoints, ``cost`` equals the
+        ``service_cost`` of :func:`customer_profit_lazy` for the same window.
+    """
     w = window or ProfitWindow.trailing(snapshot.as_of)
     return (
         snapshot.service_costs.filter(between(C.date, w.start, w.end))
         .group_by(C.customer_id, C.touchpoint)
-        .agg(pl.len().alias("contacts"), pl.col(C.cost).sum().alias(C.cost))
+        .agg(pl.len().cast(pl.Int64).alias(CONTACTS), pl.col(C.cost).sum().alias(C.cost))
+    )
+
+
+def channel_sales_lazy(snapshot: Snapshot, window: ProfitWindow | None = None) -> pl.LazyFrame:
+    """Sales per customer and sales channel (``transactions.channel``) in ``window``.
+
+    Returns
+    -------
+    pl.LazyFrame
+        ``customer_id, channel, transactions, revenue, direct_cost``: purchases (rows with a
+        positive amount), revenue net of refunds and the direct cost of the sales (snapshot
+        currency). Summed over channels these equal the columns of the same names in
+        :func:`customer_profit_lazy`.
+    """
+    w = window or ProfitWindow.trailing(snapshot.as_of)
+    return (
+        snapshot.transactions.filter(between(C.date, w.start, w.end))
+        .group_by(C.customer_id, C.channel)
+        .agg(
+            (pl.col(C.amount) > 0).sum().cast(pl.Int64).alias(TRANSACTIONS),
+            pl.col(C.amount).sum().alias(REVENUE),
+            pl.col(C.cost).sum().alias(DIRECT_COST),
+        )
     )
