@@ -1,0 +1,241 @@
+"""Named what-if scenarios saved as JSON files in a folder (``<data dir>/scenarios/``).
+
+One file per scenario, written atomically (temporary file in the same folder, then
+``os.replace``), so a crash never leaves half a file. File names are derived from the
+scenario name (a readable slug plus a short hash of the case-folded name), so any valid
+name maps to a safe file name on every operating system and names differing only in case
+are the same scenario. The JSON carries ``schema_version``; a file that is not valid JSON,
+is not a scenario, or comes from an unknown version raises ``ValueError`` with the file
+name and the reason.
+
+Names: 1 to 60 characters, letters (any script), digits, spaces, dashes and underscores;
+leading and trailing spaces are dropped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import tempfile
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from crm_core.whatif import Levers, Scenario
+
+__all__ = [
+    "SCENARIO_KIND",
+    "SCENARIO_SCHEMA_VERSION",
+    "delete_scenario",
+    "list_scenarios",
+    "load_scenario",
+    "read_scenario_file",
+    "save_scenario",
+    "scenario_from_dict",
+    "scenario_path",
+    "scenario_to_dict",
+    "validate_scenario_name",
+]
+
+SCENARIO_SCHEMA_VERSION = 1
+SCENARIO_KIND = "crm-whatif-scenario"
+MAX_NAME_LENGTH = 60
+_NAME = re.compile(r"[\w\- ]+")
+_SUFFIX = ".json"
+_TEMP_PREFIX = ".scenario-"
+
+
+def validate_scenario_name(name: Any) -> str:
+    """Return ``name`` without surrounding spaces, or raise ``ValueError`` saying why."""
+    if not isinstance(name, str):
+        raise ValueError(f"Scenario name must be text, got {type(name).__name__}")
+    cleaned = name.strip()
+    if not cleaned:
+        raise ValueError("Scenario name must not be empty")
+    if len(cleaned) > MAX_NAME_LENGTH:
+        raise ValueError(
+            f"Scenario name must be at most {MAX_NAME_LENGTH} characters, got {len(cleaned)}"
+        )
+    if not _NAME.fullmatch(cleaned):
+        bad = sorted({c for c in cleaned if not _NAME.fullmatch(c)})
+        raise ValueError(
+            f"Scenario name {cleaned!r} may only use letters, digits, spaces, dashes and "
+            f"underscores; remove {' '.join(repr(c) for c in bad)}"
+        )
+    return cleaned
+
+
+def scenario_path(folder: str | os.PathLike[str], name: str) -> Path:
+    """The file a scenario called ``name`` is saved to in ``folder``."""
+    cleaned = validate_scenario_name(name)
+    slug = re.sub(r"[^a-z0-9]+", "-", cleaned.lower()).strip("-")[:40] or "scenario"
+    key = hashlib.sha256(cleaned.casefold().encode("utf-8")).hexdigest()[:10]
+    return Path(folder) / f"{slug}-{key}{_SUFFIX}"
+
+
+def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
+    """The JSON-ready form of a scenario (without the file envelope)."""
+    return {
+        "name": scenario.name,
+        "description": scenario.description,
+        "horizon_years": scenario.horizon_years,
+        "discount_rate": scenario.discount_rate,
+        "levers": scenario.levers.to_dict(),
+        "segment_levers": {name: lv.to_dict() for name, lv in scenario.segment_levers},
+    }
+
+
+def _levers(data: Any, where: str) -> Levers:
+    if not isinstance(data, dict):
+        raise ValueError(f"{where} must be an object of lever values")
+    known = set(Levers().to_dict())
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"{where} has unknown levers {unknown}; known: {sorted(known)}")
+    return Levers(**data)
+
+
+def scenario_from_dict(data: Any) -> Scenario:
+    """Rebuild a scenario from :func:`scenario_to_dict` output (``ValueError`` if invalid)."""
+    if not isinstance(data, dict):
+        raise ValueError("a scenario must be a JSON object")
+    unknown = sorted(
+        set(data) - set(scenario_to_dict(Scenario())) - {"schema_version", "kind", "saved_at"}
+    )
+    if unknown:
+        raise ValueError(f"unknown fields {unknown}")
+    if "name" not in data:
+        raise ValueError("the scenario has no name")
+    segment_levers = data.get("segment_levers") or {}
+    if not isinstance(segment_levers, dict):
+        raise ValueError("segment_levers must map segment names to levers")
+    try:
+        return Scenario(
+            name=validate_scenario_name(data["name"]),
+            levers=_levers(data.get("levers") or {}, "levers"),
+            segment_levers={
+                str(seg): _levers(lv, f"segment_levers[{seg!r}]")
+                for seg, lv in segment_levers.items()
+            },
+            horizon_years=data.get("horizon_years"),
+            discount_rate=data.get("discount_rate"),
+            description=data.get("description") or "",
+        )
+    except TypeError as exc:  # e.g. a lever value of the wrong JSON type
+        raise ValueError(str(exc)) from exc
+
+
+def _envelope(scenario: Scenario) -> dict[str, Any]:
+    return {
+        "kind": SCENARIO_KIND,
+        "schema_version": SCENARIO_SCHEMA_VERSION,
+        "saved_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        **scenario_to_dict(scenario),
+    }
+
+
+def save_scenario(
+    folder: str | os.PathLike[str], scenario: Scenario, *, overwrite: bool = True
+) -> Path:
+    """Save ``scenario`` under its name in ``folder`` (created if missing), atomically.
+
+    Parameters
+    ----------
+    folder
+        Scenario folder, normally ``<data dir>/scenarios``.
+    scenario
+        The scenario; its name must pass :func:`validate_scenario_name`.
+    overwrite
+        Replace a saved scenario of the same name (case-insensitive); otherwise raise
+        ``ValueError``.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    if not isinstance(scenario, Scenario):
+        raise ValueError(f"scenario must be a Scenario, got {type(scenario).__name__}")
+    path = scenario_path(folder, scenario.name)
+    scenario = replace(scenario, name=validate_scenario_name(scenario.name))
+    if path.exists() and not overwrite:
+        raise ValueError(f"A scenario named {scenario.name!r} is already saved")
+    text = json.dumps(_envelope(scenario), indent=2, ensure_ascii=False, allow_nan=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=_TEMP_PREFIX, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+    return path
+
+
+def read_scenario_file(path: str | os.PathLike[str]) -> Scenario:
+    """Read one saved scenario file; ``ValueError`` naming the file if it is not valid."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ValueError(f"Scenario file {path.name} does not exist") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"Scenario file {path.name} is not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or data.get("kind") != SCENARIO_KIND:
+        raise ValueError(f"Scenario file {path.name} is not a saved what-if scenario")
+    version = data.get("schema_version")
+    if version != SCENARIO_SCHEMA_VERSION:
+        raise ValueError(
+            f"Scenario file {path.name} has schema_version {version!r}; this version of "
+            f"the app reads version {SCENARIO_SCHEMA_VERSION}"
+        )
+    try:
+        return scenario_from_dict(data)
+    except ValueError as exc:
+        raise ValueError(f"Scenario file {path.name} is not valid: {exc}") from None
+
+
+def load_scenario(folder: str | os.PathLike[str], name: str) -> Scenario:
+    """Load the scenario saved as ``name`` in ``folder`` (``ValueError`` if none/invalid)."""
+    path = scenario_path(folder, name)
+    if not path.exists():
+        raise ValueError(f"No saved scenario named {name.strip()!r}")
+    return read_scenario_file(path)
+
+
+def list_scenarios(folder: str | os.PathLike[str]) -> list[str]:
+    """Names of the valid scenarios saved in ``folder``, sorted case-insensitively.
+
+    Files that cannot be read as scenarios are left out (read one with
+    :func:`read_scenario_file` to see why); a missing folder gives an empty list.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        return []
+    names = []
+    for path in root.glob(f"*{_SUFFIX}"):
+        if path.name.startswith("."):
+            continue
+        with contextlib.suppress(ValueError, OSError):
+            names.append(read_scenario_file(path).name)
+    return sorted(names, key=lambda n: (n.casefold(), n))
+
+
+def delete_scenario(folder: str | os.PathLike[str], name: str) -> bool:
+    """Delete the scenario saved as ``name``; ``True`` if a file was removed."""
+    path = scenario_path(folder, name)
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
