@@ -1,7 +1,7 @@
 """Streamlit entry point: page config, sidebar (snapshot picker) and the page router.
 
 Run with ``make run`` (or ``streamlit run app.py``). Pages live in ``pages/`` and are
-registered in ``PAGES`` below, grouped in sections.
+registered in ``crm_app/navigation.py`` (``PAGES``), grouped in sections.
 """
 
 from __future__ import annotations
@@ -10,14 +10,10 @@ from pathlib import Path
 
 import streamlit as st
 
+from crm_app.navigation import PAGES
 from crm_app.state import sidebar
 
 HERE = Path(__file__).resolve().parent
-
-# (section, file, title, icon, url path) - one line per page.
-PAGES: list[tuple[str, str, str, str, str]] = [
-    ("Overview", "pages/overview.py", "Executive overview", ":material/dashboard:", "overview"),
-]
 
 
 def main() -> None:
@@ -28,13 +24,19 @@ def main() -> None:
         initial_sidebar_state="expanded",
     )
     sections: dict[str, list[st.Page]] = {}
-    for i, (section, file, title, icon, url) in enumerate(PAGES):
-        sections.setdefault(section, []).append(
-            st.Page(HERE / file, title=title, icon=icon, url_path=url, default=i == 0)
+    for i, page in enumerate(PAGES):
+        sections.setdefault(page.section, []).append(
+            st.Page(
+                HERE / page.file,
+                title=page.title,
+                icon=page.icon,
+                url_path=page.url_path,
+                default=i == 0,
+            )
         )
-    page = st.navigation(sections, position="sidebar", expanded=True)
+    current = st.navigation(sections, position="sidebar", expanded=True)
     sidebar()
-    page.run()
+    current.run()
 
 
 main()

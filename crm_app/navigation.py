@@ -1,0 +1,25 @@
+"""The page registry: one line per page, grouped in sections (order = sidebar order).
+
+Each entry is ``Page(section, file, title, icon, url_path)``; the first page is the
+default (served at ``/``). ``app.py`` builds ``st.navigation`` from it and the browser test
+opens every page listed here.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+__all__ = ["PAGES", "Page"]
+
+
+class Page(NamedTuple):
+    section: str
+    file: str
+    title: str
+    icon: str
+    url_path: str
+
+
+PAGES: list[Page] = [
+    Page("Overview", "pages/overview.py", "Executive overview", ":material/dashboard:", "overview"),
+]

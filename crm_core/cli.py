@@ -1,0 +1,367 @@
+"""The ``crm`` command: make, check and build snapshots, and export model results.
+
+Every user error (bad data, bad arguments) ends with exit status 2 and one line on stderr,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import NoReturn
+
+import polars as pl
+
+from crm_core.errors import SnapshotError
+from crm_core.formatting import fmt_money
+from crm_core.schema import BUSINESS_MODELS, NON_CONTRACTUAL, C
+from crm_core.snapshot import Manifest, Snapshot, load_snapshot, write_snapshot
+
+__all__ = ["build_snapshot", "main"]
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports errors in one line (exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}") from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from crm_core.sample import generate_sample
+
+    path = generate_sample(
+        args.out,
+        customers=args.customers,
+        seed=args.seed,
+        as_of=args.as_of,
+        business_model=args.business_model,
+        company=args.company,
+    )
+    print(_summary(load_snapshot(path)))
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    print(_summary(load_snapshot(args.snapshot)))
+    return 0
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    snap, ignored = build_snapshot(
+        args.transactions,
+        as_of=args.as_of,
+        customer_col=args.customer_col,
+        date_col=args.date_col,
+        amount_col=args.amount_col,
+        cost_col=args.cost_col,
+        channel_col=args.channel_col,
+        region_col=args.region_col,
+        date_format=args.date_format,
+        company=args.company or Path(args.out).name,
+        currency=args.currency,
+        business_model=NON_CONTRACTUAL,
+        discount_rate=args.discount_rate,
+    )
+    path = write_snapshot(
+        args.out,
+        manifest=snap.manifest,
+        customers=snap.customers,
+        transactions=snap.transactions,
+    )
+    if ignored:
+        rows = "row" if ignored == 1 else "rows"
+        print(f"Ignored {ignored:,} {rows} dated after {args.as_of} (the as-of date).")
+    print(_summary(load_snapshot(path)))
+    return 0
+
+
+def _summary(snap: Snapshot) -> str:
+    """A few lines describing a valid snapshot."""
+    counts = {
+        name: getattr(snap, name).select(pl.len()).collect().item()
+        for name in ("customers", "transactions", "service_costs", "prospects")
+    }
+    tx = snap.transactions.select(
+        pl.col(C.date).min().alias("first"),
+        pl.col(C.date).max().alias("last"),
+        pl.col(C.amount).sum().alias("revenue"),
+    ).collect()
+    first, last, revenue = tx.row(0)
+    man = snap.manifest
+    where = f" at {snap.path}" if snap.path else ""
+    lines = [
+        f"Valid snapshot{where}: {man.company}, as of {man.as_of}, "
+        f"{man.business_model.replace('_', '-')}, amounts in {man.currency}.",
+        f"  customers {counts['customers']:,} · transactions {counts['transactions']:,} · "
+        f"service contacts {counts['service_costs']:,} · prospects {counts['prospects']:,}",
+    ]
+    if first is not None:
+        lines.append(
+            f"  transactions from {first} to {last}, net revenue "
+            f"{fmt_money(revenue, man.currency, compact=False)}"
+        )
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- build
+
+
+def _read_export(path: Path) -> pl.DataFrame:
+    if not path.is_file():
+        raise SnapshotError(str(path), "file not found")
+    try:
+        if path.suffix.lower() in {".parquet", ".pq"}:
+            return pl.read_parquet(path)
+        return pl.read_csv(path, infer_schema=False)  # every column as text, parsed below
+    except Exception as exc:  # polars raises many types for unreadable files
+        text = " ".join(str(exc).split())[:160]
+        raise SnapshotError(str(path), f"cannot be read as CSV or Parquet: {text}") from None
+
+
+def _parse(
+    frame: pl.DataFrame,
+    source: str,
+    column: str,
+    target: pl.DataType,
+    *,
+    date_format: str | None = None,
+) -> pl.Series:
+    """Column ``column`` of ``frame`` as ``target``; unparseable values raise SnapshotError."""
+    raw = frame[column]
+    if raw.dtype == target:
+        parsed = raw
+    elif target == pl.Date and raw.dtype == pl.String:
+        parsed = raw.str.strip_chars().str.to_date(date_format, strict=False)
+    elif target == pl.Date and isinstance(raw.dtype, pl.Datetime):
+        parsed = raw.dt.date()
+    elif target == pl.Float64 and raw.dtype == pl.String:
+        parsed = raw.str.strip_chars().str.replace_all(",", "").cast(pl.Float64, strict=False)
+    else:
+        parsed = raw.cast(target, strict=False)
+    bad = parsed.is_null() & raw.is_not_null()
+    if bad.any():
+        what = "dates" if target == pl.Date else "numbers"
+        raise SnapshotError(
+            source,
+            f"has values that are not {what}",
+            column=column,
+            rows=int(bad.sum()),
+            examples=raw.filter(bad).unique(maintain_order=True).head(5).to_list(),
+        )
+    return parsed
+
+
+def build_snapshot(
+    transactions: str | Path,
+    *,
+    as_of: date,
+    customer_col: str = C.customer_id,
+    date_col: str = C.date,
+    amount_col: str = C.amount,
+    cost_col: str | None = None,
+    channel_col: str | None = None,
+    region_col: str | None = None,
+    date_format: str | None = None,
+    company: str = "My company",
+    currency: str = "USD",
+    business_model: str = NON_CONTRACTUAL,
+    discount_rate: float = 0.10,
+) -> tuple[Snapshot, int]:
+    """Build a validated snapshot from a flat export of transactions.
+
+    The customers table is derived: each customer is acquired on their first transaction
+    date, through the channel of that transaction (when a channel column is given), in the
+    region of their first row with one; acquisition cost is unknown and set to 0. Rows
+    dated after ``as_of`` are left out.
+
+    Returns
+    -------
+    tuple[Snapshot, int]
+        The snapshot (not yet written) and the number of rows left out for lying after
+        ``as_of``.
+
+    Raises
+    ------
+    SnapshotError
+        If the file cannot be read, a named column is missing, or values cannot be parsed.
+    """
+    source = str(transactions)
+    frame = _read_export(Path(transactions))
+    wanted = {"customer id": customer_col, "date": date_col, "amount": amount_col}
+    for option, name in {"cost": cost_col, "channel": channel_col, "region": region_col}.items():
+        if name is not None:
+            wanted[option] = name
+    for role, name in wanted.items():
+        if name not in frame.columns:
+            raise SnapshotError(
+                source,
+                f"has no {role} column named {name!r} (columns: "
+                f"{', '.join(frame.columns)}); map it with --{role.replace(' ', '-')}"
+                f"-col",
+                column=name,
+            )
+    ids = frame[customer_col].cast(pl.String).str.strip_chars()
+    missing = ids.is_null() | (ids == "")
+    if missing.any():
+        raise SnapshotError(
+            source, "has rows without a customer id", column=customer_col, rows=int(missing.sum())
+        )
+    tx = pl.DataFrame(
+        {
+            C.customer_id: ids,
+            C.date: _parse(frame, source, date_col, pl.Date(), date_format=date_format),
+            C.amount: _parse(frame, source, amount_col, pl.Float64()),
+            C.cost: _parse(frame, source, cost_col, pl.Float64()) if cost_col else 0.0,
+            C.channel: (
+                frame[channel_col].cast(pl.String).fill_null("unknown")
+                if channel_col
+                else "unknown"
+            ),
+            C.region: frame[region_col].cast(pl.String) if region_col else None,
+        }
+    )
+    for column, name in ((C.date, date_col), (C.amount, amount_col)):
+        nulls = tx[column].is_null()
+        if nulls.any():
+            raise SnapshotError(source, "has empty values", column=name, rows=int(nulls.sum()))
+    after = tx[C.date] > as_of
+    ignored = int(after.sum())
+    tx = tx.filter(~after).sort(C.customer_id, C.date)
+    if tx.height == 0:
+        raise SnapshotError(source, f"has no transactions on or before {as_of}", column=date_col)
+    customers = tx.group_by(C.customer_id, maintain_order=True).agg(
+        pl.col(C.date).first().alias(C.acquired_on),
+        pl.col(C.channel).first().alias(C.acquisition_channel),
+        pl.lit(0.0).alias(C.acquisition_cost),
+        pl.col(C.region).drop_nulls().first().fill_null("Unknown").alias(C.region),
+    )
+    manifest = Manifest(
+        as_of=as_of,
+        company=company,
+        currency=currency,
+        business_model=business_model,
+        discount_rate=discount_rate,
+        extra={"built_from": Path(source).name},
+    )
+    snap = Snapshot.from_frames(manifest, customers=customers, transactions=tx.drop(C.region))
+    return snap, ignored
+
+
+# ----------------------------------------------------------------------------- parser
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="crm",
+        description="Customer lifetime value and CRM economics: snapshots and models.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser(
+        "sample",
+        help="write the snapshot of a synthetic company",
+        description="Write a deterministic synthetic company (about three "
+        "years of history) as a snapshot folder.",
+    )
+    p.add_argument("--out", required=True, type=Path, help="snapshot folder to write")
+    p.add_argument("--customers", type=_positive_int, default=2000, help="customers (2000)")
+    p.add_argument("--seed", type=int, default=7, help="random seed (7)")
+    p.add_argument("--as-of", type=_date, default=None, help="last day of history (2026-09-30)")
+    p.add_argument(
+        "--business-model",
+        choices=BUSINESS_MODELS,
+        default=NON_CONTRACTUAL,
+        help="retail (non_contractual, default) or subscriptions (contractual)",
+    )
+    p.add_argument("--company", default=None, help="company name")
+    p.set_defaults(func=_cmd_sample)
+
+    p = sub.add_parser(
+        "validate",
+        help="check a snapshot folder and summarise it",
+        description="Check every rule of the snapshot format; print a summary "
+        "or the first problem found.",
+    )
+    p.add_argument("snapshot", type=Path, help="snapshot folder")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser(
+        "build",
+        help="build a snapshot from a CSV or Parquet export",
+        description="Build a snapshot from a flat export of transactions "
+        "(one row per purchase or refund). The customers table is derived "
+        "from it.",
+    )
+    p.add_argument("--transactions", required=True, type=Path, help="CSV or Parquet file")
+    p.add_argument("--as-of", required=True, type=_date, help="date the snapshot describes")
+    p.add_argument("--out", required=True, type=Path, help="snapshot folder to write")
+    p.add_argument(
+        "--customer-id-col",
+        dest="customer_col",
+        default=C.customer_id,
+        help="customer id column (customer_id)",
+    )
+    p.add_argument("--date-col", default=C.date, help="date column (date)")
+    p.add_argument("--amount-col", default=C.amount, help="amount column (amount)")
+    p.add_argument("--cost-col", default=None, help="direct cost column (none: cost 0)")
+    p.add_argument("--channel-col", default=None, help="sales channel column (optional)")
+    p.add_argument("--region-col", default=None, help="region column (optional)")
+    p.add_argument(
+        "--date-format",
+        default=None,
+        help="strftime format of the dates, e.g. %%d/%%m/%%Y (default: ISO)",
+    )
+    p.add_argument("--company", default=None, help="company name (default: folder name)")
+    p.add_argument("--currency", default="USD", help="ISO currency code (USD)")
+    p.add_argument("--discount-rate", type=float, default=0.10, help="yearly rate (0.10)")
+    p.set_defaults(func=_cmd_build)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``crm`` command; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (SnapshotError, ValueError, OSError) as exc:
+        print(f"crm {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"crm {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+if __name__ == "__main__":
+    sys.exit(main())
