@@ -34,6 +34,7 @@ from crm_core.schema import C
 __all__ = [
     "DAYS_PER_UNIT",
     "DAYS_PER_YEAR",
+    "FIRST_PURCHASE",
     "FREQUENCY",
     "MONETARY_VALUE",
     "RECENCY",
