@@ -53,6 +53,7 @@ __all__ = [
 ]
 
 ALL_SEGMENTS = "All segments"
+_FLAT = 1e-4  # equity per currency unit below which a marginal return reads as 0
 _PERIODS = (1, 4)
 
 
@@ -122,6 +123,7 @@ class BudgetAllocation:
         more currency unit of yearly budget in that segment at this allocation (currency
         per currency; > 0 means more spend there still pays). At the optimum it is equal
         across the segments that get money and no higher in those that don't.
+        ``first_dollar_equity`` is the same for the first unit, before any budget.
     """
 
     budget: float
@@ -268,34 +270,38 @@ def optimize_retention_budget(
             both = _equity_with_spend(arrays, np.stack([alloc, polished]), periods).sum(axis=1)
             if both[1] > both[0] + 1e-9 * max(1.0, abs(both[0])):
                 alloc, method = polished, "grid+SLSQP"
+        alloc = np.where(alloc > amount * 1e-9, alloc, 0.0)
         equal = np.where(eligible, amount / eligible.sum(), 0.0)
     else:
         alloc = np.zeros(n_seg)
         equal = alloc
-    step = max(amount, 1.0) * 1e-6
-    rows = np.stack([alloc, alloc + step, equal])
-    projected = _project(
-        replace(
-            arrays,
-            extra=arrays.extra
-            + np.divide(rows, _reach(arrays), out=np.zeros_like(rows), where=eligible),
-        ),
-        periods,
-    )
-    after, bumped, equal_equity = projected.equity
     reach = _reach(arrays)
+    step = max(amount / n_seg, 1.0) * 1e-4
+    low = np.maximum(alloc - step, 0.0)
+    nothing = np.zeros(n_seg)
+    rows = np.stack([alloc, equal, low, alloc + step, nothing + step])
+    per_customer = np.divide(rows, reach, out=np.zeros_like(rows), where=eligible)
+    projected = _project(replace(arrays, extra=arrays.extra + per_customer), periods)
+    after, equal_equity, at_low, at_high, first = projected.equity
+
+    def slope(rise: np.ndarray, run: np.ndarray) -> np.ndarray:
+        # Equity per currency unit; optimiser-level noise (< 1e-4 per unit) reads as 0.
+        value = rise / run
+        return np.where(eligible & (np.abs(value) >= _FLAT), value, 0.0)
+
     allocation = pl.DataFrame(
         {
             "segment": pl.Series([s.name for s in segments], dtype=pl.String),
             "budget": alloc,
-            "share": alloc / amount if amount > 0 else np.zeros(n_seg),
-            "spend_per_customer": np.divide(alloc, reach, out=np.zeros(n_seg), where=eligible),
+            "share": alloc / amount if amount > 0 else nothing,
+            "spend_per_customer": per_customer[0],
             "retention_before": _project(arrays, periods).r_year1[0],
             "retention_after": projected.r_year1[0],
             "equity_before": before,
             "equity_after": after,
             "equity_gain": after - before,
-            "marginal_equity": np.where(eligible, (bumped - after) / step, 0.0),
+            "marginal_equity": slope(at_high - at_low, alloc + step - low),
+            "first_dollar_equity": slope(first - before, np.full(n_seg, step)),
         }
     )
     return BudgetAllocation(
