@@ -223,10 +223,10 @@ def quintile_score(column: str, *, higher_is_better: bool = True) -> pl.Expr:
     """Quintile score 1-5 of ``column`` within the frame (5 = best; ties share a score).
 
     ``1 + floor(5 * (r - 1) / n)`` with ``r`` the lowest 1-based rank among equal values
-    (ranked worst to best) and ``n`` the number of rows; Int8.
+    (ranked worst to best) and ``n`` the number of rows; Int8, named after ``column``.
     """
     rank = pl.col(column).rank("min", descending=not higher_is_better).cast(pl.Int64)
-    return (1 + (QUINTILES * (rank - 1)) // pl.len().cast(pl.Int64)).cast(pl.Int8)
+    return ((rank - 1) * QUINTILES // pl.len().cast(pl.Int64) + 1).cast(pl.Int8)
 
 
 def rfm_scores_lazy(
