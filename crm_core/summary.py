@@ -106,7 +106,7 @@ def purchase_days(
         raise ValueError(f"transactions need the column(s) {', '.join(missing)}")
     if not names[C.amount].is_numeric():
         raise ValueError(f"column '{C.amount}' must be numeric, found {names[C.amount]}")
-    if names[C.date] not in (pl.Date, pl.Datetime) and not isinstance(names[C.date], pl.Datetime):
+    if not (names[C.date] == pl.Date or isinstance(names[C.date], pl.Datetime)):
         raise ValueError(f"column '{C.date}' must be a date, found {names[C.date]}")
     lf = lf.select(
         pl.col(C.customer_id),

@@ -136,6 +136,10 @@ class SBGModel:
             n = k + 1
             out = np.exp(betaln(self.alpha, self.beta + n) - betaln(self.alpha, self.beta + n - 1))
             out = out * hyp2f1(1.0, self.beta + n, self.alpha + self.beta + n, 1 / (1 + d))
+            bad = ~np.isfinite(out)
+            if np.any(bad):  # extreme parameters: sum until the discount makes terms vanish
+                terms = int(np.ceil(np.log(1e-15) / -np.log1p(d))) + 1
+                out = np.where(bad, self._future_payments(k, terms, 1 / (1 + d)), out)
         else:
             if horizon < 0 or int(horizon) != horizon:
                 raise ValueError(f"horizon must be a whole number >= 0, got {horizon!r}")
