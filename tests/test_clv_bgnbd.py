@@ -91,8 +91,9 @@ def test_expectation_is_continuous_through_a_equal_one(cdnow_fit):
     # the formulas divide by (a - 1); near a = 1 the removable singularity is bridged
     args = (20.0, 3, 15.0, 30.0)
     grid = 1 + np.linspace(-4e-3, 4e-3, 17)
-    values = np.array([cdnow_fit.with_params(0.5, 5.0, a, 3.0).expected_purchases(*args)
-                       for a in grid])  # fmt: skip
+    values = np.array(
+        [cdnow_fit.with_params(0.5, 5.0, a, 3.0).expected_purchases(*args) for a in grid]
+    )
     assert np.all(np.isfinite(values))
     # smooth, no jump: second differences on a 5e-4 grid are of order f'' * 2.5e-7
     assert np.max(np.abs(np.diff(values, 2))) < 1e-6
@@ -148,7 +149,7 @@ def test_parameter_recovery_quick():
         ((1.0, 2.0, 0.5, 5.0), 12),
         ((2.0, 10.0, 1.5, 3.0), 13),
         ((0.5, 1.0, 2.0, 20.0), 14),
-    ],  # fmt: skip
+    ],
 )
 def test_parameter_recovery_several_sets(params, seed):
     _, z = _recovery(params, 200_000, seed)

@@ -56,8 +56,9 @@ def test_vectorised_over_numpy_and_polars():
     np.testing.assert_allclose(got, [clv_revenue(100.0, float(x), 5) for x in d])
     series = clv_profit(pl.Series("R", [100.0, 200.0]), 50.0, 0.1, 3)
     assert isinstance(series, pl.Series)
-    assert series.to_list() == pytest.approx([clv_profit(100, 50, 0.1, 3),
-                                              clv_profit(200, 50, 0.1, 3)])  # fmt: skip
+    assert series.to_list() == pytest.approx(
+        [clv_profit(100, 50, 0.1, 3), clv_profit(200, 50, 0.1, 3)]
+    )
     n = np.array([1, 2, 5])
     np.testing.assert_allclose(
         clv_contribution(50, 100, 10, 30, 0.09, n),

@@ -31,8 +31,9 @@ def test_published_cdnow_estimates(cdnow_fit):
     # lifetimes 0.11.3 GammaGammaFitter: 6.248802, 3.744588, 15.447748; se 1.189687,
     # 0.290166, 4.159994 (throwaway virtualenv, not a dependency)
     np.testing.assert_allclose(m.params, [6.248802, 3.744588, 15.447748], rtol=1e-5)
-    np.testing.assert_allclose([m.p_se, m.q_se, m.gamma_se], [1.189687, 0.290166, 4.159994],
-                               rtol=2e-3)  # fmt: skip
+    np.testing.assert_allclose(
+        [m.p_se, m.q_se, m.gamma_se], [1.189687, 0.290166, 4.159994], rtol=2e-3
+    )
     assert m.mean_spend == pytest.approx(6.248802 * 15.447748 / 2.744588, rel=1e-5)
 
 
@@ -67,8 +68,9 @@ def test_parameter_recovery_quick():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("params", "seed"), [((2.0, 5.0, 40.0), 21), ((10.0, 2.5, 5.0), 22),
-                                             ((1.0, 8.0, 200.0), 23)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("params", "seed"), [((2.0, 5.0, 40.0), 21), ((10.0, 2.5, 5.0), 22), ((1.0, 8.0, 200.0), 23)]
+)
 def test_parameter_recovery_several_sets(params, seed):
     rng = np.random.default_rng(seed)
     x = rng.geometric(0.3, size=200_000).astype(float)
@@ -86,8 +88,9 @@ def test_non_repeaters_are_ignored_and_weights_work():
     padded = fit_gamma_gamma(np.r_[x, np.zeros(500)], np.r_[m, np.zeros(500)])
     np.testing.assert_allclose(base.params, padded.params, rtol=1e-9)
     doubled = fit_gamma_gamma(x, m, weights=np.full(x.size, 2.0))
-    np.testing.assert_allclose(doubled.params, fit_gamma_gamma(np.tile(x, 2), np.tile(m, 2)).params,
-                               rtol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        doubled.params, fit_gamma_gamma(np.tile(x, 2), np.tile(m, 2)).params, rtol=1e-6
+    )
 
 
 @pytest.mark.parametrize(

@@ -81,8 +81,9 @@ def test_parameter_recovery_quick():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("params", "seed"), [((0.668, 3.806), 31), ((2.0, 10.0), 32),
-                                             ((0.3, 0.5), 33)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("params", "seed"), [((0.668, 3.806), 31), ((2.0, 10.0), 32), ((0.3, 0.5), 33)]
+)
 def test_parameter_recovery_several_sets(params, seed):
     alive = simulate_sbg(*params, 200_000, 12, np.random.default_rng(seed))
     fit = fit_sbg(alive)

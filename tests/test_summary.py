@@ -39,7 +39,7 @@ def _expected(rows: list[tuple[str, int, float, float, float]]) -> pl.DataFrame:
             "recency": pl.Float64,
             "T": pl.Float64,
             "monetary_value": pl.Float64,
-        },  # fmt: skip
+        },
     )
 
 
@@ -58,8 +58,7 @@ def test_hand_computed_summary_in_weeks_and_days():
     got = rfm_summary(tx, observation_end=date(2024, 2, 26))
     # a: first 01-01, repeats 01-15 and 01-29 -> frequency 2, recency 28 d = 4 w,
     #    T = 56 d = 8 w, monetary = (20 + 30) / 2
-    want = _expected([("a", 2, 4.0, 8.0, 25.0), ("b", 0, 0.0, 7.0, 0.0),
-                      ("c", 0, 0.0, 3.0, 0.0)])  # fmt: skip
+    want = _expected([("a", 2, 4.0, 8.0, 25.0), ("b", 0, 0.0, 7.0, 0.0), ("c", 0, 0.0, 3.0, 0.0)])
     assert_frame_equal(got, want)
     days = rfm_summary(tx.lazy(), observation_end="2024-02-26", time_unit="D")
     assert days["recency"].to_list() == [28.0, 0.0, 0.0]
@@ -81,8 +80,9 @@ def test_refund_days_are_not_purchases_and_net_within_the_day():
         ]
     )
     got = rfm_summary(tx, observation_end=date(2024, 1, 29), time_unit="D")
-    want = _expected([("a", 1, 14.0, 28.0, 40.0), ("c", 0, 0.0, 27.0, 0.0),
-                      ("d", 0, 0.0, 28.0, 0.0)])  # fmt: skip
+    want = _expected(
+        [("a", 1, 14.0, 28.0, 40.0), ("c", 0, 0.0, 27.0, 0.0), ("d", 0, 0.0, 28.0, 0.0)]
+    )
     assert_frame_equal(got, want)
     days = purchase_days(tx).collect()
     assert days.filter(pl.col("customer_id") == "a")["amount"].sort().to_list() == [40.0, 100.0]
@@ -110,8 +110,9 @@ def test_bad_inputs_raise_value_error():
     with pytest.raises(ValueError, match="observation_end"):
         rfm_summary(tx, observation_end="next tuesday")
     with pytest.raises(ValueError, match="numeric"):
-        rfm_summary(tx.with_columns(pl.col("amount").cast(pl.String)),
-                    observation_end=date(2024, 2, 1))  # fmt: skip
+        rfm_summary(
+            tx.with_columns(pl.col("amount").cast(pl.String)), observation_end=date(2024, 2, 1)
+        )
 
 
 def test_units_per_year():
