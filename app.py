@@ -11,7 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from crm_app.navigation import PAGES
-from crm_app.state import sidebar
+from crm_app.state import routed, sidebar
 
 HERE = Path(__file__).resolve().parent
 
@@ -36,7 +36,8 @@ def main() -> None:
         )
     current = st.navigation(sections, position="sidebar", expanded=True)
     sidebar()
-    current.run()
+    with routed():
+        current.run()
 
 
 main()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -30,6 +31,7 @@ __all__ = [
     "Selection",
     "guard",
     "require_selection",
+    "routed",
     "sidebar",
     "snapshot",
 ]
@@ -204,22 +206,40 @@ def _short_ids(folders: list[Path]) -> dict[str, Path]:
     return ids
 
 
+_ROUTED: ContextVar[bool] = ContextVar("crm_routed", default=False)
+
+
+@contextmanager
+def routed() -> Iterator[None]:
+    """Mark the page as run by ``app.py``'s router (see :func:`_ensure_router`).
+
+    A context variable, not session state: it must be reset even when the page ends
+    with ``st.stop()``, and it is private to the session's script thread.
+    """
+    token = _ROUTED.set(True)
+    try:
+        yield
+    finally:
+        _ROUTED.reset(token)
+
+
 def _ensure_router() -> None:
     """Re-run through ``app.py`` when Streamlit ran a page file on its own.
 
     Streamlit treats a ``pages/`` folder as a legacy multipage app until ``st.navigation``
-    has been called once in the process, so the very first request of a fresh server for
-    a deep link (``/segments``) runs ``pages/segments.py`` without the router and sidebar.
-    The page then switches the process to ``st.navigation`` mode and reruns once; the URL,
-    and with it the requested page, is kept.
+    has been called in the process (and ``AppTest`` resets that on every run), so a page
+    can be executed without the router and the sidebar: the first request of a fresh
+    server for a deep link (``/segments``), or any AppTest rerun. The page then switches
+    Streamlit to ``st.navigation`` mode and reruns; the URL, and with it the requested
+    page and its query parameters, is kept.
     """
-    if _SELECTION in st.session_state or st.session_state.get("_crm_rerouted"):
+    if _ROUTED.get():
         return
     from streamlit.runtime.pages_manager import PagesManager
 
-    st.session_state["_crm_rerouted"] = True
-    PagesManager.uses_pages_directory = False
-    st.rerun()
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
 
 
 def require_selection() -> Selection:

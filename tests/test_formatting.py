@@ -1,0 +1,63 @@
+"""Number formatting shown to users."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from crm_core.formatting import (
+    fmt_count,
+    fmt_delta,
+    fmt_kind,
+    fmt_money,
+    fmt_months,
+    fmt_pct,
+    fmt_ratio,
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (0, "$0"),
+        (12.5, "$12.50"),
+        (999, "$999"),
+        (1234, "$1.2k"),
+        (999_950, "$1.0M"),
+        (1_234_567, "$1.2M"),
+        (-34_000, "-$34.0k"),
+        (2.5e9, "$2.5B"),
+        (None, "n/a"),
+        (math.nan, "n/a"),
+    ],
+)
+def test_money(value, expected) -> None:
+    assert fmt_money(value) == expected
+
+
+def test_money_currencies_and_full_form() -> None:
+    assert fmt_money(1500, "EUR") == "€1.5k"
+    assert fmt_money(1500, "CHF") == "CHF 1.5k"
+    assert fmt_money(1_234_567.8, compact=False) == "$1,234,568"
+
+
+def test_counts_percentages_ratios() -> None:
+    assert fmt_count(1234) == "1,234"
+    assert fmt_count(12_345) == "12.3k"
+    assert fmt_pct(0.341) == "34%"
+    assert fmt_pct(0.05, signed=True) == "+5%"
+    assert fmt_pct(0.1234, digits=1) == "12.3%"
+    assert fmt_ratio(3.21) == "3.2x"
+    assert fmt_months(7.46) == "7.5 months"
+
+
+def test_kind_and_delta() -> None:
+    assert fmt_kind(0.413, "pct") == "41.3%"
+    assert fmt_kind(1200, "money", "GBP") == "£1.2k"
+    assert fmt_delta(-0.001, "pct") == "-0.1 pts"
+    assert fmt_delta(69_500, "money") == "+$69.5k"
+    assert fmt_delta(-3, "count") == "-3"
+    assert fmt_delta(None, "count") is None
+    with pytest.raises(ValueError, match="unknown kind"):
+        fmt_kind(1, "furlongs")

@@ -1,0 +1,188 @@
+"""Executive overview: KPIs on a hand-made company, and consistency on the sample."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+from conftest import contact, customer, purchase
+
+from crm_core import load_snapshot
+from crm_core.expressions import add_months
+from crm_core.overview import ClvHeadline, overview_report, period_grid, quarterly_trend
+
+D = date
+
+
+@pytest.fixture
+def tiny(make_snapshot):
+    """Four customers; every number below is worked out by hand in the tests."""
+    return make_snapshot(
+        [
+            customer("a", D(2024, 10, 15), cost=50),
+            customer("b", D(2025, 2, 10), cost=30),
+            customer("c", D(2026, 8, 20), cost=40),
+            customer("d", D(2025, 11, 5), cost=20),
+        ],
+        [
+            purchase("a", D(2024, 10, 15), 100, 40),
+            purchase("a", D(2025, 8, 1), 200, 80),
+            purchase("a", D(2026, 7, 1), 300, 100),
+            purchase("b", D(2025, 2, 10), 50, 20),
+            purchase("c", D(2026, 8, 20), 80, 30),
+            purchase("c", D(2026, 9, 1), -20, 0),
+            purchase("d", D(2025, 11, 5), 60, 30),
+        ],
+        [contact("a", D(2026, 5, 1), "call_center", 10), contact("c", D(2026, 9, 10), "web", 1)],
+    )
+
+
+def test_kpis_by_hand(tiny) -> None:
+    report = overview_report(tiny)
+    value = {k.key: k.value for k in report.kpis}
+    # active at 2026-09-30: a (Jul 2026), c (Aug 2026), d (Nov 2025); b last bought Feb 2025
+    assert value["active_customers"] == 3
+    # active a year ago: a and b; of them only a is active now
+    assert value["retention"] == pytest.approx(0.5)
+    assert value["churn"] == pytest.approx(0.5)
+    assert value["revenue_ttm"] == pytest.approx(300 + 80 - 20 + 60)
+    assert value["gross_profit_ttm"] == pytest.approx(200 + 50 - 20 + 30)
+    assert value["new_customers"] == 2  # c and d
+    assert value["acquisition_cost"] == pytest.approx(30)  # (40 + 20) / 2
+    margin = (260 - 11) / 3  # gross profit minus service cost, per active customer
+    clv = margin * 0.5 / (1 + 0.10 - 0.5)
+    assert value["average_clv"] == pytest.approx(clv)
+    assert value["customer_equity"] == pytest.approx(3 * clv)
+    assert value["ltv_cac"] == pytest.approx(clv / 30)
+    assert value["payback_months"] == pytest.approx(30 / (margin / 12))
+
+
+def test_previous_quarter_by_hand(tiny) -> None:
+    report = overview_report(tiny)
+    previous = {k.key: k.previous for k in report.kpis}
+    assert report.previous_as_of == D(2026, 6, 30)
+    assert previous["active_customers"] == 2  # a and d
+    assert previous["retention"] == pytest.approx(0.5)  # a and b a year earlier, a kept
+    assert previous["revenue_ttm"] == pytest.approx(200 + 60)
+    assert previous["new_customers"] == 1
+    margin = (120 + 30 - 10) / 2
+    assert previous["average_clv"] == pytest.approx(margin * 0.5 / 0.6)
+    assert report.kpi("active_customers").delta == 1
+
+
+def test_won_lost_by_hand(tiny) -> None:
+    trend = quarterly_trend(tiny, periods=4).collect()
+    rows = {r["label"]: r for r in trend.iter_rows(named=True)}
+    assert (rows["2026 Q3"]["won"], rows["2026 Q3"]["lost"], rows["2026 Q3"]["active"]) == (1, 0, 3)
+    assert (rows["2026 Q1"]["won"], rows["2026 Q1"]["lost"], rows["2026 Q1"]["active"]) == (0, 1, 2)
+    assert (rows["2025 Q4"]["won"], rows["2025 Q4"]["active"]) == (1, 3)
+    assert rows["2026 Q3"]["revenue"] == pytest.approx(300 + 80 - 20)
+    assert rows["2026 Q3"]["acquisition_spend"] == pytest.approx(40)
+
+
+def test_top_share_can_exceed_one(tiny) -> None:
+    # profits in the window: a 300-100-10 = 190, c 60-30-1-40 = -11, d 60-30-20 = 10
+    report = overview_report(tiny)
+    assert report.top_profit_share == pytest.approx(190 / 189)
+
+
+def test_clv_model_replaces_the_simple_formula(tiny) -> None:
+    report = overview_report(
+        tiny,
+        clv=ClvHeadline(average_clv=100.0, customer_equity=300.0, method="Model X"),
+        previous_clv=ClvHeadline(average_clv=90.0, customer_equity=180.0, method="Model X"),
+    )
+    assert report.clv_method == "Model X"
+    assert report.kpi("average_clv").value == 100.0
+    assert report.kpi("customer_equity").previous == 180.0
+    assert report.kpi("ltv_cac").value == pytest.approx(100 / 30)
+    assert "Model X" in report.kpi("average_clv").help
+
+
+def test_young_company_has_no_year_ago_values(make_snapshot) -> None:
+    snap = make_snapshot([customer("a", D(2026, 8, 1))], [purchase("a", D(2026, 8, 1), 10)])
+    report = overview_report(snap)
+    assert report.kpi("active_customers").value == 1
+    assert report.kpi("retention").value is None
+    assert report.kpi("average_clv").value is None
+    assert report.trend.height == 1  # quarters before the first activity are dropped
+
+
+def test_period_grid_labels() -> None:
+    grid = period_grid(D(2026, 9, 30), 3)
+    assert grid["label"].to_list() == ["2026 Q3", "2026 Q2", "2026 Q1"]
+    assert grid["period_start"].to_list()[0] == D(2026, 7, 1)
+    odd = period_grid(D(2026, 8, 15), 1)
+    assert odd["label"][0] == "3 months to 2026-08-15"
+    assert odd["period_start"][0] == D(2026, 5, 16)
+
+
+# ----------------------------------------------------------------------------- the sample
+
+
+def _active_by_brute_force(snap, t: date) -> int:
+    """Customers acquired by t with a purchase in (t - 12 months, t], in plain Python."""
+    start = add_months(t, -12)
+    tx = snap.transactions.collect()
+    acquired = dict(snap.customers.select("customer_id", "acquired_on").collect().iter_rows())
+    active = {
+        cid
+        for cid, day, amount in tx.select("customer_id", "date", "amount").iter_rows()
+        if amount > 0 and start < day <= t and acquired[cid] <= t
+    }
+    return len(active)
+
+
+def test_active_counts_match_brute_force(sample_dir: Path) -> None:
+    snap = load_snapshot(sample_dir)
+    trend = quarterly_trend(snap, periods=12).collect()
+    for row in trend.tail(6).iter_rows(named=True):
+        assert row["active"] == _active_by_brute_force(snap, row["period_end"]), row["label"]
+
+
+@pytest.mark.parametrize("which", ["sample_dir", "subscription_dir"])
+def test_customers_are_conserved_every_quarter(which: str, request) -> None:
+    snap = load_snapshot(request.getfixturevalue(which))
+    trend = quarterly_trend(snap, periods=12).collect()
+    active = trend["active"].to_list()
+    for k in range(1, trend.height):
+        row = trend.row(k, named=True)
+        assert active[k] == active[k - 1] + row["won"] + row["reactivated"] - row["lost"]
+    # every customer acquired in the shown quarters is counted as won exactly once
+    first = trend["period_start"][0]
+    acquired = snap.customers.filter(pl.col("acquired_on") >= first).select(pl.len()).collect()
+    assert trend["won"].sum() == acquired.item()
+
+
+@pytest.mark.parametrize("which", ["sample_dir", "subscription_dir"])
+def test_previous_quarter_equals_report_at_that_date(which: str, request) -> None:
+    snap = load_snapshot(request.getfixturevalue(which))
+    now = overview_report(snap)
+    then = overview_report(snap.cut(now.previous_as_of))
+    for kpi in now.kpis:
+        assert kpi.previous == pytest.approx(then.kpi(kpi.key).value), kpi.key
+
+
+def test_contractual_active_and_retention(subscription_dir: Path) -> None:
+    snap = load_snapshot(subscription_dir)
+    customers = snap.customers.collect()
+    t, year_ago = snap.as_of, add_months(snap.as_of, -12)
+
+    def live(day: date) -> pl.Expr:
+        return (pl.col("acquired_on") <= day) & (
+            pl.col("churned_on").is_null() | (pl.col("churned_on") > day)
+        )
+
+    kept = customers.filter(live(year_ago))
+    report = overview_report(snap)
+    assert report.kpi("active_customers").value == customers.filter(live(t)).height
+    assert report.kpi("retention").value == pytest.approx(kept.filter(live(t)).height / kept.height)
+
+
+def test_revenue_matches_a_direct_sum(sample_dir: Path) -> None:
+    snap = load_snapshot(sample_dir)
+    tx = snap.transactions.collect()
+    direct = tx.filter(pl.col("date") > D(2025, 9, 30))["amount"].sum()
+    assert overview_report(snap).kpi("revenue_ttm").value == pytest.approx(direct)
