@@ -185,19 +185,27 @@ def _bgnbd_check(snapshot: Snapshot, cal: date, time_unit: str) -> HoldoutCheck:
     # weekly tracking of cumulative repeat purchase days (calibration customers only)
     first = per_customer.select(C.customer_id, FIRST_PURCHASE)
     start = first[FIRST_PURCHASE].min()
-    n_weeks = int(np.ceil(((end - start).days + 1) / 7))
-    week_end = [min(start + timedelta(days=7 * k - 1), end) for k in range(1, n_weeks + 1)]
+    # weeks are aligned so that one ends exactly on the calibration end
+    first_end = cal - timedelta(days=7 * ((cal - start).days // 7))
+    week_end = []
+    day = first_end
+    while day < end:
+        week_end.append(day)
+        day += timedelta(days=7)
+    week_end.append(end)
+    n_weeks = len(week_end)
+    ends_days = np.array([(d - start).days for d in week_end])
     repeats = (
         days.join(first, on=C.customer_id, how="inner")
         .filter(pl.col(C.date) > pl.col(FIRST_PURCHASE))
-        .select(((pl.col(C.date) - pl.lit(start)).dt.total_days() // 7).alias("_week"))
+        .select((pl.col(C.date) - pl.lit(start)).dt.total_days().alias("_day"))
     )
-    actual_weekly = np.bincount(repeats["_week"].to_numpy(), minlength=n_weeks)[:n_weeks]
+    week_of = np.searchsorted(ends_days, repeats["_day"].to_numpy(), side="left")
+    actual_weekly = np.bincount(week_of, minlength=n_weeks)[:n_weeks]
     cohorts = first.group_by(FIRST_PURCHASE).agg(pl.len().alias("_n"))
     offsets = np.array([(d - start).days for d in cohorts[FIRST_PURCHASE].to_list()])
     sizes = cohorts["_n"].to_numpy().astype(np.float64)
-    ends = np.array([(d - start).days + 1 for d in week_end], dtype=np.float64)
-    age = np.clip(ends[None, :] - 1 - offsets[:, None], 0, None) / unit
+    age = np.clip(ends_days[None, :] - offsets[:, None], 0, None).astype(np.float64) / unit
     expected = model._alive_expectation(age, np.zeros_like(age), np.zeros_like(age))
     predicted_cum = sizes @ expected
     tracking = pl.DataFrame(
