@@ -771,6 +771,8 @@ def _arrays(
     curves = np.array([[_curves(s, horizon) for s in segs] for segs in variants])  # B,S,2,H
     r_new = np.ascontiguousarray(np.moveaxis(curves[:, :, 0], -1, 0))
     r_base = np.ascontiguousarray(np.moveaxis(curves[:, :, 1], -1, 0))
+    if np.array_equal(r_new, r_base):
+        r_base = r_new  # the base follows the new-cohort curve: _project computes it once
     cols = np.moveaxis(scalars, -1, 0)
     return _Arrays(names, *cols, r_new, r_base, np.asarray(discount, dtype=float))
 
@@ -812,15 +814,16 @@ def _accumulate(x: np.ndarray, op: np.ufunc) -> np.ndarray:
 def _project(a: _Arrays, periods_per_year: int = 1) -> _Flows:
     """Project a batch of segment variants, vectorised over (periods, variants, segments)."""
     f = periods_per_year
+    same = a.r_base is a.r_new  # current customers follow the new-cohort curve
     lift = a.cut * -np.expm1(-_LN2 * a.extra / a.half)
     r_new = a.r_new + lift * (1.0 - a.r_new)
-    r_base = a.r_base + lift * (1.0 - a.r_base)
+    r_base = r_new if same else a.r_base + lift * (1.0 - a.r_base)
     r_year1 = r_base[0]
     if f > 1:
         r_new = np.repeat(r_new, f, axis=0) ** (1.0 / f)
-        r_base = np.repeat(r_base, f, axis=0) ** (1.0 / f)
+        r_base = r_new if same else np.repeat(r_base, f, axis=0) ** (1.0 / f)
     surv_new = _accumulate(r_new, np.multiply)  # survival after 1..P periods
-    surv_base = _accumulate(r_base, np.multiply)
+    surv_base = surv_new if same else _accumulate(r_base, np.multiply)
     cum_new = _accumulate(surv_new, np.add)
     new = a.acquisition / f
     end_base = a.customers * surv_base
@@ -839,7 +842,10 @@ def _project(a: _Arrays, periods_per_year: int = 1) -> _Flows:
     earn = df_end * margin  # value of one active customer at a period end
     cost = df_start * spend  # cost of one customer active at a period start
     value_new = (earn * surv_new).sum(axis=0) - cost[0] - (cost[1:] * surv_new[:-1]).sum(axis=0)
-    equity_base = (earn * end_base).sum(axis=0) - (cost * start_base).sum(axis=0)
+    if same:  # every current customer is worth what a new one is, before acquisition
+        equity_base = a.customers * value_new
+    else:
+        equity_base = (earn * end_base).sum(axis=0) - (cost * start_base).sum(axis=0)
     equity_new = (
         (earn * end_new).sum(axis=0) - (cost * start_new).sum(axis=0) - acq * df_start.sum(axis=0)
     )
@@ -995,14 +1001,15 @@ def _draw_arrays(
     z = rng.standard_normal((draws, n))
     std = np.array([s.margin_std for s in segments])
     shape = (draws, n)
+    r_new = np.clip(arrays.r_new + shift, 0.0, 1.0)
     return replace(
         arrays,
         customers=np.broadcast_to(arrays.customers, shape),
         margin=arrays.margin + std * z,
         revenue=np.broadcast_to(arrays.revenue, shape),
         cost_to_serve=np.broadcast_to(arrays.cost_to_serve, shape),
-        r_new=np.clip(arrays.r_new + shift, 0.0, 1.0),
-        r_base=np.clip(arrays.r_base + shift, 0.0, 1.0),
+        r_new=r_new,
+        r_base=r_new if arrays.r_base is arrays.r_new else np.clip(arrays.r_base + shift, 0, 1),
         discount=np.broadcast_to(arrays.discount, (draws,)),
     )
 
