@@ -634,9 +634,10 @@ class SimulationResult:
     by_year
         One row per (year, segment), years ascending, segments in input order. Columns:
         ``year`` (1..H), ``segment``, ``customers`` (active at year end, earning that
-        year's margin), ``customers_start`` (active at year start, after that year's
-        acquisitions), ``new_customers``, ``revenue`` and ``costs`` (direct cost plus cost
-        to serve; null when the segment's revenue is unknown), ``service_costs``,
+        year's margin), ``customers_start`` (active at year start, including the customers
+        acquired then; quarterly: at the first quarter's start), ``new_customers``,
+        ``revenue`` and ``costs`` (direct cost plus cost to serve; null when the
+        segment's revenue is unknown), ``service_costs``,
         ``margin`` (contribution), ``acquisition_spend``, ``retention_spend``, ``profit``
         (margin minus both spends), ``discounted_profit`` (currency; flows of the year).
     totals
