@@ -1,0 +1,329 @@
+"""Figures of the CLV models: distribution, P(alive), LTV payback, retention, model checks.
+
+Pure builders: results of ``crm_core.clv`` in, ``go.Figure`` out, finished with
+:func:`crm_core.charts.style.apply_layout`; titles state the finding, axes carry units and
+currency, legends and hovers use words.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import polars as pl
+
+from crm_core.charts.style import (
+    NEGATIVE,
+    NEUTRAL,
+    POSITIVE,
+    PRIMARY,
+    apply_layout,
+    currency_prefix,
+)
+from crm_core.clv.bgnbd import BGNBDModel
+from crm_core.clv.customer import CLV, ClvResult
+from crm_core.clv.holdout import ACTUAL, BUCKET, PERIOD, PREDICTED, HoldoutCheck
+from crm_core.clv.ltv import CUMULATIVE_NPV, NPV_PROFIT, YEAR, payback_year
+from crm_core.clv.sbg import SBGModel
+from crm_core.clv.uncertainty import ALL_CUSTOMERS, ClvBands
+from crm_core.formatting import fmt_count, fmt_money, fmt_pct
+from crm_core.summary import TIME_UNIT_NAMES
+
+__all__ = [
+    "clv_bands_figure",
+    "clv_distribution_figure",
+    "holdout_buckets_figure",
+    "holdout_tracking_figure",
+    "ltv_payback_figure",
+    "p_alive_heatmap_figure",
+    "sbg_retention_figure",
+]
+
+
+def clv_distribution_figure(result: ClvResult, *, bins: int = 40) -> go.Figure:
+    """Histogram of customer CLV, titled with the share of equity the top 10% hold."""
+    values = result.table[CLV].to_numpy()
+    cur = result.currency
+    fig = go.Figure()
+    fig.add_histogram(
+        x=values,
+        nbinsx=bins,
+        marker_color=PRIMARY,
+        name="Customers",
+        hovertemplate=f"CLV %{{x}} ({cur})<br>%{{y}} customers<extra></extra>",
+    )
+    if values.size and result.customer_equity > 0:
+        top = np.sort(values)[::-1][: max(1, values.size // 10)].sum() / result.customer_equity
+        title = f"The top 10% of customers hold {fmt_pct(top)} of customer equity"
+    else:
+        title = "No customer value to show"
+    fig.add_vline(
+        x=result.average_clv,
+        line_dash="dash",
+        line_color=NEUTRAL,
+        annotation_text=f"Average {fmt_money(result.average_clv, cur)}",
+        annotation_position="top right",
+    )
+    fig.update_xaxes(title_text=f"CLV per customer ({cur})", tickprefix=currency_prefix(cur),
+                     tickformat="~s")  # fmt: skip
+    # CLV is highly skewed: a log count axis keeps the long tail of valuable customers visible
+    fig.update_yaxes(title_text="Customers (log scale)", type="log")
+    subtitle = (
+        f"{result.method}; {fmt_count(result.customers)} customers, equity "
+        f"{fmt_money(result.customer_equity, cur)}, discount {fmt_pct(result.discount_rate)} a "
+        f"year, margin {fmt_pct(result.margin)}"
+    )
+    return apply_layout(fig, title=title, subtitle=subtitle, legend=False)
+
+
+def p_alive_heatmap_figure(
+    model: BGNBDModel, *, T: float, max_frequency: int = 20, bins: int = 30
+) -> go.Figure:
+    """P(alive) by repeat purchases and time since the last purchase, for customers
+    whose first purchase was ``T`` time units ago."""
+    if T <= 0:
+        raise ValueError(f"T must be positive, got {T!r}")
+    unit = TIME_UNIT_NAMES.get(model.time_unit, model.time_unit)
+    freq = np.arange(0, max_frequency + 1)
+    since = np.linspace(0, T, bins)
+    x, gap = np.meshgrid(freq, since)
+    recency = np.where(x > 0, T - gap, 0.0)
+    z = np.asarray(model.p_alive(x.ravel(), recency.ravel(), np.full(x.size, T)))
+    z = z.reshape(x.shape)
+    z = np.where((x == 0) & (gap > 0), np.nan, z)  # no purchase after the first: gap is T
+    fig = go.Figure(
+        go.Heatmap(
+            x=freq,
+            y=since,
+            z=z,
+            zmin=0,
+            zmax=1,
+            colorscale="Blues",
+            colorbar={"title": {"text": "P(alive)"}, "tickformat": ".0%"},
+            hovertemplate=(
+                f"%{{x}} repeat purchases<br>last purchase %{{y:.0f}} {unit} ago"
+                "<br>P(alive) %{z:.0%}<extra></extra>"
+            ),
+        )
+    )
+    probe = min(5, max_frequency)
+    below = since[np.asarray(model.p_alive(probe, T - since, T)) < 0.5]
+    if probe > 0 and below.size:
+        title = (
+            f"A customer with {probe} repeat purchases is probably gone after "
+            f"{below[0]:.0f} {unit} without buying"
+        )
+    else:
+        title = "Customers who bought recently are the ones still active"
+    fig.update_xaxes(title_text="Repeat purchases")
+    fig.update_yaxes(title_text=f"Time since last purchase ({unit})")
+    return apply_layout(
+        fig,
+        title=title,
+        subtitle=f"BG/NBD probability a customer is still active, first purchase {T:.0f} "
+        f"{unit} ago",
+        legend=False,
+    )
+
+
+def ltv_payback_figure(table: pl.DataFrame, *, currency: str = "USD") -> go.Figure:
+    """NPV of profit per year (bars) and the cumulative NPV (line) of an LTV table,
+    annotating the year the cohort turns profitable."""
+    years = table[YEAR].to_list()
+    npv = table[NPV_PROFIT].to_list()
+    cum = table[CUMULATIVE_NPV].to_list()
+    fig = go.Figure()
+    fig.add_bar(
+        x=years,
+        y=npv,
+        name="NPV of the year's profit",
+        marker_color=[POSITIVE if v >= 0 else NEGATIVE for v in npv],
+        text=[fmt_money(v, currency) for v in npv],
+        hovertemplate="Year %{x}<br>NPV of profit %{text}<extra></extra>",
+    )
+    fig.add_scatter(
+        x=years,
+        y=cum,
+        name="Cumulative NPV",
+        mode="lines+markers",
+        line={"color": PRIMARY, "width": 3},
+        customdata=[fmt_money(v, currency) for v in cum],
+        hovertemplate="Year %{x}<br>Cumulative NPV %{customdata}<extra></extra>",
+    )
+    payback = payback_year(table)
+    if payback is None:
+        title = f"The cohort has not paid back within {len(years)} years"
+    else:
+        title = (
+            "The cohort is profitable from its first year"
+            if payback == years[0]
+            else f"The cohort turns profitable in year {payback}"
+        )
+        value = cum[years.index(payback)]
+        fig.add_annotation(x=payback, y=value, text=f"Profitable from year {payback}",
+                           showarrow=True, arrowhead=2, ay=-40)  # fmt: skip
+    fig.add_hline(y=0, line_color=NEUTRAL, line_width=1)
+    fig.update_xaxes(title_text="Year since acquisition", dtick=1)
+    fig.update_yaxes(title_text=f"Net present value ({currency})",
+                     tickprefix=currency_prefix(currency), tickformat="~s")  # fmt: skip
+    return apply_layout(
+        fig,
+        title=title,
+        subtitle="Profit after direct, service and (year 1) acquisition costs, discounted "
+        "to the acquisition year",
+    )
+
+
+def sbg_retention_figure(
+    model: SBGModel, *, periods: int = 24, alive: np.ndarray | None = None
+) -> go.Figure:
+    """Projected survival of a new cohort under sBG against a flat retention rate.
+
+    The flat rate is the sBG's first-period retention applied every period (what a
+    single average rate assumes); ``alive`` (customers active at ``t = 0 .. n``) adds the
+    observed points.
+    """
+    t = np.arange(0, periods + 1)
+    surv = np.asarray(model.survival(t))
+    flat_rate = float(model.retention(1))
+    flat = flat_rate**t
+    fig = go.Figure()
+    fig.add_scatter(x=t, y=surv, name="sBG projection (retention rises with tenure)",
+                    mode="lines", line={"color": PRIMARY, "width": 3},
+                    hovertemplate="%{x}: %{y:.1%} still active<extra></extra>")  # fmt: skip
+    fig.add_scatter(x=t, y=flat, name=f"Flat {fmt_pct(flat_rate)} retention",
+                    mode="lines", line={"color": NEUTRAL, "dash": "dash"},
+                    hovertemplate="%{x}: %{y:.1%} still active<extra></extra>")  # fmt: skip
+    if alive is not None and len(alive) > 0:
+        a = np.asarray(alive, dtype=np.float64)
+        fig.add_scatter(x=np.arange(a.size), y=a / a[0], name="Observed", mode="markers",
+                        marker={"color": POSITIVE, "size": 8},
+                        hovertemplate="%{x}: %{y:.1%} observed<extra></extra>")  # fmt: skip
+    gap = surv[-1] / flat[-1] - 1 if flat[-1] > 0 else np.inf
+    title = (
+        f"A flat retention rate understates survivors after {periods} {model.period}s "
+        f"({fmt_pct(flat[-1], digits=1)} vs {fmt_pct(surv[-1], digits=1)})"
+        if gap > 0.01
+        else f"{fmt_pct(surv[-1])} of a new cohort remain after {periods} {model.period}s"
+    )
+    fig.update_xaxes(title_text=f"{model.period.capitalize()}s since acquisition")
+    fig.update_yaxes(title_text="Share of the cohort still active", tickformat=".0%",
+                     rangemode="tozero")  # fmt: skip
+    return apply_layout(
+        fig,
+        title=title,
+        subtitle=f"Shifted-beta-geometric model (alpha {model.alpha:.2f}, beta "
+        f"{model.beta:.2f}); customers differ in churn risk, so survivors are the loyal ones",
+    )
+
+
+def holdout_buckets_figure(check: HoldoutCheck) -> go.Figure:
+    """Predicted against actual holdout behaviour per bucket (grouped bars)."""
+    b = check.by_bucket
+    fig = go.Figure()
+    is_share = check.model_name == "sBG"
+    fmt = ".0%" if is_share else ".2f"
+    for column, name, color in ((ACTUAL, "Actual", PRIMARY), (PREDICTED, "Predicted", NEUTRAL)):
+        fig.add_bar(x=b[BUCKET].to_list(), y=b[column].to_list(), name=name,
+                    marker_color=color,
+                    hovertemplate=f"%{{x}}<br>{name}: %{{y:{fmt}}}<extra></extra>")  # fmt: skip
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(title_text=check.bucket_label, type="category")
+    ylabel = (
+        "Share still active at the holdout end"
+        if is_share
+        else "Repeat purchases per customer in the holdout"
+    )
+    fig.update_yaxes(title_text=ylabel, tickformat=".0%" if is_share else None)
+    return apply_layout(fig, title=_holdout_title(check), subtitle=_holdout_subtitle(check))
+
+
+def holdout_tracking_figure(check: HoldoutCheck) -> go.Figure:
+    """Cumulative repeat purchases (or active customers) over time, actual against
+    predicted, with the calibration end marked."""
+    t = check.tracking
+    fig = go.Figure()
+    for column, name, style in (
+        (ACTUAL, "Actual", {"color": PRIMARY, "width": 3}),
+        (PREDICTED, "Predicted", {"color": NEUTRAL, "dash": "dash"}),
+    ):
+        fig.add_scatter(x=t["date"].to_list(), y=t[column].to_list(), name=name, mode="lines",
+                        line=style,
+                        hovertemplate=f"%{{x}}<br>{name}: %{{y:,.0f}}<extra></extra>")  # fmt: skip
+    fig.add_vline(x=check.calibration_end, line_color=NEUTRAL, line_width=1)
+    fig.add_annotation(x=check.calibration_end, y=1, yref="paper", text="Calibration end",
+                       showarrow=False, xanchor="left", yanchor="bottom")  # fmt: skip
+    holdout = t.filter(pl.col(PERIOD) == "holdout")
+    if holdout.height:
+        fig.add_vrect(x0=check.calibration_end, x1=check.holdout_end, fillcolor=NEUTRAL,
+                      opacity=0.08, line_width=0)  # fmt: skip
+    ylabel = (
+        "Customers with a running contract"
+        if check.model_name == "sBG"
+        else "Cumulative repeat purchases"
+    )
+    fig.update_xaxes(title_text="Date")
+    fig.update_yaxes(title_text=ylabel, tickformat="~s")
+    return apply_layout(fig, title=_holdout_title(check), subtitle=_holdout_subtitle(check))
+
+
+def _holdout_title(check: HoldoutCheck) -> str:
+    if not check.actual_total:
+        return f"No {check.measure} in the holdout to compare with"
+    return (
+        f"{check.model_name} forecast {fmt_count(round(check.predicted_total))} "
+        f"{check.measure} against {fmt_count(round(check.actual_total))} actual "
+        f"({fmt_pct(check.error, signed=True)})"
+    )
+
+
+def _holdout_subtitle(check: HoldoutCheck) -> str:
+    return (
+        f"Fitted on data to {check.calibration_end}, checked on {check.calibration_end} to "
+        f"{check.holdout_end}; {fmt_count(check.customers)} customers"
+    )
+
+
+def clv_bands_figure(bands: ClvBands, *, currency: str = "USD") -> go.Figure:
+    """Average CLV per segment with its P10-P90 band under parameter uncertainty."""
+    t = bands.table.filter(pl.col("segment") != ALL_CUSTOMERS).sort("average_p50")
+    if t.is_empty():
+        t = bands.table
+    mid = t["average_p50"].to_numpy()
+    fig = go.Figure()
+    fig.add_bar(
+        y=t["segment"].to_list(),
+        x=mid,
+        orientation="h",
+        marker_color=PRIMARY,
+        name="Median CLV per customer",
+        error_x={
+            "type": "data",
+            "symmetric": False,
+            "array": t["average_p90"].to_numpy() - mid,
+            "arrayminus": mid - t["average_p10"].to_numpy(),
+            "color": NEUTRAL,
+        },
+        customdata=[
+            f"{fmt_money(a, currency)} (P10-P90 {fmt_money(lo, currency)} to "
+            f"{fmt_money(hi, currency)})"
+            for a, lo, hi in zip(mid, t["average_p10"], t["average_p90"], strict=True)
+        ],
+        hovertemplate="%{y}<br>%{customdata}<extra></extra>",
+    )
+    best = t.row(t.height - 1, named=True)
+    title = (
+        f"{best['segment']} customers are worth the most: "
+        f"{fmt_money(best['average_p50'], currency)} each "
+        f"({fmt_money(best['average_p10'], currency)}-{fmt_money(best['average_p90'], currency)})"
+    )
+    fig.update_xaxes(title_text=f"CLV per customer ({currency})",
+                     tickprefix=currency_prefix(currency))  # fmt: skip
+    fig.update_yaxes(title_text="Segment")
+    return apply_layout(
+        fig,
+        title=title,
+        subtitle=f"Median and P10-P90 over {bands.draws} draws of the model parameters; "
+        f"customer equity {fmt_money(bands.equity_p50, currency)} "
+        f"({fmt_money(bands.equity_p10, currency)}-{fmt_money(bands.equity_p90, currency)})",
+        legend=False,
+    )

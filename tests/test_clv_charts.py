@@ -1,0 +1,103 @@
+"""CLV figure builders: titles state the finding, axes carry units, data are the model's."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import polars as pl
+import pytest
+
+from crm_core.charts.clv import (
+    clv_bands_figure,
+    clv_distribution_figure,
+    holdout_buckets_figure,
+    holdout_tracking_figure,
+    ltv_payback_figure,
+    p_alive_heatmap_figure,
+    sbg_retention_figure,
+)
+from crm_core.clv import fit_sbg
+from crm_core.clv.bgnbd import BGNBDModel
+from crm_core.clv.customer import customer_clv
+from crm_core.clv.holdout import holdout_check
+from crm_core.clv.ltv import ltv_table
+from crm_core.clv.uncertainty import clv_bands
+from crm_core.sample import generate_sample
+from crm_core.snapshot import load_snapshot
+
+CDNOW = BGNBDModel(r=0.243, alpha=4.414, a=0.793, b=2.426)
+
+
+@pytest.fixture(scope="module")
+def retail(tmp_path_factory):
+    return load_snapshot(generate_sample(tmp_path_factory.mktemp("c") / "s", customers=800))
+
+
+def _title(fig: go.Figure) -> str:
+    """The bold title line (apply_layout adds the subtitle below it)."""
+    return fig.layout.title.text.split("</b>")[0].removeprefix("<b>")
+
+
+def test_distribution_titles_the_top_decile_share(retail):
+    res = customer_clv(retail)
+    fig = clv_distribution_figure(res)
+    values = np.sort(res.table["clv"].to_numpy())[::-1]
+    share = values[: values.size // 10].sum() / values.sum()
+    assert f"top 10% of customers hold {round(share * 100)}%" in _title(fig)
+    assert "USD" in fig.layout.xaxis.title.text
+    assert fig.layout.xaxis.tickprefix == "$"
+    np.testing.assert_allclose(fig.data[0].x, res.table["clv"].to_numpy())
+
+
+def test_p_alive_heatmap_states_when_a_customer_is_gone():
+    fig = p_alive_heatmap_figure(CDNOW, T=39, max_frequency=10, bins=40)
+    z = np.asarray(fig.data[0].z, dtype=float)
+    assert z.shape == (40, 11)
+    assert np.nanmin(z) >= 0 and np.nanmax(z) <= 1
+    # more time since the last purchase: less likely alive (for repeat buyers)
+    assert np.all(np.diff(z[:, 5]) <= 0)
+    assert "5 repeat purchases is probably gone after" in _title(fig)
+    assert "weeks" in fig.layout.yaxis.title.text
+    with pytest.raises(ValueError, match="T must be positive"):
+        p_alive_heatmap_figure(CDNOW, T=0)
+
+
+def test_ltv_payback_annotates_the_profitable_year():
+    table = ltv_table(1000, 0.6, 200, 0.5, acquisition_cost=150, discount_rate=0.1, years=5)
+    fig = ltv_payback_figure(table, currency="EUR")
+    assert _title(fig) == "The cohort turns profitable in year 2"
+    assert fig.layout.annotations[0].x == 2
+    assert fig.layout.yaxis.tickprefix == "€"
+    never = ltv_payback_figure(ltv_table(10, 0.1, 10, 0.9, acquisition_cost=100, years=3))
+    assert _title(never) == "The cohort has not paid back within 3 years"
+
+
+def test_sbg_retention_against_a_flat_rate():
+    alive = [1000, 631, 468, 382, 326, 289, 262, 241]
+    model = fit_sbg(alive, period="year")
+    fig = sbg_retention_figure(model, periods=12, alive=np.array(alive))
+    assert len(fig.data) == 3
+    assert "flat retention rate understates survivors after 12 years" in _title(fig)
+    assert fig.data[0].y[-1] > fig.data[1].y[-1]
+
+
+def test_holdout_figures_name_the_forecast_error(retail):
+    check = holdout_check(retail, "2025-09-30")
+    bars = holdout_buckets_figure(check)
+    assert _title(bars).startswith("BG/NBD forecast")
+    assert "actual" in _title(bars) and "%" in _title(bars)
+    assert list(bars.data[0].x) == check.by_bucket["bucket"].to_list()
+    lines = holdout_tracking_figure(check)
+    assert [d.name for d in lines.data] == ["Actual", "Predicted"]
+    assert lines.layout.yaxis.title.text == "Cumulative repeat purchases"
+
+
+def test_bands_figure_names_the_best_segment(retail):
+    res = customer_clv(retail)
+    labels = retail.customers.select(
+        "customer_id", pl.col("acquisition_channel").alias("segment")
+    ).collect()
+    bands = clv_bands(res, segments=labels, draws=20, seed=0)
+    fig = clv_bands_figure(bands)
+    best = bands.table.filter(pl.col("segment") != "All customers").sort("average_p50")[-1]
+    assert _title(fig).startswith(f"{best['segment'][0]} customers are worth the most")
