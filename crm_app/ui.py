@@ -25,7 +25,8 @@ def page_header(title: str, sel: Selection, subtitle: str | None = None) -> None
 
 
 def kpi_cards(kpis: Sequence[Kpi], currency: str, *, per_row: int = 4, compare: str = "") -> None:
-    """KPI cards in rows: formatted value, change since the previous quarter, definition.
+    """KPI cards in rows: formatted value, change since the previous quarter (grey when it
+    rounds to nothing), a sparkline of recent quarters, and the definition as a tooltip.
 
     Parameters
     ----------
@@ -36,17 +37,26 @@ def kpi_cards(kpis: Sequence[Kpi], currency: str, *, per_row: int = 4, compare: 
     per_row
         Cards per row.
     compare
-        Text appended to each tooltip naming the comparison (e.g. "vs 30 Jun 2026").
+        What the change is measured against (e.g. "vs 30 Jun 2026").
     """
     for start in range(0, len(kpis), per_row):
         columns = st.columns(per_row)
         for column, kpi in zip(columns, kpis[start : start + per_row], strict=False):
+            delta = fmt_delta(kpi.delta, kpi.kind, currency)
+            unchanged = delta is not None and not any(c in "123456789" for c in delta)
+            history = [v for v in kpi.history if v is not None]
             with column:
                 st.metric(
                     kpi.label,
                     fmt_kind(kpi.value, kpi.kind, currency),
-                    delta=fmt_delta(kpi.delta, kpi.kind, currency),
-                    delta_color="normal" if kpi.higher_is_better else "inverse",
-                    help=kpi.help + (f" Change {compare}." if compare else ""),
+                    delta=delta.lstrip("+-") if unchanged else delta,
+                    delta_color="off"
+                    if unchanged
+                    else ("normal" if kpi.higher_is_better else "inverse"),
+                    delta_arrow="off" if unchanged else "auto",
+                    delta_description=compare or None,
+                    help=kpi.help,
                     border=True,
+                    chart_data=history if len(history) >= 3 else None,
+                    chart_type="area",
                 )

@@ -85,6 +85,9 @@ class Kpi:
         Definition shown in the card's tooltip.
     higher_is_better
         Whether a rise is good news (colours the delta).
+    history
+        The KPI at the last quarter ends, oldest first, ending with ``value`` (``None``
+        where undefined): the card's sparkline.
     """
 
     key: str
@@ -94,6 +97,7 @@ class Kpi:
     kind: Kind
     help: str
     higher_is_better: bool = True
+    history: tuple[float | None, ...] = ()
 
     @property
     def delta(self) -> float | None:
@@ -390,14 +394,14 @@ _KPI_SPECS: tuple[tuple[str, str, Kind, bool, str], ...] = (
     ),
     (
         "revenue_ttm",
-        "Revenue, last 12 months",
+        "Revenue (12 months)",
         "money",
         True,
         "Purchases net of refunds over the trailing twelve months.",
     ),
     (
         "gross_profit_ttm",
-        "Gross profit, last 12 months",
+        "Gross profit (12 months)",
         "money",
         True,
         "Revenue minus the direct cost of the sales, trailing twelve months.",
@@ -418,7 +422,7 @@ _KPI_SPECS: tuple[tuple[str, str, Kind, bool, str], ...] = (
     ),
     (
         "new_customers",
-        "New customers, last 12 months",
+        "New customers (12 months)",
         "count",
         True,
         "Customers acquired in the trailing twelve months.",
@@ -468,6 +472,7 @@ def overview_report(
     clv: ClvHeadline | None = None,
     previous_clv: ClvHeadline | None = None,
     top_fraction: float = 0.10,
+    history: int = 8,
 ) -> OverviewReport:
     """Compute the Executive Overview of ``snapshot``.
 
@@ -483,13 +488,15 @@ def overview_report(
         they replace the simple retention formula for average CLV, equity and LTV:CAC.
     top_fraction
         Share of customers in the profit headline (0.10: "the top 10% earn ...").
+    history
+        Quarters of KPI history kept for the cards' sparklines.
     """
     from crm_core.profit import PROFIT, customer_profit_lazy
 
-    trend = quarterly_trend(snapshot, periods=max(periods, 6)).collect()
+    trend = quarterly_trend(snapshot, periods=max(periods, history + 4)).collect()
     d = snapshot.manifest.discount_rate
-    now = _kpi_values(trend, 0, d)
-    before = _kpi_values(trend, 1, d)
+    past = [_kpi_values(trend, k, d) for k in range(history - 1, -1, -1)]  # oldest first
+    now, before = past[-1], past[-2]
     method = "Simple retention formula m·r/(1+d−r)"
     if clv is not None:
         method = clv.method
@@ -497,6 +504,8 @@ def overview_report(
             values["average_clv"] = None if model is None else model.average_clv
             values["customer_equity"] = None if model is None else model.customer_equity
             values["ltv_cac"] = _div(values["average_clv"], values["acquisition_cost"])
+        for values in past[:-2]:  # model results exist for the two dates only
+            values["average_clv"] = values["customer_equity"] = values["ltv_cac"] = None
     kpis = tuple(
         Kpi(
             key,
@@ -506,6 +515,7 @@ def overview_report(
             kind,
             help_ + (f" Method: {method}." if key in {"average_clv", "customer_equity"} else ""),
             better,
+            tuple(values[key] for values in past),
         )
         for key, label, kind, better, help_ in _KPI_SPECS
     )

@@ -46,4 +46,6 @@ left, right = st.columns(2)
 with left:
     st.plotly_chart(revenue_profit_by_quarter(report.trend, report.currency), key="chart_money")
 with right:
-    st.plotly_chart(customers_won_lost(report.trend), key="chart_customers")
+    st.plotly_chart(
+        customers_won_lost(report.trend, contractual=sel.contractual), key="chart_customers"
+    )

@@ -3,7 +3,7 @@ tiny hand-made snapshots."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -123,3 +123,132 @@ def make_snapshot() -> Callable[..., Snapshot]:
         )
 
     return build
+
+
+# ----------------------------------------------------------------------------- browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_url(sample_dir: Path, subscription_dir: Path, tmp_path_factory) -> Iterator[str]:
+    """Base URL of the app served on a free localhost port with both sample snapshots
+    (ids ``test-retail`` and ``test-subscription``) and a damaged one (``test-broken``)."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    data = tmp_path_factory.mktemp("app-data")
+    for src in (sample_dir, subscription_dir):
+        (data / src.name).symlink_to(src, target_is_directory=True)
+    import shutil
+
+    broken = shutil.copytree(sample_dir, data / "test-broken")
+    (broken / "transactions.parquet").write_bytes(b"PAR1 truncated")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CRM_DATA_DIR": str(data),
+        "STREAMLIT_SERVER_HEADLESS": "true",
+        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+    }
+    log = (tmp_path_factory.mktemp("app-log") / "streamlit.log").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(REPO / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail(f"streamlit did not start; see {log.name}")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium driven by Playwright (skipped without it, unless CI)."""
+    import os
+
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing; .ci/run installs Debian's chromium")
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def wait_for_app(page: Any, timeout_s: float = 90, settle_s: float = 2.5) -> None:
+    """Wait until Streamlit has finished running the script and every chart is drawn.
+
+    The app root reports ``data-test-script-state``; a page can run more than once on
+    load (the front end applies URL-bound widget values with a second run), so the state
+    must stay ``notRunning`` for ``settle_s`` seconds.
+    """
+    import time
+
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_s * 1000)
+    deadline = time.monotonic() + timeout_s
+    idle_since: float | None = None
+    while time.monotonic() < deadline:
+        state = page.get_attribute('[data-testid="stApp"]', "data-test-script-state")
+        charts = page.locator('[data-testid="stPlotlyChart"]').count()
+        drawn = page.locator('[data-testid="stPlotlyChart"] .main-svg').count()
+        spinning = page.locator('[data-testid="stSpinner"]').count()
+        if state == "notRunning" and drawn >= charts and not spinning:
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since >= settle_s:
+                return
+        else:
+            idle_since = None
+        time.sleep(0.2)
+    raise AssertionError("the app did not settle in time")

@@ -8,7 +8,6 @@ import polars as pl
 from crm_core.charts.style import NEGATIVE, NEUTRAL, POSITIVE, PRIMARY, apply_layout
 from crm_core.formatting import fmt_count, fmt_money, fmt_pct
 from crm_core.overview import (
-    ACTIVE,
     GROSS_PROFIT,
     LABEL,
     LOST,
@@ -50,10 +49,8 @@ def revenue_profit_by_quarter(trend: pl.DataFrame, currency: str) -> go.Figure:
             y=values,
             name=name,
             marker_color=color,
-            text=[fmt_money(v, currency) for v in values],
-            textposition="outside",
-            textfont_size=10,
-            hovertemplate=f"%{{x}}<br>{name}: %{{text}}<extra></extra>",
+            customdata=[fmt_money(v, currency) for v in values],
+            hovertemplate=f"%{{x}}<br>{name}: %{{customdata}}<extra></extra>",
         )
     growth = _yoy(trend, REVENUE)
     if trend.height == 0:
@@ -70,7 +67,6 @@ def revenue_profit_by_quarter(trend: pl.DataFrame, currency: str) -> go.Figure:
     fig.update_yaxes(
         title_text=f"Amount per quarter ({currency})", tickformat="~s", rangemode="tozero"
     )
-    fig.update_xaxes(title_text="Quarter")
     return apply_layout(
         fig,
         title=title,
@@ -78,8 +74,8 @@ def revenue_profit_by_quarter(trend: pl.DataFrame, currency: str) -> go.Figure:
     )
 
 
-def customers_won_lost(trend: pl.DataFrame) -> go.Figure:
-    """Customers won, reactivated and lost per quarter (bars) with active customers (line)."""
+def customers_won_lost(trend: pl.DataFrame, *, contractual: bool = False) -> go.Figure:
+    """Customers won, reactivated (up) and lost (down) per quarter, with the net change."""
     labels = trend[LABEL].to_list()
     fig = go.Figure()
     fig.add_bar(
@@ -105,14 +101,14 @@ def customers_won_lost(trend: pl.DataFrame) -> go.Figure:
         customdata=trend[LOST].to_list(),
         hovertemplate="%{x}<br>Lost: %{customdata:,}<extra></extra>",
     )
+    net = (trend[WON] + trend[REACTIVATED] - trend[LOST]).to_list()
     fig.add_scatter(
         x=labels,
-        y=trend[ACTIVE].to_list(),
-        name="Active at quarter end",
+        y=net,
+        name="Net change",
         mode="lines+markers",
         line={"color": NEUTRAL, "width": 2},
-        yaxis="y2",
-        hovertemplate="%{x}<br>Active: %{y:,}<extra></extra>",
+        hovertemplate="%{x}<br>Net change: %{y:+,}<extra></extra>",
     )
     if trend.height == 0:
         title = "No customers yet"
@@ -124,20 +120,15 @@ def customers_won_lost(trend: pl.DataFrame) -> go.Figure:
             f"Net {'+' if net >= 0 else '−'}{fmt_count(abs(net))} customers in {labels[-1]}: "
             f"{fmt_count(won)} won, {fmt_count(lost)} lost"
         )
-    fig.update_layout(
-        barmode="relative",
-        yaxis={"title": {"text": "Customers won (+) and lost (−)"}, "zeroline": True},
-        yaxis2={
-            "title": {"text": "Active customers"},
-            "overlaying": "y",
-            "side": "right",
-            "rangemode": "tozero",
-            "showgrid": False,
-        },
-    )
-    fig.update_xaxes(title_text="Quarter")
+    fig.update_layout(barmode="relative")
+    fig.update_yaxes(title_text="Customers per quarter", zeroline=True, zerolinewidth=1.5)
     fig = apply_layout(
-        fig, title=title, subtitle="Lost: no purchase for 12 months (subscriptions: contract ended)"
+        fig,
+        title=title,
+        subtitle=(
+            "Lost: contract ended in the quarter"
+            if contractual
+            else "Lost: no purchase for 12 months; reactivated: bought again after that"
+        ),
     )
-    fig.update_layout(margin={"r": 64})
     return fig

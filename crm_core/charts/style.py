@@ -71,12 +71,15 @@ def apply_layout(
         font={"family": _FONT, "size": 13, "color": "#1B2430"},
         colorway=PALETTE,
         height=height,
-        margin={"l": 60, "r": 24, "t": 86 if subtitle else 64, "b": 48},
+        margin={"l": 60, "r": 24, "t": 86 if subtitle else 64, "b": 96 if legend else 48},
         showlegend=legend,
+        # below the plot, anchored to the figure's bottom edge: a legend that wraps on a
+        # narrow screen grows upwards into the margin, never over the title or the axes
         legend={
             "orientation": "h",
+            "yref": "container",
             "yanchor": "bottom",
-            "y": 1.0,
+            "y": 0.0,
             "xanchor": "left",
             "x": 0.0,
             "title": {"text": ""},
