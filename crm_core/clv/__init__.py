@@ -1,17 +1,55 @@
-"""CLV models: closed forms, the LTV table, BG/NBD, Gamma-Gamma, sBG and per-customer CLV."""
+"""CLV models: closed forms, the LTV table, BG/NBD, Gamma-Gamma, sBG and per-customer CLV.
+
+Import from here (``from crm_core.clv import customer_clv``); the submodules hold the
+details and cite the papers each model comes from.
+"""
 
 from crm_core.clv.bgnbd import BGNBDModel, fit_bgnbd
+from crm_core.clv.customer import ClvResult, customer_clv, gross_margin_ratio
 from crm_core.clv.errors import ModelFitError
+from crm_core.clv.formulas import (
+    annuity_factor,
+    clv_contribution,
+    clv_profit,
+    clv_retention,
+    clv_revenue,
+)
 from crm_core.clv.gamma_gamma import GammaGammaModel, fit_gamma_gamma
+from crm_core.clv.holdout import HoldoutCheck, holdout_check
+from crm_core.clv.ltv import (
+    LTV_COLUMNS,
+    cohort_years_observed,
+    ltv_table,
+    ltv_table_from_cohort,
+    payback_year,
+)
 from crm_core.clv.sbg import SBGModel, fit_sbg, fit_sbg_censored
+from crm_core.clv.uncertainty import ClvBands, clv_bands
 
 __all__ = [
+    "LTV_COLUMNS",
     "BGNBDModel",
+    "ClvBands",
+    "ClvResult",
     "GammaGammaModel",
+    "HoldoutCheck",
     "ModelFitError",
     "SBGModel",
+    "annuity_factor",
+    "clv_bands",
+    "clv_contribution",
+    "clv_profit",
+    "clv_retention",
+    "clv_revenue",
+    "cohort_years_observed",
+    "customer_clv",
     "fit_bgnbd",
     "fit_gamma_gamma",
     "fit_sbg",
     "fit_sbg_censored",
+    "gross_margin_ratio",
+    "holdout_check",
+    "ltv_table",
+    "ltv_table_from_cohort",
+    "payback_year",
 ]

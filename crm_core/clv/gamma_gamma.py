@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from scipy.special import digamma, gammaln
 
-from crm_core.clv._arrays import ArrayLike, as_float, check_weights, wrap
+from crm_core.clv._arrays import ArrayLike, as_float, check_weights, group_rows, wrap
 from crm_core.clv._fit import draw_log_params, maximise, standard_errors
 from crm_core.clv.errors import ModelFitError
 
@@ -185,8 +185,9 @@ def fit_gamma_gamma(
             "Gamma-Gamma: customers with repeat purchases need a positive monetary_value "
             f"({int(np.count_nonzero(m[keep] <= 0))} have <= 0)"
         )
-    x, m, w = x[keep], m[keep], w[keep]
-    if x.size < 2:
+    g = group_rows({"x": x[keep], "m": m[keep]}, w[keep])  # identical (x, m) rows once
+    x, m, w = g["x"], g["m"], g["w"]
+    if w.sum() < 2:
         raise ModelFitError("Gamma-Gamma: need at least two customers with repeat purchases")
     if np.ptp(m) == 0:
         raise ModelFitError("Gamma-Gamma: every repeater has the same mean spend")
