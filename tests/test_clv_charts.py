@@ -54,6 +54,8 @@ def test_p_alive_heatmap_states_when_a_customer_is_gone():
     z = np.asarray(fig.data[0].z, dtype=float)
     assert z.shape == (40, 11)
     assert np.nanmin(z) >= 0 and np.nanmax(z) <= 1
+    # no repeat purchase: the only possible cell is "last purchase T ago", alive for sure
+    assert np.isnan(z[:-1, 0]).all() and z[-1, 0] == 1.0
     # more time since the last purchase: less likely alive (for repeat buyers)
     assert np.all(np.diff(z[:, 5]) <= 0)
     assert "5 repeat purchases is probably gone after" in _title(fig)

@@ -283,3 +283,12 @@ def test_sample_company_clv(sample):
     else:
         assert res.bgnbd is not None and res.gamma_gamma is not None
         assert 0 < res.expected_active <= t.height
+
+
+def test_bands_refuse_a_spend_model_without_a_finite_mean(retail):
+    from dataclasses import replace
+
+    res = customer_clv(retail)
+    shaky = replace(res, gamma_gamma=replace(res.gamma_gamma, q=0.5, covariance=np.eye(3) * 0.01))
+    with pytest.raises(ValueError, match="infinite mean"):
+        clv_bands(shaky, draws=20)

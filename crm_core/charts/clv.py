@@ -89,7 +89,8 @@ def p_alive_heatmap_figure(
     recency = np.where(x > 0, T - gap, 0.0)
     z = np.asarray(model.p_alive(x.ravel(), recency.ravel(), np.full(x.size, T)))
     z = z.reshape(x.shape)
-    z = np.where((x == 0) & (gap > 0), np.nan, z)  # no purchase after the first: gap is T
+    # without a repeat purchase the last purchase is the first one, T ago: one cell only
+    z = np.where((x == 0) & (gap < T), np.nan, z)
     fig = go.Figure(
         go.Heatmap(
             x=freq,

@@ -3,7 +3,8 @@
 The fitted parameters are uncertain; their asymptotic distribution is normal in the
 log-parameters with the inverse-Hessian covariance stored on each model. :func:`clv_bands`
 draws ``draws`` parameter sets from it (BG/NBD and Gamma-Gamma independently, as they are
-fitted separately; or the sBG's two), recomputes every customer's CLV with each set, and
+fitted separately, keeping only draws with a finite mean spend ``q > 1``; or the sBG's
+two), recomputes every customer's CLV with each set, and
 reports percentiles of customer equity and of each segment's total and average CLV. This
 is the parametric approximation to a bootstrap (Wald-type, as in Fader & Hardie's
 spreadsheets' standard errors); it captures parameter uncertainty, not the randomness of
@@ -27,6 +28,7 @@ from crm_core.clv.customer import (
     bgnbd_clv_values,
     sbg_clv_values,
 )
+from crm_core.clv.gamma_gamma import GammaGammaModel
 from crm_core.schema import C
 from crm_core.summary import FREQUENCY, MONETARY_VALUE, RECENCY, T_AGE
 
@@ -87,6 +89,21 @@ def _labels(result: ClvResult, segments: object) -> np.ndarray:
     return np.array([UNASSIGNED if v is None else str(v) for v in labels], dtype=object)
 
 
+def _finite_mean_draws(model: GammaGammaModel, draws: int, rng: np.random.Generator) -> np.ndarray:
+    """Gamma-Gamma parameter draws conditioned on ``q > 1`` (a finite mean spend), by
+    rejection; raises when most of the distribution has no finite mean."""
+    kept = np.empty((0, 3))
+    for _ in range(10):
+        batch = model.sample_params(2 * draws, rng)
+        kept = np.vstack([kept, batch[batch[:, 1] > 1]])
+        if kept.shape[0] >= draws:
+            return kept[:draws]
+    raise ValueError(
+        "the Gamma-Gamma fit is too uncertain: most parameter draws give an infinite mean "
+        "spend (q <= 1)"
+    )
+
+
 def _draw_values(result: ClvResult, draws: int, rng: np.random.Generator) -> np.ndarray:
     """``draws x customers`` CLV under parameter draws."""
     t = result.table
@@ -106,13 +123,11 @@ def _draw_values(result: ClvResult, draws: int, rng: np.random.Generator) -> np.
     if result.bgnbd is None or result.gamma_gamma is None:
         raise ValueError("the result carries no fitted model to draw parameters from")
     bg_params = result.bgnbd.sample_params(draws, rng)
-    gg_params = result.gamma_gamma.sample_params(draws, rng)
+    gg_params = _finite_mean_draws(result.gamma_gamma, draws, rng)
     x = t[FREQUENCY].to_numpy().astype(np.float64)
     tx, age, mv = (t[c].to_numpy() for c in (RECENCY, T_AGE, MONETARY_VALUE))
     for i in range(draws):
         gg = result.gamma_gamma.with_params(*gg_params[i])
-        if gg.q <= 1:  # a draw with infinite mean spend: use the boundary of finite means
-            gg = gg.with_params(gg.p, 1.0 + 1e-6, gg.gamma)
         out[i] = bgnbd_clv_values(
             result.bgnbd.with_params(*bg_params[i]), gg, x, tx, age, mv, margin=result.margin,
             horizon_years=result.horizon_years, discount_rate=result.discount_rate,
