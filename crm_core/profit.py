@@ -86,6 +86,11 @@ class ProfitWindow:
         """Length of the window in years of 365.25 days."""
         return self.days / DAYS_PER_YEAR
 
+    @property
+    def label(self) -> str:
+        """The window in words for titles: ``"1 Oct 2025 – 30 Sep 2026"``."""
+        return f"{self.start.day} {self.start:%b %Y} – {self.end.day} {self.end:%b %Y}"
+
 
 def _acquisition_charge(window: ProfitWindow, amortise_years: float | None) -> pl.Expr:
     cost = pl.col(C.acquisition_cost)

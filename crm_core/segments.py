@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import polars as pl
 
@@ -62,6 +63,7 @@ __all__ = [
     "DEFAULT_CUTOFFS",
     "QUADRANTS",
     "TIERS",
+    "VALUE_LABELS",
     "FilterOptions",
     "Quadrant",
     "SegmentReport",
@@ -69,8 +71,10 @@ __all__ = [
     "WhaleStats",
     "assign_tiers",
     "filter_customers",
+    "humanise",
     "segment_filter_options",
     "segment_report",
+    "tier_name",
     "tier_table",
     "top_count_expr",
     "top_share",
@@ -156,6 +160,37 @@ COLUMN_LABELS: dict[str, str] = {
     GROSS_PROFIT: "Gross profit",
     ACTION: "Recommended action",
 }
+
+# Words for the codes found in ``service_costs.touchpoint`` and ``transactions.channel``.
+VALUE_LABELS: dict[str, str] = {
+    "call_center": "Call centre",
+    "call_centre": "Call centre",
+    "field": "Field visits",
+    "outlet": "Outlet",
+    "web": "Web",
+    "mail": "Mail",
+    "app": "App",
+    "store": "Store",
+    "phone": "Phone",
+    "email": "Email",
+    "chat": "Chat",
+}
+
+
+def humanise(value: str) -> str:
+    """A code as words: ``"call_center" -> "Call centre"``, ``"self_service" -> "Self service"``."""
+    if value in VALUE_LABELS:
+        return VALUE_LABELS[value]
+    text = value.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def tier_name(tier: str, cutoffs: Sequence[float]) -> str:
+    """Tier with its definition: ``"A: top 10%"``, ``"B: next 20%"``, ``"C: other 70%"``."""
+    a, b, c = validate_cutoffs(cutoffs)
+    text = {"A": f"top {a:.0%}", "B": f"next {b:.0%}", "C": f"other {c:.0%}"}
+    return f"{tier}: {text[tier]}"
+
 
 _ROUND_DIGITS = 6  # shares times counts are rounded first, so 0.1 + 0.2 of 10 is exactly 3
 
@@ -749,21 +784,37 @@ def _channel_sales(
 
 @dataclass(frozen=True)
 class FilterOptions:
-    """Values a user can filter customers on (sorted)."""
+    """Values a user can filter customers on (sorted), and where the history starts.
+
+    Attributes
+    ----------
+    regions, channels
+        Regions and acquisition channels of the snapshot's customers.
+    first_purchase
+        Date of the earliest transaction (``None`` without transactions): the earliest
+        date worth comparing with (RFM migration).
+    """
 
     regions: tuple[str, ...]
     channels: tuple[str, ...]
+    first_purchase: date | None = None
 
 
 def segment_filter_options(snapshot: Snapshot) -> FilterOptions:
-    """Regions and acquisition channels present in the snapshot's customers."""
-    frame = snapshot.customers.select(
-        pl.col(C.region).unique().sort().implode(),
-        pl.col(C.acquisition_channel).unique().sort().implode(),
-    ).collect()
+    """Regions and acquisition channels present in the snapshot, and its first purchase."""
+    people, first = pl.collect_all(
+        [
+            snapshot.customers.select(
+                pl.col(C.region).unique().sort().implode(),
+                pl.col(C.acquisition_channel).unique().sort().implode(),
+            ),
+            snapshot.transactions.select(pl.col(C.date).min()),
+        ]
+    )
     return FilterOptions(
-        regions=tuple(frame[C.region][0].to_list()),
-        channels=tuple(frame[C.acquisition_channel][0].to_list()),
+        regions=tuple(people[C.region][0].to_list()),
+        channels=tuple(people[C.acquisition_channel][0].to_list()),
+        first_purchase=first[C.date][0],
     )
 
 

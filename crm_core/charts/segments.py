@@ -72,6 +72,8 @@ def _pct(value: float | None) -> str:
     """A share in titles and labels: whole percent, one decimal below 9.5% (no "-0%")."""
     if value is None:
         return fmt_pct(value)
+    if abs(value) < 0.0005:
+        return fmt_pct(0.0)
     return fmt_pct(value, digits=1 if abs(value) < 0.095 else 0)
 
 
@@ -140,9 +142,10 @@ def abc_shares(report: SegmentReport) -> go.Figure:
             orientation="h",
             name=name,
             marker_color=TIER_COLORS[tier],
-            text=[_pct(s) if abs(s) >= 0.03 else "" for s in shares],
+            text=[_pct(s) if abs(s) >= 0.05 else "" for s in shares],
             textposition="inside",
             insidetextanchor="middle",
+            textangle=0,
             textfont={"color": "white" if tier == "A" else "#1B2430"},
             customdata=[[_pct(s), amt] for s, amt in zip(shares, amounts, strict=True)],
             hovertemplate=f"<b>Tier {name}</b><br>%{{y}}: %{{customdata[0]}} "
@@ -503,9 +506,10 @@ def touchpoint_burden(report: SegmentReport) -> go.Figure:
             orientation="h",
             name=tier_name(tier, report.cutoffs),
             marker_color=TIER_COLORS[tier],
-            text=[_pct(v) if v >= 0.05 else "" for v in values],
+            text=[_pct(v) if v >= 0.07 else "" for v in values],
             textposition="inside",
             insidetextanchor="middle",
+            textangle=0,
             textfont={"color": "white" if tier == "A" else "#1B2430"},
             customdata=[
                 [_pct(v), fmt_money(cost.get(tp, 0.0), cur)]
@@ -565,9 +569,10 @@ def channel_mix(report: SegmentReport) -> go.Figure:
             orientation="h",
             name=humanise(ch),
             marker_color=PALETTE[i % len(PALETTE)],
-            text=[_pct(v) if v >= 0.05 else "" for v in values],
+            text=[_pct(v) if v >= 0.07 else "" for v in values],
             textposition="inside",
             insidetextanchor="middle",
+            textangle=0,
             customdata=[[_pct(v), m] for v, m in zip(values, margin, strict=True)],
             hovertemplate=f"<b>%{{y}}</b><br>{humanise(ch)}: %{{customdata[0]}} of purchases, "
             "gross margin %{customdata[1]}<extra></extra>",
@@ -697,10 +702,12 @@ def rfm_migration_heatmap(migration: RFMMigration) -> go.Figure:
         if stayed is not None
         else f"Segment moves from {before} to {after}"
     )
-    return apply_layout(
+    fig = apply_layout(
         fig,
         title=title,
         subtitle="Share of each segment's customers by their later segment (customers in brackets)",
-        height=560,
+        height=600,
         legend=False,
     )
+    fig.update_layout(margin={"b": 120, "l": 150})
+    return fig
