@@ -50,10 +50,16 @@ def hessian(neg_ll: NegLogLik, x: np.ndarray, step: float = _HESS_STEP) -> np.nd
     return (h + h.T) / 2
 
 
+def _at_bound(x: np.ndarray) -> bool:
+    return bool(np.any(np.abs(x) >= _AT_BOUND))
+
+
 def _newton_polish(neg_ll: NegLogLik, x: np.ndarray, f: float) -> tuple[np.ndarray, float]:
-    """A few damped Newton steps; stops as soon as a step fails to improve."""
-    for _ in range(6):
+    """A few damped Newton steps; stops once the gradient vanishes or a step fails."""
+    for _ in range(4):
         _, g = neg_ll(x)
+        if np.max(np.abs(g)) < 1e-9:
+            return x, f
         h = hessian(neg_ll, x)
         try:
             chol = np.linalg.cholesky(h)
@@ -125,6 +131,8 @@ def maximise(
 
     best = None
     for _, start in scored[:2]:
+        if best is not None and best.success and not _at_bound(best.x):
+            break  # the best start converged inside the bounds: no second opinion needed
         res = optimize.minimize(
             scaled,
             start,
@@ -139,8 +147,7 @@ def maximise(
         raise ModelFitError(f"{model}: the optimiser found no finite likelihood")
 
     x, f = _newton_polish(scaled, np.asarray(best.x), float(best.fun))
-    at_bound = [n for n, v in zip(names, x, strict=True) if abs(v) >= _AT_BOUND]
-    if at_bound:
+    if _at_bound(x):
         which = ", ".join(
             f"{n} -> {'infinity' if v > 0 else '0'}"
             for n, v in zip(names, x, strict=True)

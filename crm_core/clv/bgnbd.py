@@ -29,6 +29,7 @@ from crm_core.clv._arrays import (
     check_weights,
     group_rows,
     wrap,
+    wsum,
 )
 from crm_core.clv._fit import draw_log_params, maximise, standard_errors
 from crm_core.clv.errors import ModelFitError
@@ -206,27 +207,30 @@ def _neg_ll(theta: np.ndarray, d: _Data) -> tuple[float, np.ndarray]:
     a2 = b2[d.ix] - (r + x) * log_at
     a3 = b3[d.ix] - (r + x) * log_atx
     lse = np.logaddexp(a2, a3)
-    ll = np.dot(d.wx, g1) + np.dot(w, lse)
-    w3 = np.exp(a3 - lse)
+    ll = wsum(d.wx, g1) + wsum(w, lse)
+    # share of the likelihood from "dropped out after the last purchase"; tiny shares are
+    # set to 0 so no subnormal numbers reach the arithmetic below (they are ~100x slower)
+    z3 = a3 - lse
+    w3 = np.exp(np.where(z3 > -600.0, z3, -np.inf))
     w2 = 1.0 - w3
     ww3 = w * w3
     # gradient with respect to r, alpha, a, b
-    d_r = np.dot(d.wx, digamma(r + ux) - digamma(r) + np.log(alpha)) - np.dot(
+    d_r = wsum(d.wx, digamma(r + ux) - digamma(r) + np.log(alpha)) - wsum(
         w, w2 * log_at + w3 * log_atx
     )
-    d_alpha = d.w.sum() * r / alpha - np.dot(w * (r + x), w2 / (alpha + d.t) + w3 / (alpha + d.tx))
+    d_alpha = d.w.sum() * r / alpha - wsum(w * (r + x), w2 / (alpha + d.t) + w3 / (alpha + d.tx))
     psi_ab = digamma(a + b)
     psi_abx = digamma(a + b + ux)
-    d_a = np.dot(d.wx, psi_ab - psi_abx) + ww3.sum() / a
+    d_a = wsum(d.wx, psi_ab - psi_abx) + ww3.sum() / a
     inv_bx1 = np.where(x > 0, 1.0 / np.maximum(b + x - 1, 1e-300), 0.0)
-    d_b = np.dot(d.wx, digamma(b + ux) - digamma(b) + psi_ab - psi_abx) - np.dot(ww3, inv_bx1)
+    d_b = wsum(d.wx, digamma(b + ux) - digamma(b) + psi_ab - psi_abx) - wsum(ww3, inv_bx1)
     grad = np.array([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
     return -float(ll), -grad
 
 
 def _starts(d: _Data) -> list[np.ndarray]:
     """A small grid around the observed purchase rate (time already scaled to mean T 1)."""
-    rate = max(float(np.dot(d.w, d.x) / np.dot(d.w, d.t)), 1e-3)
+    rate = max(float(wsum(d.w, d.x) / wsum(d.w, d.t)), 1e-3)
     out = []
     for r in (0.25, 1.0, 4.0):
         for k in (0.5, 2.0):
@@ -282,12 +286,12 @@ def fit_bgnbd(
     w = check_weights(weights, x.size, ModelFitError)
     n_total = float(x.size if w is None else w.sum())
     wx = np.ones_like(x) if w is None else w
-    if np.dot(wx, x > 0) == 0:
+    if wsum(wx, x > 0) == 0:
         raise ModelFitError(
             "BG/NBD: nobody made a repeat purchase, so the purchase and dropout processes "
             "cannot be told apart"
         )
-    scale = float(np.dot(wx, t) / wx.sum())
+    scale = float(wsum(wx, t) / wx.sum())
     g = group_rows({"x": x, "tx": tx / scale, "t": t / scale}, w)
     data = _Data(g["x"], g["tx"], g["t"], g["w"])
     sub = _subsample(data, _START_SAMPLE)
@@ -304,7 +308,7 @@ def fit_bgnbd(
     params = np.array([r, alpha, a, b])
     se = standard_errors(params, opt.covariance)
     # LL in the caller's time unit: each customer's density picks up scale^-x
-    ll = opt.log_likelihood - float(np.dot(data.w, data.x)) * np.log(scale)
+    ll = opt.log_likelihood - float(wsum(data.w, data.x)) * np.log(scale)
     return BGNBDModel(
         r=float(r),
         alpha=float(alpha),

@@ -278,7 +278,7 @@ def bgnbd_clv_values(
     px, pt = pairs["x"].to_numpy(), pairs["T"].to_numpy()
     cum = bg._alive_expectation(times[None, :], px[:, None], pt[:, None])
     increments = np.diff(cum, axis=1, prepend=0.0)
-    disc_pairs = increments @ disc
+    disc_pairs = np.einsum("ij,j->i", increments, disc)  # no BLAS threads, see wsum
     key = pl.DataFrame({"x": px, "T": pt, "_dep": disc_pairs, "_ep": cum[:, -1]})
     joined = pl.DataFrame({"x": frequency, "T": age}).join(
         key, on=["x", "T"], how="left", maintain_order="left"

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from scipy.special import digamma, gammaln
 
-from crm_core.clv._arrays import ArrayLike, as_float, check_weights, group_rows, wrap
+from crm_core.clv._arrays import ArrayLike, as_float, check_weights, group_rows, wrap, wsum
 from crm_core.clv._fit import draw_log_params, maximise, standard_errors
 from crm_core.clv.errors import ModelFitError
 
@@ -130,13 +130,11 @@ def _neg_ll(
     x = ux[ix]
     gm = g + m * x
     log_gm = np.log(gm)
-    ll = np.dot(wx, per_x) + p * sum_wx_logm - sum_w_logm - np.dot(w * (p * x + q), log_gm)
+    ll = wsum(wx, per_x) + p * sum_wx_logm - sum_w_logm - wsum(w * (p * x + q), log_gm)
     psi_pxq = digamma(px + q)
-    d_p = (
-        np.dot(wx, ux * (psi_pxq - digamma(px) + np.log(ux))) + sum_wx_logm - np.dot(w * x, log_gm)
-    )
-    d_q = np.dot(wx, psi_pxq - digamma(q) + np.log(g)) - np.dot(w, log_gm)
-    d_g = wx.sum() * q / g - np.dot(w * (p * x + q), 1.0 / gm)
+    d_p = wsum(wx, ux * (psi_pxq - digamma(px) + np.log(ux))) + sum_wx_logm - wsum(w * x, log_gm)
+    d_q = wsum(wx, psi_pxq - digamma(q) + np.log(g)) - wsum(w, log_gm)
+    d_g = wx.sum() * q / g - wsum(w * (p * x + q), 1.0 / gm)
     return -float(ll), -np.array([d_p * p, d_q * q, d_g * g])
 
 
@@ -192,12 +190,12 @@ def fit_gamma_gamma(
     if np.ptp(m) == 0:
         raise ModelFitError("Gamma-Gamma: every repeater has the same mean spend")
     n_total = float(w.sum())
-    scale = float(np.dot(w, m) / n_total)
+    scale = float(wsum(w, m) / n_total)
     ms = m / scale
     ux, ix = np.unique(x, return_inverse=True)
     wx = np.bincount(ix, weights=w)
     logm = np.log(ms)
-    sums = (float(np.dot(w * x, logm)), float(np.dot(w, logm)))
+    sums = (float(wsum(w * x, logm)), float(wsum(w, logm)))
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
         return _neg_ll(theta, ux, wx, ix, ms, w, sums)

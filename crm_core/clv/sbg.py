@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from scipy.special import betaln, digamma, hyp2f1
 
-from crm_core.clv._arrays import ArrayLike, as_float, wrap
+from crm_core.clv._arrays import ArrayLike, as_float, wrap, wsum
 from crm_core.clv._fit import draw_log_params, maximise, standard_errors
 from crm_core.clv.errors import ModelFitError
 
@@ -177,15 +177,15 @@ def _neg_ll(
     base = betaln(al, be)
     log_p = betaln(al + 1, be + t - 1) - base
     log_s = betaln(al, be + t) - base
-    ll = np.dot(lost, log_p) + np.dot(censored, log_s)
+    ll = wsum(lost, log_p) + wsum(censored, log_s)
     psi_ab = digamma(al + be)
     psi_abt = digamma(al + be + t)
     dp_a = digamma(al + 1) - digamma(al) + psi_ab - psi_abt
     dp_b = digamma(be + t - 1) - digamma(be) + psi_ab - psi_abt
     ds_a = psi_ab - psi_abt
     ds_b = digamma(be + t) - digamma(be) + psi_ab - psi_abt
-    d_a = np.dot(lost, dp_a) + np.dot(censored, ds_a)
-    d_b = np.dot(lost, dp_b) + np.dot(censored, ds_b)
+    d_a = wsum(lost, dp_a) + wsum(censored, ds_a)
+    d_b = wsum(lost, dp_b) + wsum(censored, ds_b)
     return -float(ll), -np.array([d_a * al, d_b * be])
 
 
