@@ -198,53 +198,104 @@ def period_grid(as_of: date, periods: int) -> pl.DataFrame:
 
 def _assign_period(lf: pl.LazyFrame, column: str, grid: pl.DataFrame) -> pl.LazyFrame:
     """Add ``period`` (grid index whose window contains ``column``); rows outside are dropped."""
-    bounds = grid.lazy().select(PERIOD, PERIOD_START, PERIOD_END).sort(PERIOD_END)
-    return (
-        lf.sort(column)
-        .join_asof(bounds, left_on=column, right_on=PERIOD_END, strategy="forward")
-        .filter(pl.col(column) >= pl.col(PERIOD_START))
-        .drop(PERIOD_START, PERIOD_END)
+    return lf.with_columns(_period_of(column, grid).alias(PERIOD)).filter(
+        pl.col(PERIOD).is_not_null()
     )
+
+
+def _period_of(column: str, grid: pl.DataFrame) -> pl.Expr:
+    """Index ``k`` of the grid period ``(t_{k+1}, t_k]`` containing the date ``column``;
+    null before the grid; ``-1`` after ``as_of``.
+
+    A binary search in the period ends, so no sort of the (possibly huge) data is needed.
+    """
+    n = grid.height
+    ends = pl.Series(
+        [grid[PERIOD_START][-1] - timedelta(days=1), *reversed(grid[PERIOD_END].to_list())]
+    )
+    i = pl.lit(ends).search_sorted(pl.col(column), side="left").cast(pl.Int32)
+    return pl.when(i >= 1).then(n - i)
+
+
+def _bits(k: pl.Expr) -> pl.Expr:
+    """``2**k`` as an unsigned 32-bit mask (one bit per quarter; grids are at most 32 long)."""
+    return pl.lit(2, pl.UInt32).pow(k.cast(pl.UInt32)).cast(pl.UInt32)
+
+
+def _below(k: pl.Expr) -> pl.Expr:
+    """Mask of bits ``0..k`` (``k = -1`` gives an empty mask)."""
+    return (pl.lit(2, pl.UInt64).pow((k + 1).cast(pl.UInt32)) - 1).cast(pl.UInt32)
+
+
+_MAX_PERIODS = 30
+
+
+def activity_masks_lazy(snapshot: Snapshot, grid: pl.DataFrame) -> pl.LazyFrame:
+    """Per customer, bit masks over the grid's periods (bit ``k`` = period ``k``).
+
+    Columns: ``customer_id``, ``active`` (active at the period's end) and ``won``
+    (acquired in the period). Non-contractual: a purchase in period ``p`` makes the
+    customer active at the ends of periods ``p .. p-3`` (the twelve months after it), and
+    never before acquisition; exact for periods whose three predecessors are also in the
+    grid. Contractual: acquired on or before the end and not churned by it.
+    """
+    n = grid.height
+    if n > _MAX_PERIODS:
+        raise ValueError(f"a grid of at most {_MAX_PERIODS} quarters is supported, got {n}")
+    full = (1 << n) - 1
+    acquired = _period_of(C.acquired_on, grid)
+    # acquired before the grid: active anywhere in it; inside: from its period on
+    allowed = pl.when(acquired.is_null()).then(pl.lit(full, pl.UInt32)).otherwise(_below(acquired))
+    won = pl.when(acquired >= 0).then(_bits(acquired)).otherwise(pl.lit(0, pl.UInt32))
+    customers = snapshot.customers.select(
+        C.customer_id,
+        allowed.alias("_allowed"),
+        won.alias("won"),
+        *(
+            [_period_of(C.churned_on, grid).alias("_churn"), pl.col(C.churned_on)]
+            if snapshot.manifest.contractual
+            else []
+        ),
+    )
+    if snapshot.manifest.contractual:
+        # churned in period c: inactive at the ends of periods c and later (k <= c)
+        gone = (
+            pl.when(pl.col(C.churned_on).is_null())
+            .then(pl.lit(0, pl.UInt32))
+            .when(pl.col("_churn").is_null())  # churned before the grid
+            .then(pl.lit(full, pl.UInt32))
+            .otherwise(_below(pl.col("_churn")))
+        )
+        active = pl.col("_allowed") & ~gone & pl.lit(full, pl.UInt32)
+        return customers.select(C.customer_id, active.alias("active"), "won")
+    bought = (
+        snapshot.transactions.filter(pl.col(C.amount) > 0)
+        .select(C.customer_id, _period_of(C.date, grid).alias("_p"))
+        .filter(pl.col("_p") >= 0)
+        .group_by(C.customer_id)
+        .agg(_bits(pl.col("_p")).bitwise_or().alias("_bought"))
+    )
+    p = pl.col("_bought").fill_null(0)
+    covered = p | (p // 2) | (p // 4) | (p // 8)
+    active = covered & pl.col("_allowed") & pl.lit(full, pl.UInt32)
+    return customers.join(bought, on=C.customer_id, how="left").select(
+        C.customer_id, active.alias("active"), "won"
+    )
+
+
+def _bit(mask: pl.Expr, k: int) -> pl.Expr:
+    return (mask // (1 << k)) % 2
 
 
 def active_customers_lazy(snapshot: Snapshot, grid: pl.DataFrame) -> pl.LazyFrame:
-    """Pairs ``(customer_id, period)`` where the customer is active at that period's end.
-
-    Non-contractual: a purchase in period ``p`` makes the customer active at the ends of
-    periods ``p, p-1, p-2, p-3`` (the twelve months after it), so the result is exact for
-    periods whose three predecessors are also in ``grid``. Contractual: acquired on or
-    before the end and not churned by it.
-    """
-    if snapshot.manifest.contractual:
-        ends = grid.lazy().select(PERIOD, PERIOD_END)
-        return (
-            snapshot.customers.select(C.customer_id, C.acquired_on, C.churned_on)
-            .join(ends, how="cross")
-            .filter(
-                (pl.col(C.acquired_on) <= pl.col(PERIOD_END))
-                & (pl.col(C.churned_on).is_null() | (pl.col(C.churned_on) > pl.col(PERIOD_END)))
-            )
-            .select(C.customer_id, PERIOD)
-        )
-    last_period = grid.height - 1
-    purchases = snapshot.transactions.filter(pl.col(C.amount) > 0).select(C.customer_id, C.date)
-    covered = (
-        _assign_period(purchases, C.date, grid)
-        .select(C.customer_id, PERIOD)
-        .unique()
-        .with_columns(pl.int_ranges(pl.col(PERIOD) - 3, pl.col(PERIOD) + 1).alias("_covers"))
-    )
-    acquired = snapshot.customers.select(C.customer_id, C.acquired_on)
-    ends = grid.lazy().select(PERIOD, PERIOD_END)
+    """Pairs ``(customer_id, period)`` where the customer is active at that period's end
+    (definitions in :func:`activity_masks_lazy`)."""
     return (
-        covered.explode("_covers")
-        .select(C.customer_id, pl.col("_covers").cast(pl.Int32).alias(PERIOD))
-        .filter(pl.col(PERIOD).is_between(0, last_period))
-        .unique()
-        .join(ends, on=PERIOD)
-        .join(acquired, on=C.customer_id)
-        .filter(pl.col(C.acquired_on) <= pl.col(PERIOD_END))
-        .select(C.customer_id, PERIOD)
+        activity_masks_lazy(snapshot, grid)
+        .select(C.customer_id, pl.col("active"), pl.int_ranges(0, grid.height).alias(PERIOD))
+        .explode(PERIOD)
+        .filter(((pl.col("active") // pl.lit(2, pl.UInt32).pow(pl.col(PERIOD))) % 2) == 1)
+        .select(C.customer_id, pl.col(PERIOD).cast(pl.Int32))
     )
 
 
@@ -255,37 +306,41 @@ def quarterly_trend(snapshot: Snapshot, periods: int = 12) -> pl.LazyFrame:
     The last ``periods`` quarters are returned; eight more are computed internally (one
     for the previous quarter, four for the year-ago comparison, three so that activity
     from purchases before the oldest quarter counts) so every returned row is exact.
+    Customer movements are counted on per-customer bit masks (one bit per quarter), so
+    the cost grows with customers, not with customers x quarters.
     """
     grid = period_grid(snapshot.as_of, periods + 8)
-    active = active_customers_lazy(snapshot, grid)
-    acquired = _assign_period(
-        snapshot.customers.select(C.customer_id, C.acquired_on, C.acquisition_cost),
-        C.acquired_on,
-        grid,
-    )
-    was_active = active.select(C.customer_id, (pl.col(PERIOD) - 1).alias(PERIOD))
-    year_ago = active.select(C.customer_id, (pl.col(PERIOD) - 4).alias(PERIOD))
-    flags = (
-        pl.concat(
+    n = grid.height
+    masks = activity_masks_lazy(snapshot, grid)
+    now, won = pl.col("active"), pl.col("won")
+    prev, year_ago = now // 2, now // 16  # bit k: active at the end of period k+1, k+4
+    kinds = {
+        ACTIVE: now,
+        WON: won,
+        REACTIVATED: now & ~prev & ~won,
+        LOST: (prev | won) & ~now,
+        ACTIVE_YEAR_AGO: year_ago,
+        RETAINED: year_ago & now,
+    }
+    movements = (
+        masks.select(
             [
-                active.with_columns(pl.lit(1).alias("_now")),
-                was_active.with_columns(pl.lit(1).alias("_prev")),
-                acquired.select(C.customer_id, PERIOD).with_columns(pl.lit(1).alias("_won")),
-                year_ago.with_columns(pl.lit(1).alias("_year_ago")),
-            ],
-            how="diagonal",
+                _bit(mask, k).sum().alias(f"{name}|{k}")
+                for name, mask in kinds.items()
+                for k in range(n)
+            ]
         )
-        .group_by(C.customer_id, PERIOD)
-        .agg(pl.col("_now", "_prev", "_won", "_year_ago").max().fill_null(0).cast(pl.Boolean))
+        .unpivot()
+        .select(
+            pl.col("variable").str.split_exact("|", 1).struct.rename_fields(["kind", "k"]),
+            pl.col("value"),
+        )
+        .unnest("variable")
+        .group_by(pl.col("k").cast(pl.Int32).alias(PERIOD))
+        .agg(pl.col("value").filter(pl.col("kind") == name).first().alias(name) for name in kinds)
     )
-    now, prev, won, yago = (pl.col(c) for c in ("_now", "_prev", "_won", "_year_ago"))
-    movements = flags.group_by(PERIOD).agg(
-        now.sum().alias(ACTIVE),
-        won.sum().alias(WON),
-        (now & ~prev & ~won).sum().alias(REACTIVATED),
-        ((prev | won) & ~now).sum().alias(LOST),
-        yago.sum().alias(ACTIVE_YEAR_AGO),
-        (yago & now).sum().alias(RETAINED),
+    acquired = _assign_period(
+        snapshot.customers.select(C.acquired_on, C.acquisition_cost), C.acquired_on, grid
     )
     money = (
         _assign_period(snapshot.transactions.select(C.date, C.amount, C.cost), C.date, grid)
@@ -320,7 +375,7 @@ def quarterly_trend(snapshot: Snapshot, periods: int = 12) -> pl.LazyFrame:
             .cast(pl.Int64),
             pl.col(REVENUE, GROSS_PROFIT, SERVICE_COST, ACQUISITION_SPEND).fill_null(0.0),
         )
-        .filter(pl.col(PERIOD) < periods)
+        .filter(pl.col(PERIOD).is_between(0, periods - 1))
         .sort(PERIOD, descending=True)
     )
 
