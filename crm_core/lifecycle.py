@@ -444,7 +444,11 @@ def _customer_features(snapshot: Snapshot, dates: pl.LazyFrame) -> pl.LazyFrame:
     leads = (
         leads_lazy(snapshot)
         .filter(pl.col(C.converted_customer_id).is_not_null())
-        .select(pl.col(C.converted_customer_id).alias(C.customer_id), C.prospect_id)
+        .select(
+            pl.col(C.converted_customer_id).alias(C.customer_id),
+            pl.col(C.prospect_id).alias("_lead"),
+            pl.col(C.first_contact).alias("_lead_contact"),
+        )
     )
     first = (
         ledger.filter(pl.col(_CUM_DAYS) == 1)
@@ -460,6 +464,12 @@ def _customer_features(snapshot: Snapshot, dates: pl.LazyFrame) -> pl.LazyFrame:
         )
         .join(dates, how="cross")
         .filter(pl.col(C.acquired_on) <= pl.col(AS_OF))
+        .with_columns(  # a contract ending later is still running on the date
+            pl.when(pl.col(C.churned_on) <= pl.col(AS_OF))
+            .then(pl.col(C.churned_on))
+            .otherwise(None)
+            .alias(C.churned_on)
+        )
     )
     pairs = _at(pairs, ledger, AS_OF, "")
     pairs = _at(pairs, ledger, _B_RECENT, "_r")
@@ -472,6 +482,11 @@ def _customer_features(snapshot: Snapshot, dates: pl.LazyFrame) -> pl.LazyFrame:
         pairs.join(first, on=C.customer_id, how="left")
         .join(leads, on=C.customer_id, how="left")
         .with_columns(
+            # the lead as known on the date (first contacted by then)
+            pl.when(pl.col("_lead_contact") <= pl.col(AS_OF))
+            .then(pl.col("_lead"))
+            .otherwise(None)
+            .alias(C.prospect_id),
             n_days.alias(PURCHASE_DAYS),
             first_purchase.alias(FIRST_PURCHASE),
             pl.col(_LAST).alias(LAST_PURCHASE),
@@ -863,15 +878,17 @@ def _flows(before: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:
     still_there = pl.concat(
         [a_customers.select(C.prospect_id), a_leads.select(C.prospect_id)]
     ).drop_nulls()
-    dropped = b_leads.join(still_there, on=C.prospect_id, how="anti").select(
-        pl.lit(PROSPECT).alias(FROM_STAGE), pl.lit(LEAD_DROPPED).alias(TO_STAGE)
+    dropped = (
+        b_leads.join(still_there, on=C.prospect_id, how="anti")
+        .select(C.prospect_id)  # with_columns: literals alone would make a row
+        .with_columns(pl.lit(PROSPECT).alias(FROM_STAGE), pl.lit(LEAD_DROPPED).alias(TO_STAGE))
     )
     return (
         pl.concat(
             [
                 customers.select(FROM_STAGE, TO_STAGE, *value_cols),
                 leads.select(FROM_STAGE, TO_STAGE),
-                dropped,
+                dropped.select(FROM_STAGE, TO_STAGE),
             ],
             how="diagonal_relaxed",
         )
