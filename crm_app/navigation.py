@@ -22,4 +22,5 @@ class Page(NamedTuple):
 
 PAGES: list[Page] = [
     Page("Overview", "pages/overview.py", "Executive overview", ":material/dashboard:", "overview"),
+    Page("Customers", "pages/segments.py", "Segments", ":material/pie_chart:", "segments"),
 ]

@@ -60,6 +60,7 @@ __all__ = [
     "cost_to_serve",
     "rfm_migration_heatmap",
     "rfm_segment_shares",
+    "share_text",
     "touchpoint_burden",
     "value_matrix",
     "whale_curve",
@@ -68,8 +69,8 @@ __all__ = [
 MAX_CURVE_POINTS = 2000
 
 
-def _pct(value: float | None) -> str:
-    """A share in titles and labels: whole percent, one decimal below 9.5% (no "-0%")."""
+def share_text(value: float | None) -> str:
+    """A share in titles and labels: whole percent, one decimal below 9.5%, never "-0%"."""
     if value is None:
         return fmt_pct(value)
     if abs(value) < 0.0005:
@@ -142,12 +143,12 @@ def abc_shares(report: SegmentReport) -> go.Figure:
             orientation="h",
             name=name,
             marker_color=TIER_COLORS[tier],
-            text=[_pct(s) if abs(s) >= 0.05 else "" for s in shares],
+            text=[share_text(s) if abs(s) >= 0.05 else "" for s in shares],
             textposition="inside",
             insidetextanchor="middle",
             textangle=0,
             textfont={"color": "white" if tier == "A" else "#1B2430"},
-            customdata=[[_pct(s), amt] for s, amt in zip(shares, amounts, strict=True)],
+            customdata=[[share_text(s), amt] for s, amt in zip(shares, amounts, strict=True)],
             hovertemplate=f"<b>Tier {name}</b><br>%{{y}}: %{{customdata[0]}} "
             "(%{customdata[1]})<extra></extra>",
         )
@@ -161,10 +162,12 @@ def abc_shares(report: SegmentReport) -> go.Figure:
     )
     cs = rows["C"]
     if stats.meaningful:
-        title = f"Top {fmt_pct(a)} of customers earn {_pct(report.top_profit_share)} of profit"
+        title = (
+            f"Top {fmt_pct(a)} of customers earn {share_text(report.top_profit_share)} of profit"
+        )
         subtitle = (
-            f"Tier C ({_pct(c)} of customers) earns {_pct(cs[PROFIT_SHARE])} of profit "
-            f"and causes {_pct(cs[COST_SHARE])} of costs · customers ranked by net profit, "
+            f"Tier C ({share_text(c)} of customers) earns {share_text(cs[PROFIT_SHARE])} of profit "
+            f"and causes {share_text(cs[COST_SHARE])} of costs · customers ranked by net profit, "
             f"{w}"
         )
     else:
@@ -228,7 +231,7 @@ def whale_curve(report: SegmentReport) -> go.Figure:
             line={"color": TIER_COLORS[tier], "width": 3},
             name=f"Tier {tier_name(tier, report.cutoffs)}",
             customdata=[
-                [_pct(x), _pct(s) if s is not None else "", fmt_money(v, cur)]
+                [share_text(x), share_text(s) if s is not None else "", fmt_money(v, cur)]
                 for x, s, v in zip(seg[CUSTOMER_SHARE], shares, cum, strict=True)
             ],
             hovertemplate=(
@@ -261,7 +264,7 @@ def whale_curve(report: SegmentReport) -> go.Figure:
             y=top,
             yshift=-36,
             text=(
-                f"Loss tail: {_pct(stats.loss_tail_customer_share)} of customers<br>"
+                f"Loss tail: {share_text(stats.loss_tail_customer_share)} of customers<br>"
                 f"lose {fmt_money(-stats.loss_tail_profit, cur)}"
             ),
             showarrow=False,
@@ -269,7 +272,9 @@ def whale_curve(report: SegmentReport) -> go.Figure:
         )
     if stats.profitable_customers:
         peak_text = (
-            f"Peak: {_pct(peak_y)} of profit" if meaningful else f"Peak: {fmt_money(peak_y, cur)}"
+            f"Peak: {share_text(peak_y)} of profit"
+            if meaningful
+            else f"Peak: {fmt_money(peak_y, cur)}"
         )
         fig.add_scatter(
             x=[peak_x],
@@ -282,7 +287,7 @@ def whale_curve(report: SegmentReport) -> go.Figure:
         fig.add_annotation(
             x=peak_x,
             y=peak_y,
-            text=f"{peak_text}<br>from the {_pct(peak_x)} profitable customers",
+            text=f"{peak_text}<br>from the {share_text(peak_x)} profitable customers",
             showarrow=True,
             arrowhead=0,
             ax=-70,
@@ -300,13 +305,13 @@ def whale_curve(report: SegmentReport) -> go.Figure:
         given = stats.given_back_share or 0.0
         if stats.unprofitable_customers and given >= 0.0005:
             title = (
-                f"The least profitable {_pct(stats.loss_tail_customer_share)} of customers "
-                f"give back {_pct(given)} of profit"
+                f"The least profitable {share_text(stats.loss_tail_customer_share)} of customers "
+                f"give back {share_text(given)} of profit"
             )
         else:
             title = "Every customer is profitable: no loss tail"
         subtitle = (
-            f"Profit peaks at {_pct(stats.peak_share)} of the total before loss-making "
+            f"Profit peaks at {share_text(stats.peak_share)} of the total before loss-making "
             f"customers give it back · {w}"
         )
     else:
@@ -318,7 +323,7 @@ def whale_curve(report: SegmentReport) -> go.Figure:
         title = (
             f"Customers lost {fmt_money(-stats.total_profit, cur)} in total"
             if stats.profitable_customers == 0
-            else f"The profitable {_pct(peak_x)} earn {fmt_money(stats.peak_profit, cur)}, "
+            else f"The profitable {share_text(peak_x)} earn {fmt_money(stats.peak_profit, cur)}, "
             f"the rest lose {fmt_money(-stats.loss_tail_profit, cur)}"
         )
         subtitle = f"Cumulative net profit in {cur} (total profit is negative) · {w}"
@@ -353,10 +358,10 @@ def value_matrix(report: SegmentReport) -> go.Figure:
             )
             per = r[PROFIT_PER_CUSTOMER]
             z_row.append(per if per is not None else 0.0)
-            share = f" ({_pct(r[PROFIT_SHARE])} of profit)" if meaningful else ""
+            share = f" ({share_text(r[PROFIT_SHARE])} of profit)" if meaningful else ""
             t_row.append(
                 f"<b>{r[QUADRANT]}</b><br>{fmt_count(r[CUSTOMERS])} customers "
-                f"({_pct(r[CUSTOMER_SHARE])})<br>Net profit {fmt_money(r['profit'], cur)}"
+                f"({share_text(r[CUSTOMER_SHARE])})<br>Net profit {fmt_money(r['profit'], cur)}"
                 f"{share}<br>{fmt_money(per, cur)} per customer"
             )
         z.append(z_row)
@@ -390,8 +395,8 @@ def value_matrix(report: SegmentReport) -> go.Figure:
     best = max(rows.values(), key=lambda r: r["profit"])
     if meaningful:
         title = (
-            f"{best[QUADRANT]} customers ({_pct(best[CUSTOMER_SHARE])} of customers) "
-            f"earn {_pct(best[PROFIT_SHARE])} of profit"
+            f"{best[QUADRANT]} customers ({share_text(best[CUSTOMER_SHARE])} of customers) "
+            f"earn {share_text(best[PROFIT_SHARE])} of profit"
         )
     else:
         title = f"{best[QUADRANT]} customers lose the least: {fmt_money(best['profit'], cur)}"
@@ -506,13 +511,13 @@ def touchpoint_burden(report: SegmentReport) -> go.Figure:
             orientation="h",
             name=tier_name(tier, report.cutoffs),
             marker_color=TIER_COLORS[tier],
-            text=[_pct(v) if v >= 0.07 else "" for v in values],
+            text=[share_text(v) if v >= 0.07 else "" for v in values],
             textposition="inside",
             insidetextanchor="middle",
             textangle=0,
             textfont={"color": "white" if tier == "A" else "#1B2430"},
             customdata=[
-                [_pct(v), fmt_money(cost.get(tp, 0.0), cur)]
+                [share_text(v), fmt_money(cost.get(tp, 0.0), cur)]
                 for v, tp in zip(values, order, strict=True)
             ],
             hovertemplate=f"<b>%{{y}}</b><br>Tier {tier}: %{{customdata[0]}} of the cost "
@@ -527,9 +532,9 @@ def touchpoint_burden(report: SegmentReport) -> go.Figure:
     c_part = cts.filter((pl.col(TIER) == "C") & (pl.col(C.touchpoint) == top_tp))
     c_share = c_part[SHARE_OF_TOUCHPOINT_COST][0] if c_part.height else None
     c_profit = _tier_rows(report)["C"][PROFIT_SHARE]
-    title = f"Tier C causes {_pct(c_share)} of the cost of {humanise(top_tp).lower()}"
+    title = f"Tier C causes {share_text(c_share)} of the cost of {humanise(top_tp).lower()}"
     if c_profit is not None:
-        title += f" but earns {_pct(c_profit)} of profit"
+        title += f" but earns {share_text(c_profit)} of profit"
     return apply_layout(
         fig,
         title=title,
@@ -558,7 +563,7 @@ def channel_mix(report: SegmentReport) -> go.Figure:
         part = sales.filter(pl.col(C.channel) == ch).sort(TIER)
         values = [v or 0.0 for v in part[SHARE_OF_TIER_TRANSACTIONS].to_list()]
         margin = [
-            _pct(g / r) if r else "n/a"
+            share_text(g / r) if r else "n/a"
             for g, r in zip(part[GROSS_PROFIT], part[REVENUE], strict=True)
         ]
         for tier, v in zip(TIERS, values, strict=True):
@@ -569,11 +574,11 @@ def channel_mix(report: SegmentReport) -> go.Figure:
             orientation="h",
             name=humanise(ch),
             marker_color=PALETTE[i % len(PALETTE)],
-            text=[_pct(v) if v >= 0.07 else "" for v in values],
+            text=[share_text(v) if v >= 0.07 else "" for v in values],
             textposition="inside",
             insidetextanchor="middle",
             textangle=0,
-            customdata=[[_pct(v), m] for v, m in zip(values, margin, strict=True)],
+            customdata=[[share_text(v), m] for v, m in zip(values, margin, strict=True)],
             hovertemplate=f"<b>%{{y}}</b><br>{humanise(ch)}: %{{customdata[0]}} of purchases, "
             "gross margin %{customdata[1]}<extra></extra>",
         )
@@ -582,8 +587,8 @@ def channel_mix(report: SegmentReport) -> go.Figure:
     fig.update_xaxes(title_text="Share of the tier's purchases (%)", tickformat=".0%", range=[0, 1])
     gap = max(channels, key=lambda ch: share_of[("C", ch)] - share_of[("A", ch)])
     title = (
-        f"Tier C makes {_pct(share_of[('C', gap)])} of its purchases by "
-        f"{humanise(gap).lower()}, tier A {_pct(share_of[('A', gap)])}"
+        f"Tier C makes {share_text(share_of[('C', gap)])} of its purchases by "
+        f"{humanise(gap).lower()}, tier A {share_text(share_of[('A', gap)])}"
     )
     return apply_layout(
         fig,
@@ -621,7 +626,7 @@ def rfm_segment_shares(rfm: RFMReport) -> go.Figure:
         orientation="h",
         name="Share of customers",
         marker_color="#B0BEC5",
-        text=[_pct(v) for v in seg[CUSTOMER_SHARE].fill_null(0.0)],
+        text=[share_text(v) for v in seg[CUSTOMER_SHARE].fill_null(0.0)],
         textposition="outside",
         customdata=detail,
         hovertemplate=hover,
@@ -633,7 +638,7 @@ def rfm_segment_shares(rfm: RFMReport) -> go.Figure:
             orientation="h",
             name="Share of net profit",
             marker_color=[PRIMARY if v >= 0 else NEGATIVE for v in seg[PROFIT_SHARE]],
-            text=[_pct(v) for v in seg[PROFIT_SHARE]],
+            text=[share_text(v) for v in seg[PROFIT_SHARE]],
             textposition="outside",
             customdata=detail,
             hovertemplate=hover,
@@ -644,11 +649,11 @@ def rfm_segment_shares(rfm: RFMReport) -> go.Figure:
     top = seg.row(0, named=True)  # Champions come first
     if meaningful:
         title = (
-            f"{top[SEGMENT]} are {_pct(top[CUSTOMER_SHARE])} of customers and earn "
-            f"{_pct(top[PROFIT_SHARE])} of profit"
+            f"{top[SEGMENT]} are {share_text(top[CUSTOMER_SHARE])} of customers and earn "
+            f"{share_text(top[PROFIT_SHARE])} of profit"
         )
     else:
-        title = f"{top[SEGMENT]} are {_pct(top[CUSTOMER_SHARE])} of customers"
+        title = f"{top[SEGMENT]} are {share_text(top[CUSTOMER_SHARE])} of customers"
     return apply_layout(
         fig,
         title=title,
@@ -671,7 +676,7 @@ def rfm_migration_heatmap(migration: RFMMigration) -> go.Figure:
     z = [[(cell[(r, c)][SHARE_OF_FROM] if (r, c) in cell else None) for c in cols] for r in rows]
     text = [
         [
-            f"{_pct(cell[(r, c)][SHARE_OF_FROM])}<br>({fmt_count(cell[(r, c)][CUSTOMERS])})"
+            f"{share_text(cell[(r, c)][SHARE_OF_FROM])}<br>({fmt_count(cell[(r, c)][CUSTOMERS])})"
             if (r, c) in cell
             else ""
             for c in cols
@@ -698,7 +703,7 @@ def rfm_migration_heatmap(migration: RFMMigration) -> go.Figure:
     focus = "Champions" if migration.stayed("Champions") is not None else rows[0]
     stayed = migration.stayed(focus)
     title = (
-        f"{_pct(stayed)} of {focus} on {before} were still {focus} on {after}"
+        f"{share_text(stayed)} of {focus} on {before} were still {focus} on {after}"
         if stayed is not None
         else f"Segment moves from {before} to {after}"
     )
