@@ -547,6 +547,7 @@ def overview_report(
         Quarters of KPI history kept for the cards' sparklines.
     """
     from crm_core.profit import PROFIT, customer_profit_lazy
+    from crm_core.segments import top_share
 
     trend = quarterly_trend(snapshot, periods=max(periods, history + 4)).collect()
     d = snapshot.manifest.discount_rate
@@ -596,15 +597,6 @@ def overview_report(
             ACTIVE,
         ),
         top_fraction=top_fraction,
-        top_profit_share=_top_share(profits, top_fraction),
+        top_profit_share=top_share(profits, top_fraction),
         clv_method=method,
     )
-
-
-def _top_share(profits: pl.Series, fraction: float) -> float | None:
-    """Share of total profit earned by the top ``fraction`` of customers (rounded count)."""
-    total = float(profits.sum())
-    if profits.len() == 0 or total <= 0:
-        return None
-    n = max(1, round(fraction * profits.len()))
-    return float(profits.sort(descending=True).head(n).sum()) / total
