@@ -1,0 +1,323 @@
+"""The lifecycle funnel: prospects -> first purchase -> repeat -> stable -> still active.
+
+Each step is a subset of the one before, counted over everyone the company has met up to
+the as-of date:
+
+1. **Prospects**: every lead in ``prospects.parquet`` not converted, plus every customer.
+   A customer with a recorded lead is counted once (a customer with several converted
+   leads keeps the earliest, as in :func:`crm_core.lifecycle.leads_lazy`); a customer
+   without one (a walk-in) enters the funnel as a prospect who converted at once.
+2. **First purchase**: customers with at least one purchase day (a day whose net amount is
+   >= 0; refunds are not purchases).
+3. **Repeat**: customers with two or more purchase days.
+4. **Stable**: repeat customers who kept buying for at least ``rules.mature_days`` after
+   their first purchase: last purchase day (contractual: end of the contract, or the as-of
+   date while it runs) at least that many days after the first purchase day - the span
+   the lifecycle stages call mature.
+5. **Still active after N years**: stable customers still buying ``years`` years after
+   their first purchase: a purchase day on or after that anniversary (contractual: the
+   contract still running on it).
+
+Steps 4 and 5 need time to happen, so their conversion rates count only customers who
+have had it: the **eligible** customers of step 4 are the repeat customers whose first
+purchase lies at least ``mature_days`` before as-of; of step 5, the stable customers whose
+first purchase lies at least ``years`` years (calendar) before as-of. For steps 2 and 3
+the eligible customers are all those of the step before. ``conversion = reached /
+eligible``; ``share_of_top = reached / prospects``.
+
+Groups: the **channel** is the customer's acquisition channel, or a lead's own channel
+for leads not converted; the **cohort** is the calendar year of acquisition, or of first
+contact for leads not converted. So the funnel's customer counts per cohort year equal the
+acquisition counts of the cohort table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+from crm_core.lifecycle import StageRules, leads_lazy
+from crm_core.schema import C
+from crm_core.snapshot import Snapshot
+from crm_core.summary import purchase_days
+
+__all__ = [
+    "ACTIVE_AFTER",
+    "CONVERSION",
+    "ELIGIBLE",
+    "FIRST_PURCHASE",
+    "FUNNEL_STEPS",
+    "PROSPECTS",
+    "REACHED",
+    "REPEAT",
+    "SHARE_OF_TOP",
+    "STABLE",
+    "FunnelReport",
+    "lifecycle_funnel",
+]
+
+PROSPECTS = "prospects"
+FIRST_PURCHASE = "first_purchase"
+REPEAT = "repeat"
+STABLE = "stable"
+ACTIVE_AFTER = "active_after_years"
+FUNNEL_STEPS: tuple[str, ...] = (PROSPECTS, FIRST_PURCHASE, REPEAT, STABLE, ACTIVE_AFTER)
+
+STEP = "step"
+STEP_INDEX = "step_index"
+LABEL = "label"
+REACHED = "reached"
+ELIGIBLE = "eligible"
+CONVERSION = "conversion"
+SHARE_OF_TOP = "share_of_top"
+CHANNEL = "channel"
+COHORT = "cohort"
+
+
+@dataclass(frozen=True)
+class FunnelReport:
+    """The lifecycle funnel overall, by acquisition channel and by cohort year.
+
+    Attributes
+    ----------
+    as_of
+        The date described.
+    years
+        N of the last step ("still active after N years").
+    mature_days
+        Days of buying that make a repeat customer stable.
+    business_model
+        From the manifest.
+    steps
+        ``step_index, step, label, reached, eligible, conversion, share_of_top``: one row
+        per step (counts of prospects and customers; conversion and share as fractions,
+        null for the first step's conversion or without eligible customers).
+    by_channel, by_cohort
+        The same with a leading ``channel`` (text) or ``cohort`` (calendar year) column.
+    walk_in_customers
+        Customers without a recorded lead (they enter the funnel at the top).
+    median_days_to_first_purchase
+        Median days from a converted lead's first contact to the first purchase.
+    median_days_to_repeat
+        Median days from the first to the second purchase day of repeat customers.
+    """
+
+    as_of: date
+    years: int
+    mature_days: int
+    business_model: str
+    steps: pl.DataFrame
+    by_channel: pl.DataFrame
+    by_cohort: pl.DataFrame
+    walk_in_customers: int
+    median_days_to_first_purchase: float | None
+    median_days_to_repeat: float | None
+
+    def step(self, step: str) -> dict[str, object]:
+        """The overall row of ``step`` as a dict."""
+        return self.steps.filter(pl.col(STEP) == step).row(0, named=True)
+
+
+def _labels(years: int, mature_days: int) -> dict[str, str]:
+    return {
+        PROSPECTS: "Prospects",
+        FIRST_PURCHASE: "First purchase",
+        REPEAT: "Repeat purchase",
+        STABLE: f"Stable ({mature_days}+ days buying)",
+        ACTIVE_AFTER: f"Still active after {years} year{'s' if years != 1 else ''}",
+    }
+
+
+def _entrants(snapshot: Snapshot, years: int, mature_days: int) -> pl.LazyFrame:
+    """One row per funnel entrant with a boolean per step reached and per step eligible."""
+    as_of = snapshot.as_of
+    days = purchase_days(snapshot.transactions, end=as_of)
+    per_customer = days.group_by(C.customer_id).agg(
+        pl.len().cast(pl.Int64).alias("_n"),
+        pl.col(C.date).min().alias("_first"),
+        pl.col(C.date).max().alias("_last"),
+    )
+    if snapshot.manifest.contractual:
+        last_activity = pl.coalesce(pl.col(C.churned_on), pl.lit(as_of))
+        active_after = pl.col(C.churned_on).is_null() | (pl.col(C.churned_on) > pl.col("_nth"))
+    else:
+        last_activity = pl.col("_last")
+        active_after = pl.col("_last") >= pl.col("_nth")
+    n = pl.col("_n").fill_null(0)
+    stable_span = (last_activity - pl.col("_first")).dt.total_days() >= mature_days
+    customers = (
+        snapshot.customers.select(
+            C.customer_id,
+            pl.col(C.acquisition_channel).alias(CHANNEL),
+            pl.col(C.acquired_on).dt.year().alias(COHORT),
+            C.churned_on,
+        )
+        .join(per_customer, on=C.customer_id, how="left")
+        .with_columns(pl.col("_first").dt.offset_by(f"{12 * years}mo").alias("_nth"))
+        .with_columns(
+            (n >= 1).alias(FIRST_PURCHASE),
+            (n >= 2).alias(REPEAT),
+            ((n >= 2) & stable_span.fill_null(False)).alias(STABLE),
+            ((pl.lit(as_of) - pl.col("_first")).dt.total_days() >= mature_days)
+            .fill_null(False)
+            .alias("_old_enough_stable"),
+            (pl.col("_nth") <= pl.lit(as_of)).fill_null(False).alias("_old_enough_years"),
+        )
+        .with_columns(
+            (pl.col(STABLE) & pl.col("_old_enough_years") & active_after.fill_null(False)).alias(
+                ACTIVE_AFTER
+            ),
+            (pl.col(REPEAT) & pl.col("_old_enough_stable")).alias(f"_eligible_{STABLE}"),
+            (pl.col(STABLE) & pl.col("_old_enough_years")).alias(f"_eligible_{ACTIVE_AFTER}"),
+        )
+    )
+    leads = (
+        leads_lazy(snapshot)
+        .filter(pl.col(C.converted_customer_id).is_null())
+        .select(
+            pl.col(C.channel).alias(CHANNEL),
+            pl.col(C.first_contact).dt.year().alias(COHORT),
+        )
+    )
+    flags = [FIRST_PURCHASE, REPEAT, STABLE, ACTIVE_AFTER]
+    eligible = [f"_eligible_{STABLE}", f"_eligible_{ACTIVE_AFTER}"]
+    return pl.concat(
+        [
+            customers.select(CHANNEL, COHORT, *flags, *eligible),
+            leads.with_columns(pl.lit(False).alias(c) for c in (*flags, *eligible)),
+        ],
+        how="vertical_relaxed",
+    )
+
+
+def _steps(entrants: pl.LazyFrame, groups: list[str], labels: dict[str, str]) -> pl.LazyFrame:
+    """Reached / eligible per step, per group, in long form."""
+    counts = entrants.group_by(groups or pl.lit(0).alias("_all")).agg(
+        pl.len().cast(pl.Int64).alias(f"_r_{PROSPECTS}"),
+        *(pl.col(s).sum().cast(pl.Int64).alias(f"_r_{s}") for s in FUNNEL_STEPS[1:]),
+        *(
+            pl.col(f"_eligible_{s}").sum().cast(pl.Int64).alias(f"_e_{s}")
+            for s in (STABLE, ACTIVE_AFTER)
+        ),
+    )
+    eligible_of = {
+        PROSPECTS: None,
+        FIRST_PURCHASE: f"_r_{PROSPECTS}",
+        REPEAT: f"_r_{FIRST_PURCHASE}",
+        STABLE: f"_e_{STABLE}",
+        ACTIVE_AFTER: f"_e_{ACTIVE_AFTER}",
+    }
+    parts = []
+    for i, step in enumerate(FUNNEL_STEPS):
+        source = eligible_of[step]
+        eligible = pl.col(source) if source else pl.col(f"_r_{PROSPECTS}")
+        reached = pl.col(f"_r_{step}")
+        parts.append(
+            counts.select(
+                *groups,
+                pl.lit(i, dtype=pl.Int32).alias(STEP_INDEX),
+                pl.lit(step).alias(STEP),
+                pl.lit(labels[step]).alias(LABEL),
+                reached.alias(REACHED),
+                eligible.alias(ELIGIBLE),
+                (
+                    pl.lit(None, dtype=pl.Float64)
+                    if source is None
+                    else pl.when(eligible > 0).then(reached / eligible).otherwise(None)
+                ).alias(CONVERSION),
+                pl.when(pl.col(f"_r_{PROSPECTS}") > 0)
+                .then(reached / pl.col(f"_r_{PROSPECTS}"))
+                .otherwise(None)
+                .alias(SHARE_OF_TOP),
+            )
+        )
+    return pl.concat(parts).sort(*groups, STEP_INDEX)
+
+
+def _medians(snapshot: Snapshot) -> pl.LazyFrame:
+    """One row: median days lead -> first purchase (``convert``), first -> second (``repeat``)."""
+    ordered = (
+        purchase_days(snapshot.transactions, end=snapshot.as_of)
+        .group_by(C.customer_id)
+        .agg(pl.col(C.date).sort().head(2).alias("_d"))
+    )
+    repeat = ordered.filter(pl.col("_d").list.len() >= 2).select(
+        (pl.col("_d").list.get(1) - pl.col("_d").list.get(0)).dt.total_days().alias("v")
+    )
+    convert = (
+        leads_lazy(snapshot)
+        .filter(pl.col(C.converted_customer_id).is_not_null())
+        .join(
+            ordered.select(
+                pl.col(C.customer_id).alias(C.converted_customer_id),
+                pl.col("_d").list.first().alias("_first"),
+            ),
+            on=C.converted_customer_id,
+        )
+        .select((pl.col("_first") - pl.col(C.first_contact)).dt.total_days().alias("v"))
+    )
+    return pl.concat(
+        [
+            convert.select(pl.col("v").median().cast(pl.Float64).alias("convert")),
+            repeat.select(pl.col("v").median().cast(pl.Float64).alias("repeat")),
+        ],
+        how="horizontal",
+    )
+
+
+def lifecycle_funnel(
+    snapshot: Snapshot, *, years: int = 2, rules: StageRules | None = None
+) -> FunnelReport:
+    """The lifecycle funnel of ``snapshot`` (see the module docstring for each step).
+
+    Parameters
+    ----------
+    snapshot
+        The company's data.
+    years
+        N of the last step, "still active after N years" (whole years >= 1).
+    rules
+        Stage thresholds; ``rules.mature_days`` defines the stable step.
+
+    Raises
+    ------
+    ValueError
+        If ``years`` is not a whole number >= 1.
+    """
+    if isinstance(years, bool) or not isinstance(years, int) or years < 1:
+        raise ValueError(f"years must be a whole number >= 1, got {years!r}")
+    rules = rules or StageRules()
+    labels = _labels(years, rules.mature_days)
+    entrants = _entrants(snapshot, years, rules.mature_days)
+    walk_ins = (
+        snapshot.customers.select(C.customer_id)
+        .join(
+            leads_lazy(snapshot).select(pl.col(C.converted_customer_id).alias(C.customer_id)),
+            on=C.customer_id,
+            how="anti",
+        )
+        .select(pl.len().alias("n"))
+    )
+    overall, channel, cohort, walk_in, medians = pl.collect_all(
+        [
+            _steps(entrants, [], labels),
+            _steps(entrants, [CHANNEL], labels),
+            _steps(entrants, [COHORT], labels),
+            walk_ins,
+            _medians(snapshot),
+        ]
+    )
+    return FunnelReport(
+        as_of=snapshot.as_of,
+        years=years,
+        mature_days=rules.mature_days,
+        business_model=snapshot.manifest.business_model,
+        steps=overall,
+        by_channel=channel,
+        by_cohort=cohort,
+        walk_in_customers=int(walk_in["n"][0]),
+        median_days_to_first_purchase=medians["convert"][0],
+        median_days_to_repeat=medians["repeat"][0],
+    )
