@@ -23,4 +23,5 @@ class Page(NamedTuple):
 PAGES: list[Page] = [
     Page("Overview", "pages/overview.py", "Executive overview", ":material/dashboard:", "overview"),
     Page("Customers", "pages/segments.py", "Segments", ":material/pie_chart:", "segments"),
+    Page("Planning", "pages/whatif.py", "What-if", ":material/tune:", "whatif"),
 ]

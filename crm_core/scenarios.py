@@ -38,6 +38,7 @@ __all__ = [
     "scenario_from_dict",
     "scenario_path",
     "scenario_to_dict",
+    "unreadable_scenarios",
     "validate_scenario_name",
 ]
 
@@ -229,6 +230,28 @@ def list_scenarios(folder: str | os.PathLike[str]) -> list[str]:
         with contextlib.suppress(ValueError, OSError):
             names.append(read_scenario_file(path).name)
     return sorted(names, key=lambda n: (n.casefold(), n))
+
+
+def unreadable_scenarios(folder: str | os.PathLike[str]) -> list[tuple[str, str]]:
+    """Scenario files in ``folder`` that :func:`list_scenarios` leaves out, with why.
+
+    Returns ``(file name, reason)`` pairs sorted by file name (empty for a missing folder),
+    so an app can say which saved scenarios are damaged instead of hiding them.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        return []
+    problems = []
+    for path in sorted(root.glob(f"*{_SUFFIX}")):
+        if path.name.startswith("."):
+            continue
+        try:
+            read_scenario_file(path)
+        except ValueError as exc:
+            problems.append((path.name, str(exc)))
+        except OSError as exc:
+            problems.append((path.name, f"Scenario file {path.name} cannot be read ({exc})"))
+    return problems
 
 
 def delete_scenario(folder: str | os.PathLike[str], name: str) -> bool:

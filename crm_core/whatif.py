@@ -94,6 +94,8 @@ __all__ = [
     "retention_response",
     "retention_uplift",
     "run_scenario",
+    "scenario_kpis",
+    "scenario_table",
     "simulate",
 ]
 
@@ -1261,3 +1263,124 @@ def retention_uplift(
         periods_per_year=periods_per_year,
     ).sum(axis=1)
     return RetentionUplift(float(points), float(equity[0]), float(equity[1]))
+
+
+# ----------------------------------------------------------------------------- cards
+
+
+def scenario_kpis(baseline: SimulationResult, scenario: SimulationResult) -> tuple:
+    """KPI cards of a scenario against its baseline (the What-if page's cards).
+
+    Returns :class:`crm_core.overview.Kpi` objects whose ``value`` is the scenario's and
+    ``previous`` the baseline's (so ``delta`` is the change the scenario makes), in order:
+    ``equity`` (customer equity), ``equity_current`` (the part from today's customers),
+    ``profit`` (undiscounted profit over the horizon), ``customers_end`` (active customers
+    at the end of the horizon, rounded to whole customers), then ``clv:<segment>`` per
+    segment (discounted profit per current customer over the horizon). ``history`` holds
+    the scenario's yearly path where one exists (cumulative discounted profit, profit,
+    customers).
+    """
+    from crm_core.overview import Kpi
+
+    if baseline.segments != scenario.segments:
+        raise ValueError("baseline and scenario must have the same segments")
+    horizon = scenario.horizon_years
+    base_t, scen_t = baseline.totals, scenario.totals
+    base_s, scen_s = baseline.by_segment, scenario.by_segment
+
+    def path(column: str) -> tuple[float, ...]:
+        return tuple(float(v) for v in scen_t[column])
+
+    kpis = [
+        Kpi(
+            "equity",
+            "Customer equity",
+            scenario.customer_equity,
+            baseline.customer_equity,
+            "money",
+            f"Discounted profit of today's customers and of those acquired over the next "
+            f"{horizon} years, net of acquisition and retention spend. Sparkline: "
+            "cumulative discounted profit by year.",
+            history=path("cumulative_discounted_profit"),
+        ),
+        Kpi(
+            "equity_current",
+            "Value of today's customers",
+            float(scen_s["equity_current"].sum()),
+            float(base_s["equity_current"].sum()),
+            "money",
+            f"The part of customer equity from today's active customers over {horizon} years "
+            "(comparable to the customer equity on the Executive overview).",
+        ),
+        Kpi(
+            "profit",
+            f"Profit over {horizon} years",
+            float(scen_t["profit"].sum()),
+            float(base_t["profit"].sum()),
+            "money",
+            "Margin of active customers minus acquisition and retention spend, summed over "
+            "the horizon without discounting. Sparkline: profit by year.",
+            history=path("profit"),
+        ),
+        Kpi(
+            "customers_end",
+            f"Customers in year {horizon}",
+            float(round(scen_t["customers"][-1])),
+            float(round(base_t["customers"][-1])),
+            "count",
+            "Active customers at the end of the horizon, today's and new ones. Sparkline: "
+            "active customers at each year end.",
+            history=path("customers"),
+        ),
+    ]
+    for row, before in zip(scen_s.iter_rows(named=True), base_s.iter_rows(named=True), strict=True):
+        kpis.append(
+            Kpi(
+                f"clv:{row['segment']}",
+                f"CLV · {row['segment']}",
+                row["clv"],
+                before["clv"],
+                "money",
+                f"Discounted profit of one of today's customers in {row['segment']} over "
+                f"{horizon} years, net of retention spend.",
+            )
+        )
+    return tuple(kpis)
+
+
+def scenario_table(results: Mapping[str, SimulationResult]) -> pl.DataFrame:
+    """One row per result (the reference first): ``scenario``, ``customer_equity``,
+    ``equity_current``, ``profit`` (undiscounted, over the horizon), ``customers_end``,
+    ``equity_p10``/``equity_p90`` (null without draws) and ``equity_change`` (against the
+    first row; currency)."""
+    if not results:
+        raise ValueError("results must not be empty")
+    rows = []
+    for name, r in results.items():
+        band = r.uncertainty.equity if r.uncertainty is not None else None
+        rows.append(
+            {
+                "scenario": name,
+                "customer_equity": r.customer_equity,
+                "equity_current": float(r.by_segment["equity_current"].sum()),
+                "profit": float(r.totals["profit"].sum()),
+                "customers_end": float(r.totals["customers"][-1]),
+                "equity_p10": None if band is None else band.p10,
+                "equity_p90": None if band is None else band.p90,
+            }
+        )
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "scenario": pl.String,
+            "customer_equity": pl.Float64,
+            "equity_current": pl.Float64,
+            "profit": pl.Float64,
+            "customers_end": pl.Float64,
+            "equity_p10": pl.Float64,
+            "equity_p90": pl.Float64,
+        },
+    )
+    return frame.with_columns(
+        (pl.col("customer_equity") - pl.col("customer_equity").first()).alias("equity_change")
+    )
