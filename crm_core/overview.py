@@ -119,11 +119,33 @@ class ClvHeadline:
         Sum of CLV over the active customer base (currency).
     method
         Human-readable name of the model ("BG/NBD + Gamma-Gamma, 3-year horizon").
+    customers
+        Number of customers the model valued (the average is over them).
     """
 
     average_clv: float | None
     customer_equity: float | None
     method: str
+    customers: int | None = None
+
+    @classmethod
+    def fitted(cls, snapshot: Snapshot) -> ClvHeadline:
+        """Average CLV and equity from :func:`crm_core.clv.customer_clv` (default horizon).
+
+        Raises
+        ------
+        ValueError
+            ``ModelFitError`` or ``SnapshotError`` when the model cannot be fitted.
+        """
+        from crm_core.clv import customer_clv
+
+        result = customer_clv(snapshot)
+        return cls(
+            average_clv=result.average_clv,
+            customer_equity=result.customer_equity,
+            method=result.method,
+            customers=result.table.height,
+        )
 
 
 @dataclass(frozen=True)
@@ -526,6 +548,7 @@ def overview_report(
     periods: int = 12,
     clv: ClvHeadline | None = None,
     previous_clv: ClvHeadline | None = None,
+    clv_model: bool = True,
     top_fraction: float = 0.10,
     history: int = 8,
 ) -> OverviewReport:
@@ -541,6 +564,9 @@ def overview_report(
     clv, previous_clv
         CLV model results at the as-of date and at the previous quarter end; when given,
         they replace the simple retention formula for average CLV, equity and LTV:CAC.
+    clv_model
+        When ``clv`` is not given, fit the CLV model (:meth:`ClvHeadline.fitted`) at both
+        dates; if it cannot be fitted, the simple formula is used and the method says why.
     top_fraction
         Share of customers in the profit headline (0.10: "the top 10% earn ...").
     history
@@ -554,6 +580,21 @@ def overview_report(
     past = [_kpi_values(trend, k, d) for k in range(history - 1, -1, -1)]  # oldest first
     now, before = past[-1], past[-2]
     method = "Simple retention formula m·r/(1+d−r)"
+    if clv is None and clv_model:
+        try:
+            clv = ClvHeadline.fitted(snapshot)
+        except ValueError as exc:
+            method += f" (the CLV model could not be fitted: {exc})"
+        else:
+            try:
+                previous_clv = ClvHeadline.fitted(snapshot.cut(add_months(snapshot.as_of, -3)))
+            except ValueError:
+                previous_clv = None  # no delta rather than a misleading one
+    valued = (
+        f" Averaged over the {clv.customers:,} customers the model values."
+        if clv is not None and clv.customers
+        else ""
+    )
     if clv is not None:
         method = clv.method
         for values, model in ((now, clv), (before, previous_clv)):
@@ -569,7 +610,9 @@ def overview_report(
             now[key],
             before[key],
             kind,
-            help_ + (f" Method: {method}." if key in {"average_clv", "customer_equity"} else ""),
+            help_
+            + (f" Method: {method}." if key in {"average_clv", "customer_equity"} else "")
+            + (valued if key == "average_clv" else ""),
             better,
             tuple(values[key] for values in past),
         )

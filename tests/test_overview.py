@@ -40,7 +40,7 @@ def tiny(make_snapshot):
 
 
 def test_kpis_by_hand(tiny) -> None:
-    report = overview_report(tiny)
+    report = overview_report(tiny, clv_model=False)
     value = {k.key: k.value for k in report.kpis}
     # active at 2026-09-30: a (Jul 2026), c (Aug 2026), d (Nov 2025); b last bought Feb 2025
     assert value["active_customers"] == 3
@@ -60,7 +60,7 @@ def test_kpis_by_hand(tiny) -> None:
 
 
 def test_previous_quarter_by_hand(tiny) -> None:
-    report = overview_report(tiny)
+    report = overview_report(tiny, clv_model=False)
     previous = {k.key: k.previous for k in report.kpis}
     assert report.previous_as_of == D(2026, 6, 30)
     assert previous["active_customers"] == 2  # a and d
@@ -186,3 +186,30 @@ def test_revenue_matches_a_direct_sum(sample_dir: Path) -> None:
     tx = snap.transactions.collect()
     direct = tx.filter(pl.col("date") > D(2025, 9, 30))["amount"].sum()
     assert overview_report(snap).kpi("revenue_ttm").value == pytest.approx(direct)
+
+
+@pytest.mark.parametrize("which", ["sample_dir", "subscription_dir"])
+def test_average_clv_and_equity_come_from_the_fitted_model(which: str, request) -> None:
+    from crm_core.clv import customer_clv
+
+    snap = load_snapshot(request.getfixturevalue(which))
+    report = overview_report(snap)
+    now = customer_clv(snap)
+    before = customer_clv(snap.cut(report.previous_as_of))
+    assert report.clv_method == now.method
+    assert report.kpi("average_clv").value == pytest.approx(now.average_clv)
+    assert report.kpi("customer_equity").value == pytest.approx(now.customer_equity)
+    assert report.kpi("customer_equity").previous == pytest.approx(before.customer_equity)
+    assert report.kpi("ltv_cac").value == pytest.approx(
+        now.average_clv / report.kpi("acquisition_cost").value
+    )
+    assert f"{now.table.height:,} customers" in report.kpi("average_clv").help
+
+
+def test_unfittable_model_falls_back_to_the_simple_formula(tiny) -> None:
+    report = overview_report(tiny)  # four customers: too few for BG/NBD
+    assert report.clv_method.startswith("Simple retention formula")
+    assert "could not be fitted" in report.clv_method
+    assert report.kpi("average_clv").value == pytest.approx(
+        overview_report(tiny, clv_model=False).kpi("average_clv").value
+    )
