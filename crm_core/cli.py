@@ -39,6 +39,16 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}") from None
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -98,6 +108,44 @@ def _cmd_build(args: argparse.Namespace) -> int:
         rows = "row" if ignored == 1 else "rows"
         print(f"Ignored {ignored:,} {rows} dated after {args.as_of} (the as-of date).")
     print(_summary(load_snapshot(path)))
+    return 0
+
+
+def _cmd_clv(args: argparse.Namespace) -> int:
+    from crm_core.clv import customer_clv
+    from crm_core.clv.customer import (
+        CLV,
+        EXPECTED_PURCHASES,
+        EXPECTED_SPEND,
+        MODEL,
+        P_ALIVE,
+    )
+
+    out = Path(args.out)
+    suffix = out.suffix.lower()
+    if suffix not in {".parquet", ".csv"}:
+        raise ValueError(f"--out must end in .parquet or .csv, got {out.name!r}")
+    snap = load_snapshot(args.snapshot)
+    result = customer_clv(snap, horizon_years=args.horizon_years, discount_rate=args.discount_rate)
+    table = result.table.select(
+        C.customer_id, CLV, P_ALIVE, EXPECTED_PURCHASES, EXPECTED_SPEND, MODEL
+    ).with_columns(pl.lit(result.method).alias("method"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        if suffix == ".csv":
+            table.write_csv(tmp)
+        else:
+            table.write_parquet(tmp)
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    currency = snap.manifest.currency
+    print(
+        f"Wrote the CLV of {table.height:,} customers to {out} ({result.method}); "
+        f"customer equity {fmt_money(result.customer_equity, currency)}, "
+        f"average {fmt_money(result.average_clv, currency)}."
+    )
     return 0
 
 
@@ -342,6 +390,28 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--discount-rate", type=float, default=0.10, help="yearly rate (0.10)")
     p.set_defaults(func=_cmd_build)
 
+    p = sub.add_parser(
+        "clv",
+        help="export per-customer CLV to Parquet or CSV",
+        description="Fit the CLV model of the snapshot (BG/NBD + Gamma-Gamma for retail, sBG "
+        "for subscriptions) and write each customer's CLV, P(alive), expected purchases and "
+        "expected spend.",
+    )
+    p.add_argument("--snapshot", required=True, type=Path, help="snapshot folder")
+    p.add_argument("--out", required=True, type=Path, help="output file (.parquet or .csv)")
+    p.add_argument(
+        "--horizon-years",
+        type=_positive_float,
+        default=3.0,
+        help="years of future purchases that count (3)",
+    )
+    p.add_argument(
+        "--discount-rate",
+        type=float,
+        default=None,
+        help="yearly discount rate (default: the snapshot's manifest)",
+    )
+    p.set_defaults(func=_cmd_clv)
     return parser
 
 

@@ -88,7 +88,7 @@ def test_usage_errors_are_one_line(
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("command", ["sample", "validate", "build"])
+@pytest.mark.parametrize("command", ["sample", "validate", "build", "clv"])
 def test_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, command, "--help")
     assert code == 0
@@ -227,3 +227,47 @@ def test_console_script_is_installed(tmp_path: Path) -> None:
         result.stderr.strip()
         == f"crm validate: error: {tmp_path / 'none'}: snapshot folder not found"
     )
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_clv_export_matches_crm_core(
+    sample_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], suffix: str
+) -> None:
+    from crm_core.clv import customer_clv
+
+    out = tmp_path / f"clv{suffix}"
+    code, text, err = run(
+        capsys, "clv", "--snapshot", str(sample_dir), "--out", str(out), "--horizon-years", "2"
+    )
+    assert code == 0, err
+    frame = pl.read_parquet(out) if suffix == ".parquet" else pl.read_csv(out)
+    expected = customer_clv(load_snapshot(sample_dir), horizon_years=2)
+    assert frame.columns == [
+        "customer_id",
+        "clv",
+        "p_alive",
+        "expected_purchases",
+        "expected_spend",
+        "model",
+        "method",
+    ]
+    assert frame.height == expected.table.height
+    assert frame["clv"].sum() == pytest.approx(expected.customer_equity)
+    assert frame["method"][0] == expected.method
+    assert f"{frame.height:,} customers" in text
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--out", "x.txt"], "--out must end in .parquet or .csv"),
+        (["--out", "x.csv", "--horizon-years", "0"], "must be positive"),
+    ],
+)
+def test_clv_bad_arguments(sample_dir: Path, tmp_path: Path, capsys, extra, message) -> None:
+    extra = [str(tmp_path / a) if a.startswith("x.") else a for a in extra]
+    code, _, err = run(capsys, "clv", "--snapshot", str(sample_dir), *extra)
+    assert code == 2
+    assert message in err
+    assert err.count("\n") == 1
