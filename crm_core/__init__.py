@@ -5,12 +5,34 @@ imports Streamlit. The names in ``__all__`` are the public contract (ARCHITECTUR
 Importing the package has no side effects.
 """
 
+from crm_core.clv import (
+    BGNBDModel,
+    ClvBands,
+    ClvResult,
+    GammaGammaModel,
+    HoldoutCheck,
+    ModelFitError,
+    SBGModel,
+    clv_bands,
+    clv_contribution,
+    clv_profit,
+    clv_retention,
+    clv_revenue,
+    customer_clv,
+    fit_bgnbd,
+    fit_gamma_gamma,
+    fit_sbg,
+    holdout_check,
+    ltv_table,
+    ltv_table_from_cohort,
+)
 from crm_core.errors import SnapshotError
 from crm_core.overview import ClvHeadline, Kpi, OverviewReport, overview_report
 from crm_core.profit import ProfitWindow, customer_profit, customer_profit_lazy
 from crm_core.sample import generate_sample
 from crm_core.scenarios import delete_scenario, list_scenarios, load_scenario, save_scenario
 from crm_core.snapshot import Manifest, Snapshot, find_snapshots, load_snapshot, write_snapshot
+from crm_core.summary import rfm_summary
 from crm_core.whatif import (
     Band,
     Levers,
@@ -34,16 +56,23 @@ from crm_core.whatif_optimize import (
 )
 
 __all__ = [
+    "BGNBDModel",
     "Band",
     "BreakEven",
     "BudgetAllocation",
+    "ClvBands",
     "ClvHeadline",
+    "ClvResult",
+    "GammaGammaModel",
+    "HoldoutCheck",
     "Kpi",
     "Levers",
     "Manifest",
+    "ModelFitError",
     "OverviewReport",
     "ProfitWindow",
     "RetentionUplift",
+    "SBGModel",
     "Scenario",
     "Segment",
     "SimulationResult",
@@ -53,17 +82,30 @@ __all__ = [
     "apply_scenario",
     "break_even",
     "break_even_table",
+    "clv_bands",
+    "clv_contribution",
+    "clv_profit",
+    "clv_retention",
+    "clv_revenue",
+    "customer_clv",
     "customer_profit",
     "customer_profit_lazy",
     "delete_scenario",
     "find_snapshots",
+    "fit_bgnbd",
+    "fit_gamma_gamma",
+    "fit_sbg",
     "generate_sample",
+    "holdout_check",
     "list_scenarios",
     "load_scenario",
     "load_snapshot",
+    "ltv_table",
+    "ltv_table_from_cohort",
     "optimize_retention_budget",
     "overview_report",
     "retention_uplift",
+    "rfm_summary",
     "run_scenario",
     "save_scenario",
     "sensitivity",
