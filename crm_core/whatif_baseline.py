@@ -290,7 +290,7 @@ class Baseline:
 
 def _code(name: str, taken: set[str]) -> str:
     """Short URL-safe id of a segment name: ``"Paid search" -> "paid_search"``."""
-    base = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:16].strip("_") or "seg"
+    base = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:24].strip("_") or "seg"
     code, i = base, 2
     while code in taken:
         code, i = f"{base}{i}", i + 1

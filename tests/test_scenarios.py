@@ -16,6 +16,7 @@ from crm_core.scenarios import (
     read_scenario_file,
     save_scenario,
     scenario_path,
+    unreadable_scenarios,
     validate_scenario_name,
 )
 from crm_core.whatif import Levers, Scenario
@@ -200,3 +201,15 @@ def test_list_skips_corrupt_and_temp_files(tmp_path):
         read_scenario_file(tmp_path / "junk.json")
     with pytest.raises(ValueError, match="does not exist"):
         read_scenario_file(tmp_path / "nothing.json")
+
+
+def test_unreadable_scenarios_names_each_bad_file(tmp_path):
+    assert unreadable_scenarios(tmp_path / "missing") == []
+    save_scenario(tmp_path, plan())
+    (tmp_path / "junk.json").write_text("{not json")
+    (tmp_path / "other.json").write_text('{"kind": "something else"}')
+    (tmp_path / ".scenario-abc.json").write_text("{}")  # a temporary file: ignored
+    problems = unreadable_scenarios(tmp_path)
+    assert [name for name, _ in problems] == ["junk.json", "other.json"]
+    assert "not valid JSON" in problems[0][1]
+    assert "not a saved what-if scenario" in problems[1][1]

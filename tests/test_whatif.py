@@ -484,3 +484,52 @@ def test_results_are_numpy_free_frames():
         "equity",
     ]
     assert not np.isnan(result.by_year["discounted_profit"].to_numpy()).any()
+
+
+# ----------------------------------------------------------------------------- cards
+
+
+def test_scenario_kpis_compare_a_scenario_with_its_baseline():
+    from crm_core.whatif import scenario_kpis
+
+    segs = [Segment("A", 100, 0.5, 10.0, 20, 5.0), Segment("B", 50, 0.8, 40.0)]
+    base = simulate(segs, horizon_years=3, discount_rate=0.1)
+    scen = run_scenario(
+        segs, Scenario(segment_levers={"B": Levers(retention_points=10)}), horizon_years=3,
+        discount_rate=0.1,
+    )  # fmt: skip
+    kpis = {k.key: k for k in scenario_kpis(base, scen)}
+    assert list(kpis) == ["equity", "equity_current", "profit", "customers_end", "clv:A", "clv:B"]
+    assert kpis["equity"].value == scen.customer_equity
+    assert kpis["equity"].previous == base.customer_equity
+    # B's current customers at 90%: m r (1 - q^H) / (1 - q) per customer, q = r / (1 + d)
+    q = 0.9 / 1.1
+    assert kpis["clv:B"].value == pytest.approx(40 * q * (1 - q**3) / (1 - q))
+    assert kpis["clv:A"].delta == 0
+    assert kpis["profit"].value == pytest.approx(scen.totals["profit"].sum())
+    assert kpis["equity_current"].value == pytest.approx(scen.by_segment["equity_current"].sum())
+    # customers at the horizon, rounded to whole customers
+    assert kpis["customers_end"].value == round(scen.totals["customers"][-1])
+    assert kpis["customers_end"].label == "Customers in year 3"
+    assert kpis["equity"].history == tuple(scen.totals["cumulative_discounted_profit"])
+    with pytest.raises(ValueError, match="same segments"):
+        scenario_kpis(base, simulate(segs[:1], horizon_years=3, discount_rate=0.1))
+
+
+def test_scenario_table_rows_and_changes():
+    from crm_core.whatif import scenario_table
+
+    segs = [Segment("A", 100, 0.5, 10.0)]
+    base = simulate(segs, horizon_years=2, discount_rate=0.0, draws=50)
+    better = simulate(apply_scenario(segs, Levers(margin_pct=10)), horizon_years=2,
+                      discount_rate=0.0, draws=50)  # fmt: skip
+    table = scenario_table({"Baseline": base, "Better": better})
+    assert table["scenario"].to_list() == ["Baseline", "Better"]
+    # no discounting: equity = 10 * (50 + 25) = 750 and 10% more
+    assert table["customer_equity"].to_list() == pytest.approx([750.0, 825.0])
+    assert table["equity_change"].to_list() == pytest.approx([0.0, 75.0])
+    assert table["equity_p10"][0] <= 750.0 <= table["equity_p90"][0]
+    plain = scenario_table({"Only": simulate(segs, horizon_years=2, discount_rate=0.0)})
+    assert plain["equity_p10"].is_null().all()
+    with pytest.raises(ValueError, match="empty"):
+        scenario_table({})
