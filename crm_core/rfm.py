@@ -43,7 +43,6 @@ from datetime import date
 
 import polars as pl
 
-from crm_core.expressions import months_before
 from crm_core.profit import PROFIT, ProfitWindow, customer_profit_lazy
 from crm_core.schema import C
 from crm_core.segments import (
@@ -63,10 +62,10 @@ __all__ = [
     "NO_PURCHASE",
     "RFM_LABELS",
     "SEGMENTS",
+    "SEGMENT_NAMES",
     "RFMMigration",
     "RFMReport",
     "RFMSegment",
-    "default_migration_start",
     "quintile_score",
     "rfm_migration",
     "rfm_report",
@@ -556,8 +555,3 @@ def rfm_migration(
         .collect()
     )
     return RFMMigration(from_as_of=from_as_of, to_as_of=end, flows=flows)
-
-
-def default_migration_start(as_of: date) -> date:
-    """The as-of date one quarter (three months) earlier: the usual comparison."""
-    return months_before(as_of, 3)
