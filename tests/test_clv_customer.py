@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from crm_core.clv import ModelFitError
-from crm_core.clv.customer import customer_clv, gross_margin_ratio
+from crm_core.clv.customer import contribution_margin, customer_clv
 from crm_core.clv.uncertainty import clv_bands
 from crm_core.errors import SnapshotError
 from crm_core.snapshot import Snapshot, load_snapshot
@@ -90,7 +90,9 @@ def retail() -> Snapshot:
 def test_retail_clv_is_sane(retail):
     res = customer_clv(retail, horizon_years=3)
     t = res.table
-    assert res.method == "BG/NBD + Gamma-Gamma (3-year horizon)"
+    assert res.method == (
+        "BG/NBD + Gamma-Gamma (3-year horizon, margin 40% after direct and service costs)"
+    )
     assert {
         "customer_id",
         "clv",
@@ -104,8 +106,11 @@ def test_retail_clv_is_sane(retail):
     assert t["p_alive"].min() >= 0 and t["p_alive"].max() <= 1
     assert res.customer_equity == pytest.approx(t["clv"].sum())
     assert res.average_clv == pytest.approx(t["clv"].mean())
-    assert res.margin == pytest.approx(gross_margin_ratio(retail))
+    # no service costs here: the contribution margin is the gross margin of the last year
+    tx = retail.transactions.filter(pl.col("date") > date(2024, 12, 31)).collect()
+    assert res.margin == pytest.approx(1 - tx["cost"].sum() / tx["amount"].sum(), rel=1e-12)
     assert 0.35 < res.margin < 0.45  # cost is 60% of purchases, refunds cost nothing
+    assert res.margin_source is not None and res.margin_source.trailing
     assert t["clv"].to_list() == sorted(t["clv"].to_list(), reverse=True)
     # a customer who bought often and recently outranks one who bought once long ago
     frequent = (
@@ -150,6 +155,73 @@ def test_longer_horizon_and_lower_rate_are_worth_more(retail):
     assert customer_clv(retail, margin=0.2).customer_equity < base
 
 
+def _margin_snapshot(make_snapshot, *, recent: bool = True, service: float = 30.0):
+    from conftest import contact, customer, purchase
+
+    # as of 2026-09-30; the trailing twelve months are 2025-10-01 .. 2026-09-30
+    old, new = date(2025, 9, 30), date(2026, 3, 1) if recent else date(2025, 6, 1)
+    return make_snapshot(
+        [customer("A", date(2024, 1, 5)), customer("B", date(2025, 2, 1))],
+        [
+            purchase("A", date(2024, 1, 5), 1000.0, 100.0),  # before the window
+            purchase("A", old, 500.0, 450.0),  # the window's day before: outside
+            purchase("A", new, 100.0, 50.0),
+            purchase("B", new, 200.0, 80.0),
+            purchase("B", new.replace(day=20), -20.0, 0.0),  # a refund
+        ],
+        [
+            contact("A", date(2024, 6, 1), "call_center", 1000.0),  # before the window
+            contact("B", new, "call_center", service),
+        ],
+    )
+
+
+def test_contribution_margin_by_hand(make_snapshot):
+    # window: revenue 100 + 200 - 20 = 280, direct cost 50 + 80 = 130, service 30
+    m = contribution_margin(_margin_snapshot(make_snapshot))
+    assert m.ratio == pytest.approx((280 - 130 - 30) / 280)  # 3/7 = 42.9%
+    assert (m.revenue, m.direct_cost, m.service_cost) == pytest.approx((280, 130, 30))
+    assert (m.start, m.end, m.trailing) == (date(2025, 10, 1), date(2026, 9, 30), True)
+    # no revenue in the last twelve months: the whole history, from the first purchase
+    old = contribution_margin(_margin_snapshot(make_snapshot, recent=False))
+    revenue, direct, service = 1000 + 500 + 280, 100 + 450 + 130, 1000 + 30
+    assert old.ratio == pytest.approx((revenue - direct - service) / revenue)  # 4.5%
+    assert (old.start, old.trailing) == (date(2024, 1, 5), False)
+    # service costs take the rest of the margin: no positive CLV, said in words
+    with pytest.raises(SnapshotError, match="loses money on every sale"):
+        contribution_margin(_margin_snapshot(make_snapshot, service=150.0))
+
+
+def test_default_margin_is_net_of_service_costs(retail):
+    # the same customers, now with a service contact costing 10% of the last year's revenue
+    tx = retail.transactions.collect()
+    last_year = tx.filter(pl.col("date") > date(2024, 12, 31))
+    revenue, direct = last_year["amount"].sum(), last_year["cost"].sum()
+    served = Snapshot.from_frames(
+        _manifest("non_contractual"),
+        customers=retail.customers.collect(),
+        transactions=tx,
+        service_costs=pl.DataFrame(
+            {
+                "customer_id": ["C0000", "C0001"],
+                "date": [date(2025, 6, 1), date(2024, 6, 1)],  # the second is outside
+                "touchpoint": ["call_center", "call_center"],
+                "cost": [0.1 * revenue, 1e6],
+            }
+        ),
+    )
+    res = customer_clv(served)
+    assert res.margin == pytest.approx((revenue - direct - 0.1 * revenue) / revenue)
+    assert res.method.endswith(f"margin {round(res.margin * 100)}% after direct and service costs)")
+    assert res.margin_label == f"margin {round(res.margin * 100)}% after direct and service costs"
+    # CLV is proportional to the margin: the same fit valued at the gross margin is larger
+    gross = customer_clv(served, margin=1 - direct / revenue)
+    assert gross.method.endswith("margin 40% as given)") and gross.margin_source is None
+    np.testing.assert_allclose(
+        res.table["clv"], gross.table["clv"] * res.margin / gross.margin, rtol=1e-6
+    )
+
+
 def test_bands_bracket_the_point_estimate(retail):
     res = customer_clv(retail)
     labels = res.table.select(
@@ -192,7 +264,8 @@ def test_bad_arguments_and_degenerate_snapshots(retail):
         customers=_customers(1, np.array([0]), [None]),
         transactions=_tx([0], [0], [10.0]).with_columns(pl.lit(12.0).alias("cost")),
     )
-    with pytest.raises(SnapshotError, match="gross margin"):
+    losing_margin = r"contribution margin over the history to 2025-12-31 is -20\.0%"
+    with pytest.raises(SnapshotError, match=losing_margin):
         customer_clv(losing)
 
 
@@ -227,7 +300,10 @@ def test_contractual_clv_by_hand():
     snap = subscription_snapshot()
     res = customer_clv(snap, horizon_years=2, discount_rate=0.10)
     t = res.table
-    assert res.method == "sBG retention, monthly renewals (2-year horizon)"
+    assert res.method == (
+        "sBG retention, monthly renewals (2-year horizon, margin 40% after direct and service "
+        "costs)"
+    )
     assert res.sbg is not None and res.bgnbd is None
     active = snap.customers.filter(pl.col("churned_on").is_null()).collect()
     assert sorted(t["customer_id"].to_list()) == sorted(active["customer_id"].to_list())
@@ -283,6 +359,25 @@ def test_sample_company_clv(sample):
     else:
         assert res.bgnbd is not None and res.gamma_gamma is not None
         assert 0 < res.expected_active <= t.height
+
+
+def test_sample_company_clv_one_and_two_quarters_earlier(sample):
+    # the Overview fits at the as-of date and one quarter before it
+    from crm_core.expressions import add_months
+
+    now = customer_clv(sample)
+    for months in (3, 6):
+        day = add_months(sample.as_of, -months)
+        earlier = customer_clv(sample.cut(day))
+        assert earlier.as_of == day and earlier.margin_source.end == day
+        assert 0 < earlier.customers <= now.customers
+        assert earlier.customer_equity > 0 and earlier.table["clv"].is_finite().all()
+        if sample.manifest.contractual:  # running contracts at that date
+            running = sample.customers.filter(
+                (pl.col("acquired_on") <= day)
+                & (pl.col("churned_on").is_null() | (pl.col("churned_on") > day))
+            )
+            assert earlier.customers == running.collect().height
 
 
 def test_bands_refuse_a_spend_model_without_a_finite_mean(retail):

@@ -70,7 +70,7 @@ def clv_distribution_figure(result: ClvResult, *, bins: int = 40) -> go.Figure:
     subtitle = (
         f"{result.method}; {fmt_count(result.customers)} customers, equity "
         f"{fmt_money(result.customer_equity, cur)}, discount {fmt_pct(result.discount_rate)} a "
-        f"year, margin {fmt_pct(result.margin)}"
+        "year"
     )
     return apply_layout(fig, title=title, subtitle=subtitle, legend=False)
 

@@ -5,7 +5,12 @@ details and cite the papers each model comes from.
 """
 
 from crm_core.clv.bgnbd import BGNBDModel, fit_bgnbd
-from crm_core.clv.customer import ClvResult, customer_clv, gross_margin_ratio
+from crm_core.clv.customer import (
+    ClvResult,
+    ContributionMargin,
+    contribution_margin,
+    customer_clv,
+)
 from crm_core.clv.errors import ModelFitError
 from crm_core.clv.formulas import (
     annuity_factor,
@@ -31,6 +36,7 @@ __all__ = [
     "BGNBDModel",
     "ClvBands",
     "ClvResult",
+    "ContributionMargin",
     "GammaGammaModel",
     "HoldoutCheck",
     "ModelFitError",
@@ -42,12 +48,12 @@ __all__ = [
     "clv_retention",
     "clv_revenue",
     "cohort_years_observed",
+    "contribution_margin",
     "customer_clv",
     "fit_bgnbd",
     "fit_gamma_gamma",
     "fit_sbg",
     "fit_sbg_censored",
-    "gross_margin_ratio",
     "holdout_check",
     "ltv_table",
     "ltv_table_from_cohort",

@@ -21,8 +21,15 @@ acquisition costs are not included):
   far, times the margin, discounted from its calendar date; only renewals within the
   horizon count (the infinite-horizon version is :meth:`SBGModel.derl`).
 
-Margin = gross margin ratio of the snapshot, ``(sum(amount) - sum(cost)) / sum(amount)``
-over all transactions up to as-of, unless ``margin`` is given.
+Margin: future revenue is valued at the snapshot's **contribution margin** ratio, net of
+the cost to serve, as on the Segments and What-if pages and in the Overview's simple
+formula: ``(revenue - direct cost - service costs) / revenue`` over the trailing twelve
+months to as-of (:func:`contribution_margin`; the whole history when those months have no
+revenue), unless ``margin`` is given. Acquisition costs are sunk for current customers and
+are not deducted. A business whose direct and service costs eat all its revenue has no
+positive CLV, and :func:`customer_clv` says so (``SnapshotError``) rather than returning
+zeros. The margin used is named in :attr:`ClvResult.method` (``"... margin 31% after
+direct and service costs"``).
 
 Who counts: the table holds every customer with at least one purchase day up to as-of
 (non-contractual; their CLV is already weighted by P(alive), so customers who have most
@@ -45,6 +52,8 @@ from crm_core.clv.errors import ModelFitError
 from crm_core.clv.gamma_gamma import GammaGammaModel, fit_gamma_gamma
 from crm_core.clv.sbg import SBGModel, fit_sbg_censored
 from crm_core.errors import SnapshotError
+from crm_core.expressions import between, trailing_window
+from crm_core.formatting import fmt_pct
 from crm_core.schema import TRANSACTIONS, C
 from crm_core.snapshot import Snapshot
 from crm_core.summary import (
@@ -64,8 +73,9 @@ __all__ = [
     "MODEL",
     "P_ALIVE",
     "ClvResult",
+    "ContributionMargin",
+    "contribution_margin",
     "customer_clv",
-    "gross_margin_ratio",
 ]
 
 CLV = "clv"
@@ -101,6 +111,9 @@ class ClvResult:
         Mean CLV per customer in the table (currency).
     horizon_years, discount_rate, margin
         The horizon (years), yearly discount rate and margin ratio used.
+    margin_source
+        Where the margin comes from: the snapshot's :class:`ContributionMargin`, or
+        ``None`` when it was given by the caller.
     currency, as_of, business_model
         From the snapshot.
     time_unit
@@ -129,6 +142,12 @@ class ClvResult:
     bgnbd: BGNBDModel | None = None
     gamma_gamma: GammaGammaModel | None = None
     sbg: SBGModel | None = None
+    margin_source: ContributionMargin | None = None
+
+    @property
+    def margin_label(self) -> str:
+        """The margin in words: ``"margin 31% after direct and service costs"``."""
+        return margin_label(self.margin, self.margin_source)
 
     @property
     def customers(self) -> int:
@@ -141,30 +160,103 @@ class ClvResult:
         return float(self.table[P_ALIVE].sum())
 
 
-def gross_margin_ratio(snapshot: Snapshot) -> float:
-    """``(sum(amount) - sum(cost)) / sum(amount)`` over all transactions up to as-of.
+@dataclass(frozen=True)
+class ContributionMargin:
+    """The snapshot's contribution margin ratio and the sums behind it.
+
+    Attributes
+    ----------
+    ratio
+        ``(revenue - direct_cost - service_cost) / revenue`` (fraction).
+    revenue, direct_cost, service_cost
+        Net revenue (refunds included), direct cost of the sales and service costs of all
+        touchpoints over the window (currency).
+    start, end
+        The window, both days inclusive.
+    trailing
+        ``True`` for the trailing twelve months, ``False`` when the whole history was used
+        because those months had no revenue.
+    """
+
+    ratio: float
+    revenue: float
+    direct_cost: float
+    service_cost: float
+    start: date
+    end: date
+    trailing: bool
+
+    @property
+    def window_label(self) -> str:
+        """The window in words: ``"last 12 months"`` or ``"whole history"``."""
+        return "last 12 months" if self.trailing else "whole history"
+
+
+def _window_sums(snapshot: Snapshot, start: date, end: date) -> tuple[float, float, float]:
+    sales = (
+        snapshot.transactions.filter(between(C.date, start, end))
+        .select(pl.col(C.amount).sum().alias("rev"), pl.col(C.cost).sum().alias("cost"))
+        .collect()
+    )
+    service = (
+        snapshot.service_costs.filter(between(C.date, start, end))
+        .select(pl.col(C.cost).sum().alias("service"))
+        .collect()
+    )
+    return (
+        float(sales["rev"][0] or 0.0),
+        float(sales["cost"][0] or 0.0),
+        float(service["service"][0] or 0.0) if service.height else 0.0,
+    )
+
+
+def contribution_margin(snapshot: Snapshot) -> ContributionMargin:
+    """Contribution margin ratio ``(revenue - direct cost - service costs) / revenue``.
+
+    Taken over the twelve months to the snapshot's as-of date (the Overview's trailing
+    window, :func:`crm_core.expressions.trailing_window`); when they hold no revenue, over
+    the whole history to as-of (``start`` is then the first purchase). Acquisition costs
+    are not deducted: they are sunk for the customers being valued.
 
     Raises
     ------
     SnapshotError
-        If net revenue is not positive or the margin is not in (0, 1].
+        If net revenue is not positive, or direct and service costs take all of it
+        (ratio <= 0): such a business loses money on every sale, so no customer has a
+        positive CLV.
     """
-    row = snapshot.transactions.select(
-        pl.col(C.amount).sum().alias("rev"), pl.col(C.cost).sum().alias("cost")
-    ).collect()
-    revenue, cost = float(row["rev"][0] or 0.0), float(row["cost"][0] or 0.0)
+    start, end = trailing_window(snapshot.as_of, 12)
+    revenue, direct, service = _window_sums(snapshot, start, end)
+    trailing = revenue > 0
+    if not trailing:
+        revenue, direct, service = _window_sums(snapshot, date.min, end)
+        first = snapshot.transactions.select(pl.col(C.date).min()).collect().item()
+        start = first or snapshot.as_of
     if revenue <= 0:
         raise SnapshotError(TRANSACTIONS.file, "net revenue is not positive, so no margin "
                             "can be computed for CLV", column=C.amount)  # fmt: skip
-    margin = (revenue - cost) / revenue
-    if not 0 < margin <= 1:
+    ratio = (revenue - direct - service) / revenue
+    if ratio <= 0:
+        window = f"the 12 months to {end}" if trailing else f"the history to {end}"
         raise SnapshotError(
             TRANSACTIONS.file,
-            f"the gross margin is {margin:.1%}: costs exceed revenue, so CLV from margin is "
-            "meaningless (pass margin= explicitly to override)",
+            f"the contribution margin over {window} is {ratio:.1%}: direct costs "
+            f"({direct:,.0f}) and service costs ({service:,.0f}) exceed revenue "
+            f"({revenue:,.0f}), so the business loses money on every sale and no customer "
+            "has a positive lifetime value (pass margin= to value customers at another "
+            "margin)",
             column=C.cost,
         )
-    return margin
+    return ContributionMargin(ratio=ratio, revenue=revenue, direct_cost=direct,
+                              service_cost=service, start=start, end=end,
+                              trailing=trailing)  # fmt: skip
+
+
+def margin_label(margin: float, source: ContributionMargin | None) -> str:
+    """``"margin 31% after direct and service costs"`` (or ``"margin 25% as given"``)."""
+    if source is None:
+        return f"margin {fmt_pct(margin)} as given"
+    return f"margin {fmt_pct(margin)} after direct and service costs"
 
 
 def _check_args(horizon_years: float, discount_rate: float, margin: float | None) -> None:
@@ -197,7 +289,8 @@ def customer_clv(
     discount_rate
         Yearly discount rate; default the manifest's.
     margin
-        Share of revenue kept as margin; default :func:`gross_margin_ratio`.
+        Share of revenue kept as margin (fraction in (0, 1]); default the snapshot's
+        contribution margin after direct and service costs, :func:`contribution_margin`.
     time_unit
         BG/NBD time unit, ``"W"`` or ``"D"`` (results agree up to optimiser tolerance).
     steps_per_year
@@ -214,7 +307,7 @@ def customer_clv(
     ModelFitError
         If a model cannot be fitted (e.g. no repeat purchases, no churn yet).
     SnapshotError
-        If the snapshot's margin is not positive.
+        If the snapshot's contribution margin is not positive (costs exceed revenue).
     ValueError
         On bad arguments.
     """
@@ -224,10 +317,12 @@ def customer_clv(
         raise ValueError(f"steps_per_year must be a whole number >= 1, got {steps_per_year!r}")
     if int(period_months) != period_months or period_months < 1:
         raise ValueError(f"period_months must be a whole number >= 1, got {period_months!r}")
-    m = gross_margin_ratio(snapshot) if margin is None else float(margin)
+    source = contribution_margin(snapshot) if margin is None else None
+    m = source.ratio if source is not None else float(margin)  # type: ignore[arg-type]
     if snapshot.manifest.contractual:
-        return _contractual(snapshot, horizon_years, d, m, int(period_months))
-    return _non_contractual(snapshot, horizon_years, d, m, time_unit, int(steps_per_year))
+        return _contractual(snapshot, horizon_years, d, m, source, int(period_months))
+    return _non_contractual(snapshot, horizon_years, d, m, source, time_unit,
+                            int(steps_per_year))  # fmt: skip
 
 
 def _horizon_label(horizon_years: float) -> str:
@@ -235,14 +330,26 @@ def _horizon_label(horizon_years: float) -> str:
     return f"{years}-year horizon"
 
 
-def _finish(table: pl.DataFrame, method: str, **kwargs: object) -> ClvResult:
+def _finish(
+    table: pl.DataFrame,
+    model: str,
+    *,
+    horizon_years: float,
+    margin: float,
+    margin_source: ContributionMargin | None,
+    **kwargs: object,
+) -> ClvResult:
+    """The sorted result; ``method`` reads ``"<model> (<horizon>, <margin>)"``."""
     table = table.sort([CLV, C.customer_id], descending=[True, False])
     equity = float(table[CLV].sum()) if table.height else 0.0
     return ClvResult(
         table=table,
-        method=method,
+        method=f"{model} ({_horizon_label(horizon_years)}, {margin_label(margin, margin_source)})",
         customer_equity=equity,
         average_clv=equity / table.height if table.height else 0.0,
+        horizon_years=float(horizon_years),
+        margin=margin,
+        margin_source=margin_source,
         **kwargs,  # type: ignore[arg-type]
     )
 
@@ -302,6 +409,7 @@ def _non_contractual(
     horizon_years: float,
     d: float,
     margin: float,
+    source: ContributionMargin | None,
     time_unit: str,
     steps_per_year: int,
 ) -> ClvResult:
@@ -333,10 +441,11 @@ def _non_contractual(
     )
     return _finish(
         table,
-        f"{BGNBD_GG} ({_horizon_label(horizon_years)})",
-        horizon_years=float(horizon_years),
-        discount_rate=d,
+        BGNBD_GG,
+        horizon_years=horizon_years,
         margin=margin,
+        margin_source=source,
+        discount_rate=d,
         currency=snapshot.currency,
         as_of=snapshot.as_of,
         business_model=snapshot.manifest.business_model,
@@ -456,7 +565,12 @@ def sbg_clv_values(
 
 
 def _contractual(
-    snapshot: Snapshot, horizon_years: float, d: float, margin: float, period_months: int
+    snapshot: Snapshot,
+    horizon_years: float,
+    d: float,
+    margin: float,
+    source: ContributionMargin | None,
+    period_months: int,
 ) -> ClvResult:
     histories = contract_histories(snapshot, period_months)
     if histories.is_empty():
@@ -485,11 +599,11 @@ def _contractual(
     )
     return _finish(
         table,
-        f"sBG retention, {_ADJECTIVE.get(period_months, f'{period_months}-monthly')} renewals "
-        f"({_horizon_label(horizon_years)})",
-        horizon_years=float(horizon_years),
-        discount_rate=d,
+        f"sBG retention, {_ADJECTIVE.get(period_months, f'{period_months}-monthly')} renewals",
+        horizon_years=horizon_years,
         margin=margin,
+        margin_source=source,
+        discount_rate=d,
         currency=snapshot.currency,
         as_of=snapshot.as_of,
         business_model=snapshot.manifest.business_model,
