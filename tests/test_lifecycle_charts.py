@@ -1,0 +1,146 @@
+"""Lifecycle figures: they show crm_core's numbers, in words, in the stage colours."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import plotly.graph_objects as go
+import polars as pl
+import pytest
+
+from crm_core.charts.lifecycle import (
+    STAGE_COLORS,
+    cohort_curves,
+    cohort_heatmap,
+    funnel_chart,
+    funnel_conversion_heatmap,
+    stage_history_chart,
+    stage_value_mix,
+    tenure_profit_chart,
+    transition_matrix,
+    transitions_sankey,
+)
+from crm_core.cohorts import cohort_retention
+from crm_core.funnel import lifecycle_funnel
+from crm_core.lifecycle import CHURNED, STAGE_LABELS, lifecycle_report
+from crm_core.snapshot import load_snapshot
+from crm_core.tenure import PARTS, tenure_profit
+
+RAW = {
+    "revenue_ttm",
+    "share_of_customers",
+    "share_of_revenue",
+    "share_of_clv",
+    "months_in_stage",
+    "customer_id",
+    "from_stage",
+    "to_stage",
+    "revenue_retention",
+    "tenure_year",
+    "base_profit",
+    "extra_purchases",
+    "lower_cost_to_serve",
+    "not_yet",
+    "lead_dropped",
+}
+
+
+@pytest.fixture(scope="module", params=["retail", "subscription"])
+def results(request, sample_dir: Path, subscription_dir: Path):
+    snap = load_snapshot(sample_dir if request.param == "retail" else subscription_dir)
+    r = {
+        "report": lifecycle_report(snap),
+        "funnel": lifecycle_funnel(snap),
+        "cohorts": cohort_retention(snap),
+        "tenure": tenure_profit(snap),
+    }
+    return r | {"figures": figures(r)}
+
+
+def figures(r) -> dict[str, go.Figure]:
+    report = r["report"]
+    return {
+        "mix": stage_value_mix(report),
+        "history": stage_history_chart(report),
+        "sankey": transitions_sankey(report.transitions, report.currency),
+        "matrix": transition_matrix(report.transitions),
+        "funnel": funnel_chart(r["funnel"]),
+        "by_channel": funnel_conversion_heatmap(r["funnel"], "channel"),
+        "by_cohort": funnel_conversion_heatmap(r["funnel"], "cohort"),
+        "heatmap": cohort_heatmap(r["cohorts"]),
+        "nrr": cohort_heatmap(r["cohorts"], "revenue_retention"),
+        "curves": cohort_curves(r["cohorts"]),
+        "tenure": tenure_profit_chart(r["tenure"]),
+    }
+
+
+def words(fig: go.Figure) -> list[str]:
+    """Every text a reader sees: title, axis titles, legend names."""
+    texts = [fig.layout.title.text or ""]
+    texts += [fig.layout[a].title.text or "" for a in ("xaxis", "yaxis") if a in fig.layout]
+    texts += [t.name or "" for t in fig.data]
+    return texts
+
+
+def test_every_figure_states_a_finding_in_words(results) -> None:
+    for name, fig in results["figures"].items():
+        title = fig.layout.title.text
+        assert title and len(title) > 20, name
+        for text in words(fig):
+            assert not any(raw in text for raw in RAW), (name, text)
+
+
+def test_stage_colours_are_the_same_in_every_chart(results) -> None:
+    figs = results["figures"]
+    for fig in (figs["mix"], figs["history"]):
+        for trace in fig.data:
+            stage = next(s for s, label in STAGE_LABELS.items() if label == trace.name)
+            color = trace.marker.color if trace.type == "bar" else trace.line.color
+            assert color == STAGE_COLORS[stage]
+    sankey = figs["sankey"].data[0]
+    labels = [label.split(" (")[0] for label in sankey.node.label]
+    for label, color in zip(labels, sankey.node.color, strict=True):
+        by_label = {lab: s for s, lab in STAGE_LABELS.items()}
+        if label in by_label:
+            assert color == STAGE_COLORS[by_label[label]]
+
+
+def test_figures_show_crm_core_numbers(results) -> None:
+    figs = results["figures"]
+    report, funnel = results["report"], results["funnel"]
+    cohorts, tenure = results["cohorts"], results["tenure"]
+    # mix: customers bar = summary shares
+    mature = next(t for t in figs["mix"].data if t.name == "Mature")
+    assert mature.x[0] == pytest.approx(report.stage_value("mature", "share_of_customers"))
+    # sankey: every flow but churned -> churned, with its size
+    flows = report.transitions.flows.filter(
+        ~((pl.col("from_stage") == CHURNED) & (pl.col("to_stage") == CHURNED))
+    )
+    assert list(figs["sankey"].data[0].link.value) == flows["customers"].to_list()
+    # funnel: reached per step
+    assert list(figs["funnel"].data[0].x) == funnel.steps["reached"].to_list()
+    # cohort heat map: the retention table, cohort by cohort
+    z = figs["heatmap"].data[0].z
+    first = cohorts.table.filter(pl.col("quarter") == 1)["retention"].to_list()
+    assert [row[1] for row in z if row[1] is not None] == pytest.approx(first)
+    # tenure: the parts stack up to the profit marker
+    bars = [t for t in figs["tenure"].data if t.type == "bar"]
+    marker = next(t for t in figs["tenure"].data if t.type == "scatter")
+    stacked = [sum(b.y[i] for b in bars) for i in range(len(marker.y))]
+    assert stacked == pytest.approx(list(marker.y))
+    assert list(marker.y) == pytest.approx(tenure.table["profit"].to_list())
+    assert len(bars) <= len(PARTS)
+
+
+def test_empty_results_give_a_message_not_an_error(results) -> None:
+    cohorts = results["cohorts"]
+    empty = replace(cohorts, table=cohorts.table.clear(), average=cohorts.average.clear())
+    for fig in (cohort_heatmap(empty), cohort_curves(empty)):
+        assert fig.layout.annotations and "history" in fig.layout.annotations[0].text
+    tenure = results["tenure"]
+    assert tenure_profit_chart(replace(tenure, table=tenure.table.clear())).layout.annotations
+    with pytest.raises(ValueError, match="metric"):
+        cohort_heatmap(cohorts, "profit")
+    with pytest.raises(ValueError, match="by"):
+        funnel_conversion_heatmap(results["funnel"], "region")
