@@ -29,8 +29,18 @@ from crm_core.clv import (
 from crm_core.errors import SnapshotError
 from crm_core.overview import ClvHeadline, Kpi, OverviewReport, overview_report
 from crm_core.profit import ProfitWindow, customer_profit, customer_profit_lazy
+from crm_core.rfm import RFMMigration, RFMReport, rfm_migration, rfm_report
 from crm_core.sample import generate_sample
 from crm_core.scenarios import delete_scenario, list_scenarios, load_scenario, save_scenario
+from crm_core.segments import (
+    SegmentReport,
+    ValueMatrix,
+    WhaleStats,
+    assign_tiers,
+    segment_report,
+    tier_table,
+    top_share,
+)
 from crm_core.snapshot import Manifest, Snapshot, find_snapshots, load_snapshot, write_snapshot
 from crm_core.summary import rfm_summary
 from crm_core.whatif import (
@@ -71,15 +81,21 @@ __all__ = [
     "ModelFitError",
     "OverviewReport",
     "ProfitWindow",
+    "RFMMigration",
+    "RFMReport",
     "RetentionUplift",
     "SBGModel",
     "Scenario",
     "Segment",
+    "SegmentReport",
     "SimulationResult",
     "Snapshot",
     "SnapshotError",
     "Uncertainty",
+    "ValueMatrix",
+    "WhaleStats",
     "apply_scenario",
+    "assign_tiers",
     "break_even",
     "break_even_table",
     "clv_bands",
@@ -105,10 +121,15 @@ __all__ = [
     "optimize_retention_budget",
     "overview_report",
     "retention_uplift",
+    "rfm_migration",
+    "rfm_report",
     "rfm_summary",
     "run_scenario",
     "save_scenario",
+    "segment_report",
     "sensitivity",
     "simulate",
+    "tier_table",
+    "top_share",
     "write_snapshot",
 ]

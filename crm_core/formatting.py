@@ -81,8 +81,10 @@ def fmt_pct(value: float | None, *, digits: int = 0, signed: bool = False) -> st
     """Format a share given as a fraction: ``0.341 -> '34%'``; ``signed`` adds ``+``."""
     if _missing(value):
         return "n/a"
-    text = f"{value * 100:+.{digits}f}%" if signed else f"{value * 100:.{digits}f}%"
-    return text
+    percent = round(value * 100, digits)
+    if percent == 0:
+        percent = 0.0  # never "-0%"
+    return f"{percent:+.{digits}f}%" if signed else f"{percent:.{digits}f}%"
 
 
 def fmt_ratio(value: float | None, *, digits: int = 1) -> str:

@@ -48,6 +48,9 @@ def test_counts_percentages_ratios() -> None:
     assert fmt_pct(0.341) == "34%"
     assert fmt_pct(0.05, signed=True) == "+5%"
     assert fmt_pct(0.1234, digits=1) == "12.3%"
+    assert fmt_pct(-0.003) == "0%"
+    assert fmt_pct(-0.003, signed=True) == "+0%"
+    assert fmt_pct(-0.0004, digits=1) == "0.0%"
     assert fmt_ratio(3.21) == "3.2x"
     assert fmt_months(7.46) == "7.5 months"
 

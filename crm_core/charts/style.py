@@ -67,7 +67,16 @@ def apply_layout(
         text += f"<br><span style='font-size:12px;color:#5F6B7A'>{subtitle}</span>"
     fig.update_layout(
         template="plotly_white",
-        title={"text": text, "x": 0.0, "xanchor": "left", "y": 0.97, "yanchor": "top"},
+        # pinned a fixed distance below the figure's top edge, whatever the figure height
+        title={
+            "text": text,
+            "x": 0.0,
+            "xanchor": "left",
+            "y": 1.0,
+            "yref": "container",
+            "yanchor": "top",
+            "pad": {"t": 14, "l": 4},
+        },
         font={"family": _FONT, "size": 13, "color": "#1B2430"},
         colorway=PALETTE,
         height=height,
