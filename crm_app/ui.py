@@ -12,6 +12,8 @@ from crm_core.overview import Kpi
 
 __all__ = ["kpi_cards", "page_header"]
 
+_CARD_HEIGHT = 210
+
 
 def page_header(title: str, sel: Selection, subtitle: str | None = None) -> None:
     """Page title with the company and date it describes."""
@@ -59,4 +61,5 @@ def kpi_cards(kpis: Sequence[Kpi], currency: str, *, per_row: int = 4, compare: 
                     border=True,
                     chart_data=history if len(history) >= 3 else None,
                     chart_type="area",
+                    height=_CARD_HEIGHT,  # equal cards with or without a sparkline
                 )

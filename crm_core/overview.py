@@ -109,12 +109,11 @@ class Kpi:
 
 @dataclass(frozen=True)
 class ClvHeadline:
-    """Average CLV and customer equity from a CLV model, with the method's name.
+    """Customer equity from a CLV model, with the method's name (the Overview divides it by
+    the active customers for the average CLV).
 
     Attributes
     ----------
-    average_clv
-        Average CLV per active customer (currency).
     customer_equity
         Sum of CLV over the active customer base (currency).
     method
@@ -123,14 +122,13 @@ class ClvHeadline:
         Number of customers the model valued (the average is over them).
     """
 
-    average_clv: float | None
     customer_equity: float | None
     method: str
     customers: int | None = None
 
     @classmethod
     def fitted(cls, snapshot: Snapshot) -> ClvHeadline:
-        """Average CLV and equity from :func:`crm_core.clv.customer_clv` (default horizon).
+        """Equity from :func:`crm_core.clv.customer_clv` (default horizon).
 
         Raises
         ------
@@ -141,7 +139,6 @@ class ClvHeadline:
 
         result = customer_clv(snapshot)
         return cls(
-            average_clv=result.average_clv,
             customer_equity=result.customer_equity,
             method=result.method,
             customers=result.table.height,
@@ -513,10 +510,11 @@ _KPI_SPECS: tuple[tuple[str, str, Kind, bool, str], ...] = (
     ),
     (
         "average_clv",
-        "Average CLV",
+        "Average CLV per active customer",
         "money",
         True,
-        "Expected discounted margin of an active customer over their remaining lifetime.",
+        "Customer equity divided by the active customers: what an active customer is "
+        "worth in expected, discounted future margin.",
     ),
     (
         "customer_equity",
@@ -591,15 +589,17 @@ def overview_report(
             except ValueError:
                 previous_clv = None  # no delta rather than a misleading one
     valued = (
-        f" Averaged over the {clv.customers:,} customers the model values."
+        f" The model values {clv.customers:,} customers (lapsed ones weighted by their "
+        "small chance of still being active)."
         if clv is not None and clv.customers
         else ""
     )
     if clv is not None:
         method = clv.method
         for values, model in ((now, clv), (before, previous_clv)):
-            values["average_clv"] = None if model is None else model.average_clv
-            values["customer_equity"] = None if model is None else model.customer_equity
+            equity = None if model is None else model.customer_equity
+            values["customer_equity"] = equity
+            values["average_clv"] = _div(equity, values["active_customers"])
             values["ltv_cac"] = _div(values["average_clv"], values["acquisition_cost"])
         for values in past[:-2]:  # model results exist for the two dates only
             values["average_clv"] = values["customer_equity"] = values["ltv_cac"] = None
@@ -612,7 +612,7 @@ def overview_report(
             kind,
             help_
             + (f" Method: {method}." if key in {"average_clv", "customer_equity"} else "")
-            + (valued if key == "average_clv" else ""),
+            + (valued if key == "customer_equity" else ""),
             better,
             tuple(values[key] for values in past),
         )

@@ -91,11 +91,12 @@ def test_top_share_can_exceed_one(tiny) -> None:
 def test_clv_model_replaces_the_simple_formula(tiny) -> None:
     report = overview_report(
         tiny,
-        clv=ClvHeadline(average_clv=100.0, customer_equity=300.0, method="Model X"),
-        previous_clv=ClvHeadline(average_clv=90.0, customer_equity=180.0, method="Model X"),
+        clv=ClvHeadline(customer_equity=300.0, method="Model X"),
+        previous_clv=ClvHeadline(customer_equity=180.0, method="Model X"),
     )
     assert report.clv_method == "Model X"
-    assert report.kpi("average_clv").value == 100.0
+    assert report.kpi("average_clv").value == pytest.approx(300 / 3)  # per active customer
+    assert report.kpi("average_clv").previous == pytest.approx(180 / 2)
     assert report.kpi("customer_equity").previous == 180.0
     assert report.kpi("ltv_cac").value == pytest.approx(100 / 30)
     assert "Model X" in report.kpi("average_clv").help
@@ -197,13 +198,17 @@ def test_average_clv_and_equity_come_from_the_fitted_model(which: str, request) 
     now = customer_clv(snap)
     before = customer_clv(snap.cut(report.previous_as_of))
     assert report.clv_method == now.method
-    assert report.kpi("average_clv").value == pytest.approx(now.average_clv)
+    active = report.kpi("active_customers")
     assert report.kpi("customer_equity").value == pytest.approx(now.customer_equity)
     assert report.kpi("customer_equity").previous == pytest.approx(before.customer_equity)
-    assert report.kpi("ltv_cac").value == pytest.approx(
-        now.average_clv / report.kpi("acquisition_cost").value
+    assert report.kpi("average_clv").value == pytest.approx(now.customer_equity / active.value)
+    assert report.kpi("average_clv").previous == pytest.approx(
+        before.customer_equity / active.previous
     )
-    assert f"{now.table.height:,} customers" in report.kpi("average_clv").help
+    assert report.kpi("ltv_cac").value == pytest.approx(
+        report.kpi("average_clv").value / report.kpi("acquisition_cost").value
+    )
+    assert f"{now.table.height:,} customers" in report.kpi("customer_equity").help
 
 
 def test_unfittable_model_falls_back_to_the_simple_formula(tiny) -> None:
