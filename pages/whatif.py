@@ -10,6 +10,7 @@ fragment, so moving a slider reruns only the engine and the drawing.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
@@ -18,6 +19,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
+import crm_core.whatif
 from crm_app import state
 from crm_app.ui import kpi_cards, page_header
 from crm_core.charts.whatif import (
@@ -57,6 +59,7 @@ RETENTION_STEP = 0.5  # percentage points
 SCENARIO_FOLDER = "scenarios"
 _IDENTITY = "_whatif_baseline"
 _FLASH = "_whatif_flash"
+_CURRENT = "_whatif_scenario"  # the scenario on the sliders at the last run
 
 # Levers applied to every segment: key (URL parameter), label, min, max, step, help.
 PERCENT_LEVERS: tuple[tuple[str, str, str, int, int, int, str], ...] = (
@@ -204,6 +207,31 @@ def _load_into_sliders(base: Baseline, folder: Path) -> None:
     _reset(values)
     st.session_state["sc_name"] = scenario.name
     st.session_state[_FLASH] = ("success", f"Loaded {scenario.name!r} onto the sliders.")
+
+
+def _save_current(folder: Path) -> None:
+    """Callback of the Save button: the scenario on the sliders, under the typed name."""
+    scenario = st.session_state.get(_CURRENT)
+    name = st.session_state.get("sc_name", "")
+    if scenario is None:
+        return
+    try:
+        save_scenario(folder, replace(scenario, name=name))
+    except ValueError as exc:
+        st.session_state[_FLASH] = ("error", f"**Could not save the scenario.** {exc}")
+    else:
+        st.session_state[_FLASH] = ("success", f"Saved {name.strip()!r}.")
+
+
+def _delete_picked(folder: Path) -> None:
+    """Callback of the Delete button."""
+    name = st.session_state.get("sc_pick")
+    if not name:
+        return
+    delete_scenario(folder, name)
+    st.session_state["sc_pick"] = None
+    st.session_state["sc_cmp"] = [n for n in st.session_state.get("sc_cmp", []) if n != name]
+    st.session_state[_FLASH] = ("success", f"Deleted {name!r}.")
 
 
 # ----------------------------------------------------------------------------- sections
@@ -478,26 +506,28 @@ def _scenarios(
     flash = st.session_state.pop(_FLASH, None)
     if flash is not None:
         kind, message = flash
-        (st.error if kind == "error" else st.success)(message)
+        if kind == "error":
+            st.error(message, icon="⚠️")
+        else:
+            st.success(message)
     for file, reason in unreadable_scenarios(folder):
         st.error(f"**Saved scenario {file} cannot be used.** {reason}", icon="⚠️")
     names = list_scenarios(folder)
     save, load = st.columns(2)
     with save:
-        name = st.text_input(
+        st.text_input(
             "Save the sliders as",
             key="sc_name",
             placeholder="e.g. Q3 loyalty plan",
             max_chars=60,
         )
-        if st.button("Save scenario", key="sc_save", icon=":material/save:"):
-            try:
-                save_scenario(folder, replace(scenario, name=name))
-            except ValueError as exc:
-                st.error(f"**Could not save the scenario.** {exc}", icon="⚠️")
-            else:
-                st.success(f"Saved {name.strip()!r}.")
-                names = list_scenarios(folder)
+        st.button(
+            "Save scenario",
+            key="sc_save",
+            on_click=_save_current,
+            args=(folder,),
+            icon=":material/save:",
+        )
     with load:
         st.selectbox(
             "Saved scenarios",
@@ -515,11 +545,14 @@ def _scenarios(
             disabled=not names,
             icon=":material/upload:",
         )
-        if buttons[1].button(
-            "Delete", key="sc_del", disabled=not names, icon=":material/delete:"
-        ) and st.session_state.get("sc_pick"):
-            delete_scenario(folder, st.session_state["sc_pick"])
-            st.rerun(scope="fragment")
+        buttons[1].button(
+            "Delete",
+            key="sc_del",
+            on_click=_delete_picked,
+            args=(folder,),
+            disabled=not names,
+            icon=":material/delete:",
+        )
     chosen = st.multiselect(
         f"Compare with the baseline (up to {MAX_COMPARED - 1})",
         options=names,
@@ -588,11 +621,16 @@ def _baseline_table(base: Baseline) -> None:
 @st.fragment
 def _workbench(key: BaselineKey, folder: str) -> None:
     """Sliders and everything that depends on them (reruns alone when a slider moves)."""
+    if sys.modules.get(crm_core.whatif.__name__) is not crm_core.whatif:
+        # The source changed and Streamlit unloaded the modules: objects read back from the
+        # cache would be of the new classes while this fragment holds the old ones.
+        st.rerun(scope="app")
     base = _baseline(*key)
     currency = base.currency
     left, right = st.columns([1, 2.6], gap="large")
     with left, st.container(border=True):
         scenario, horizon, rate, draws = _controls(base)
+    st.session_state[_CURRENT] = scenario
     baseline = _run(key, None, horizon, rate, draws)
     changed = not all(v.is_zero for v in (scenario.levers, *dict(scenario.segment_levers).values()))
     result = _run(key, scenario, horizon, rate, draws) if changed else baseline

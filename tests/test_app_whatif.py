@@ -1,0 +1,180 @@
+"""AppTest of the What-if page: its cards are crm_core's numbers, sliders move them, and
+named scenarios save, load, compare and fail with an error box."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from crm_core import load_snapshot
+from crm_core.charts.whatif import retention_uplift_sentence
+from crm_core.formatting import fmt_delta, fmt_kind
+from crm_core.scenarios import list_scenarios, load_scenario, save_scenario
+from crm_core.whatif import (
+    Levers,
+    Scenario,
+    retention_uplift,
+    run_scenario,
+    scenario_kpis,
+    simulate,
+)
+from crm_core.whatif_baseline import baseline_segments
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, sample_dir: Path, subscription_dir: Path, monkeypatch) -> Path:
+    for src in (sample_dir, subscription_dir):
+        shutil.copytree(src, tmp_path / src.name)
+    monkeypatch.setenv("CRM_DATA_DIR", str(tmp_path))
+    return tmp_path
+
+
+def open_whatif(snapshot_id: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("pages/whatif.py").run()
+    at.selectbox(key="snapshot").set_value(snapshot_id).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def shown(at: AppTest) -> dict[str, tuple[str, str | None]]:
+    return {m.label: (m.value, m.delta) for m in at.metric}
+
+
+def expected_cards(baseline, scenario_result, base_result) -> dict[str, tuple[str, str]]:
+    out = {}
+    for kpi in scenario_kpis(base_result, scenario_result):
+        delta = fmt_delta(kpi.delta, kpi.kind, baseline.currency)
+        out[kpi.label] = (fmt_kind(kpi.value, kpi.kind, baseline.currency), delta)
+    return out
+
+
+@pytest.mark.parametrize("snapshot_id", ["test-retail", "test-subscription"])
+def test_cards_are_crm_core_numbers_before_and_after_a_slider_move(data_dir, snapshot_id):
+    at = open_whatif(snapshot_id)
+    snap = load_snapshot(data_dir / snapshot_id)
+    base = baseline_segments(snap)
+    horizon, rate = base.horizon_years, snap.manifest.discount_rate
+    base_result = simulate(base.segments, horizon_years=horizon, discount_rate=rate)
+    cards = shown(at)
+    for label, (value, _) in expected_cards(base, base_result, base_result).items():
+        assert cards[label][0] == value, label
+    uplift = retention_uplift(base.segments, horizon_years=horizon, discount_rate=rate)
+    assert at.subheader[0].value == retention_uplift_sentence(uplift, currency=base.currency)
+    # one slider per segment, starting at the observed retention and saying so
+    tier_a = base.segments[0]
+    slider = at.slider(key="r_A")
+    assert f"observed {tier_a.retention:.1%}" in slider.label
+    assert slider.value == pytest.approx(round(tier_a.retention * 200) / 2)
+
+    target = round(tier_a.retention * 100) + 10.0
+    at.slider(key="r_A").set_value(target).run()
+    assert not at.exception
+    scenario = base.scenario({tier_a.name: target / 100})
+    result = run_scenario(base.segments, scenario, horizon_years=horizon, discount_rate=rate)
+    cards = shown(at)
+    for label, (value, delta) in expected_cards(base, result, base_result).items():
+        assert cards[label][0] == value, label
+        if label == "Customer equity":
+            assert delta.startswith("+") and cards[label][1] == delta
+    assert cards["Customer equity"][0] != fmt_kind(base_result.customer_equity, "money")
+
+
+def test_levers_and_valuation_sliders(data_dir):
+    at = open_whatif("test-retail")
+    at.slider(key="mg").set_value(10).run()
+    at.slider(key="h").set_value(5).run()
+    assert not at.exception
+    snap = load_snapshot(data_dir / "test-retail")
+    base = baseline_segments(snap)
+    rate = snap.manifest.discount_rate
+    base_result = simulate(base.segments, horizon_years=5, discount_rate=rate)
+    result = run_scenario(
+        base.segments, Scenario(levers=Levers(margin_pct=10)), horizon_years=5, discount_rate=rate
+    )
+    cards = shown(at)
+    assert "Profit over 5 years" in cards
+    for label, (value, delta) in expected_cards(base, result, base_result).items():
+        assert cards[label][0] == value, label
+        if any(c in "123456789" for c in delta):  # a change that rounds to nothing is unsigned
+            assert cards[label][1] == delta, label
+    assert cards["Customer equity"][1].startswith("+")
+
+
+def test_other_segmentations_give_their_own_sliders(data_dir):
+    at = open_whatif("test-subscription")
+    at.selectbox(key="seg").set_value("channel").run()
+    assert not at.exception
+    base = baseline_segments(load_snapshot(data_dir / "test-subscription"), by="channel")
+    keys = {s.key for s in at.slider}
+    assert {f"r_{code}" for code in base.codes.values()} <= keys
+    assert "r_A" not in keys
+    labels = {m.label for m in at.metric}
+    assert {f"CLV · {name}" for name in base.names} <= labels
+    at.toggle(key="curve").set_value(True).run()
+    assert not at.exception
+    assert not at.error
+
+
+def test_bad_scenario_name_shows_an_error_and_the_page_keeps_working(data_dir):
+    at = open_whatif("test-retail")
+    at.text_input(key="sc_name").input("Q3 plan: loyalty!").run()
+    at.button(key="sc_save").click().run()
+    assert not at.exception
+    assert any("Could not save" in e.value and "may only use" in e.value for e in at.error)
+    assert list_scenarios(data_dir / "scenarios") == []
+    assert len(at.metric) == 7  # the cards are still there
+
+
+def test_save_load_and_compare_scenarios(data_dir):
+    at = open_whatif("test-retail")
+    folder = data_dir / "scenarios"
+    at.slider(key="r_B").set_value(70.0).run()
+    at.text_input(key="sc_name").input("Keep B").run()
+    at.button(key="sc_save").click().run()
+    assert not at.exception and not at.error
+    assert list_scenarios(folder) == ["Keep B"]
+    saved = load_scenario(folder, "Keep B")
+    base = baseline_segments(load_snapshot(data_dir / "test-retail"))
+    assert base.retention_targets(saved)["B: next 20%"] == pytest.approx(0.70)
+
+    # back to the observed values, then load the saved scenario onto the sliders
+    at.button(key="reset").click().run()
+    assert at.slider(key="r_B").value != 70.0
+    at.selectbox(key="sc_pick").set_value("Keep B").run()
+    at.button(key="sc_load").click().run()
+    assert not at.exception
+    assert at.slider(key="r_B").value == pytest.approx(70.0)
+    assert any("Loaded 'Keep B'" in s.value for s in at.success)
+
+    save_scenario(folder, Scenario("Cheaper acquisition", levers=Levers(acquisition_cost_pct=-20)))
+    at.run()
+    at.multiselect(key="sc_cmp").set_value(["Keep B", "Cheaper acquisition"]).run()
+    assert not at.exception and not at.error
+    charts = [c.proto.spec for c in at.get("plotly_chart")]
+    assert any("Cheaper acquisition" in spec and "Keep B" in spec for spec in charts)
+    table = at.dataframe[-1].value
+    assert list(table["Scenario"]) == ["Baseline", "Keep B", "Cheaper acquisition"]
+    assert table["Change vs baseline"][0] == "+$0"
+
+
+def test_broken_and_foreign_scenarios_show_errors(data_dir):
+    folder = data_dir / "scenarios"
+    save_scenario(folder, Scenario("Gold plan", segment_levers={"Gold": Levers(margin_pct=5)}))
+    (folder / "broken.json").write_text("{not json", encoding="utf-8")
+    at = open_whatif("test-retail")
+    assert any("broken.json" in e.value and "not valid JSON" in e.value for e in at.error)
+    at.multiselect(key="sc_cmp").set_value(["Gold plan"]).run()
+    assert not at.exception
+    assert any("Could not compare 'Gold plan'" in e.value and "Gold" in e.value for e in at.error)
+    at.selectbox(key="sc_pick").set_value("Gold plan").run()
+    at.button(key="sc_load").click().run()
+    assert not at.exception
+    assert any("Could not load 'Gold plan'" in e.value for e in at.error)
+    assert len(at.metric) == 7
