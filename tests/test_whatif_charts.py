@@ -112,7 +112,7 @@ def test_projection_with_bands(results):
     assert "of profit over 10 years" in fig.layout.title.text
     assert "300 simulated outcomes" in fig.layout.title.text
     assert fig.layout.yaxis.title.text == "Profit per year (USD)"
-    assert fig.layout.yaxis.tickprefix == "$"
+    assert fig.layout.yaxis.tickformat == "$~s"  # negative ticks read -$200k
     assert fig.layout.xaxis.title.text == "Year"
     assert_readable(fig)
 
@@ -239,3 +239,11 @@ def test_break_even_sentence():
     assert break_even_sentence(hopeless) == (
         "Spending $100 a year on retention in A cannot pay off, even if nobody left."
     )
+
+
+def test_money_axes_put_the_dollar_after_the_sign_and_prefix_other_currencies():
+    from crm_core.charts.whatif import _money_axis
+
+    assert _money_axis("USD") == {"tickformat": "$~s"}
+    assert _money_axis("EUR") == {"tickprefix": "€", "tickformat": "~s"}
+    assert _money_axis("CHF", ",.2f") == {"tickprefix": "CHF ", "tickformat": ",.2f"}

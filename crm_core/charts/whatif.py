@@ -70,8 +70,13 @@ def _fmt(value: float | None, money: bool, currency: str) -> str:
     return fmt_money(value, currency) if money else _customers(value)
 
 
-def _money_axis(currency: str) -> dict:
-    return {"tickprefix": currency_prefix(currency), "tickformat": "~s"}
+def _money_axis(currency: str, digits: str = "~s") -> dict:
+    """Axis ticks in ``currency``: ``$`` goes into the d3 format, so a negative tick reads
+    ``−$200k``, not ``$−200k``; other currencies are a tick prefix."""
+    symbol = currency_prefix(currency)
+    if symbol == "$":
+        return {"tickformat": f"${digits}"}
+    return {"tickprefix": symbol, "tickformat": digits}
 
 
 def _horizon_note(result: SimulationResult) -> str:
@@ -422,8 +427,7 @@ def allocation_figure(result: BudgetAllocation, *, currency: str = "USD") -> go.
     )
     fig.update_yaxes(
         title_text=f"Equity per extra {unit} ({currency})",
-        tickprefix=currency_prefix(currency),
-        tickformat=",.2f",
+        **_money_axis(currency, ",.2f"),
         zeroline=True,
         zerolinecolor=NEUTRAL,
         row=1,
