@@ -130,7 +130,7 @@ BASELINE_LABELS: dict[str, str] = {
     SEGMENT: "Segment",
     CUSTOMERS: "Active customers",
     AT_RISK: "Active a year ago",
-    RETAINED: "Of those, still active",
+    RETAINED: "Still active",
     RETENTION: "Annual retention",
     RETENTION_SOURCE: "Retention from",
     REVENUE: "Revenue per customer",
@@ -140,8 +140,8 @@ BASELINE_LABELS: dict[str, str] = {
     MARGIN_STD: "Margin: standard error",
     MARGIN_SOURCE: "Margin from",
     CONTRIBUTION: "Contribution (12 months)",
-    ACQUISITION_PER_YEAR: "New customers (12 months)",
-    ACQUISITION_COST: "Acquisition cost per new customer",
+    ACQUISITION_PER_YEAR: "New customers a year",
+    ACQUISITION_COST: "Acquisition cost",
     TENURE_YEARS: "Median tenure (years)",
 }
 """Words for every column of :attr:`Baseline.table` a user may see."""

@@ -11,7 +11,6 @@ fragment, so moving a slider reruns only the engine and the drawing.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -51,9 +50,12 @@ from crm_core.whatif import (
     scenario_table,
     simulate,
 )
-from crm_core.whatif_baseline import BASELINE_LABELS, SEGMENTATIONS, Baseline, baseline_segments
+from crm_core.whatif_baseline import BASELINE_LABELS, Baseline, baseline_segments
 from crm_core.whatif_optimize import break_even, optimize_retention_budget, sensitivity
 
+# Segmentation choices in words -> baseline_segments(by=...); no bare strings in a page:
+# Streamlit's magic would print them.
+GROUPINGS = {"Profit tiers": "tier", "RFM": "rfm", "Channels": "channel", "Regions": "region"}
 DRAWS = 1_000
 RETENTION_STEP = 0.5  # percentage points
 SCENARIO_FOLDER = "scenarios"
@@ -590,29 +592,32 @@ def _scenarios(
 
 
 def _baseline_table(base: Baseline) -> None:
+    """The observed inputs per segment, in words, and how they were measured."""
     currency = base.currency
-    t = base.table
-    money: Callable[[float | None], str] = lambda v: fmt_money(v, currency)  # noqa: E731
+    rows = base.table.to_dicts()
+
+    def marked(text: str, source: str) -> str:
+        return text if source == "observed" else f"{text} (company)"
+
     columns = {
-        "segment": str,
-        "customers": fmt_count,
-        "observed_at_risk": fmt_count,
-        "observed_retained": fmt_count,
-        "retention": lambda v: fmt_pct(v, digits=1),
-        "retention_source": lambda v: "this segment" if v == "observed" else "company",
-        "revenue": money,
-        "cost_to_serve": money,
-        "margin": money,
-        "acquisition_per_year": lambda v: fmt_count(round(v)),
-        "acquisition_cost": money,
+        "segment": [r["segment"] for r in rows],
+        "customers": [fmt_count(r["customers"]) for r in rows],
+        "observed_at_risk": [fmt_count(r["observed_at_risk"]) for r in rows],
+        "observed_retained": [fmt_count(r["observed_retained"]) for r in rows],
+        "retention": [
+            marked(fmt_pct(r["retention"], digits=1), r["retention_source"]) for r in rows
+        ],
+        "margin": [marked(fmt_money(r["margin"], currency), r["margin_source"]) for r in rows],
+        "cost_to_serve": [fmt_money(r["cost_to_serve"], currency) for r in rows],
+        "acquisition_per_year": [fmt_count(round(r["acquisition_per_year"])) for r in rows],
+        "acquisition_cost": [fmt_money(r["acquisition_cost"], currency) for r in rows],
     }
     st.dataframe(
-        {BASELINE_LABELS[c]: [f(v) for v in t[c]] for c, f in columns.items()},
+        {BASELINE_LABELS[c]: values for c, values in columns.items()},
         hide_index=True,
         key="table_baseline",
     )
-    for note in base.notes:
-        st.caption(note)
+    st.caption("\n".join(f"- {note}" for note in base.notes))
 
 
 # ----------------------------------------------------------------------------- the page
@@ -662,15 +667,15 @@ def _workbench(key: BaselineKey, folder: str) -> None:
 sel = state.require_selection()
 page_header("What-if", sel, "move the sliders: every number follows")
 top = st.columns([1, 1, 2])
-by = top[0].selectbox(
+choice = top[0].selectbox(
     "Segments",
-    options=list(SEGMENTATIONS),
-    format_func=SEGMENTATIONS.__getitem__,
+    options=list(GROUPINGS),  # the URL carries the option's text: short words
     key="seg",
     bind="query-params",
     help="How customers are grouped: profit tiers (top 10%, next 20%, other 70% by profit "
     "over the last twelve months), RFM segments, acquisition channels or regions.",
 )
+by = GROUPINGS[choice]
 curve = False
 if sel.contractual:
     curve = top[1].toggle(

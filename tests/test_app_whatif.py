@@ -109,7 +109,7 @@ def test_levers_and_valuation_sliders(data_dir):
 
 def test_other_segmentations_give_their_own_sliders(data_dir):
     at = open_whatif("test-subscription")
-    at.selectbox(key="seg").set_value("channel").run()
+    at.selectbox(key="seg").set_value("Channels").run()
     assert not at.exception
     base = baseline_segments(load_snapshot(data_dir / "test-subscription"), by="channel")
     keys = {s.key for s in at.slider}

@@ -232,7 +232,7 @@ def test_break_even_sentence():
     )
     assert break_even_sentence(result) == (
         "Spending $20.0k a year on retention in Gold pays off if it keeps 3.3 more customers in "
-        "every 100 each year; the response curve expects 4.7. The same money buys 133 new "
+        "every 100 each year; the response curve expects 4.7 more. The same money buys 133 new "
         "customers a year, adding $247.6k of customer equity."
     )
     hopeless = break_even(Segment("A", 100, 0.5, 0.0), 100.0, horizon_years=5, discount_rate=0.1)

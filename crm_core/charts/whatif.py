@@ -587,7 +587,7 @@ def break_even_sentence(result: BreakEven, *, currency: str = "USD") -> str:
         text = (
             f"{head} pays off if it keeps {_points(result.required_points)} more customers "
             f"in every 100 each year; the response curve expects "
-            f"{_points(result.bought_points)}"
+            f"{_points(result.bought_points)} more"
         )
     if result.customers_bought_per_year is not None and result.acquisition_equity_gain is not None:
         gain = result.acquisition_equity_gain
