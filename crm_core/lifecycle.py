@@ -1086,9 +1086,38 @@ _BETTER_UP = {NEW: True, GROWING: True, MATURE: True, DECLINING: False, CHURNED:
 _LONGER_IS_BETTER = {NEW: False, GROWING: False, MATURE: True, DECLINING: False}
 
 
-def _kpis(report_now: pl.DataFrame, report_before: pl.DataFrame, rules: StageRules,
-          contractual: bool) -> tuple[Kpi, ...]:  # fmt: skip
+def _share_history(mix: pl.DataFrame, days: Sequence[date], column: str) -> pl.DataFrame:
+    """Each customer stage's share of ``column`` (customers or revenue) on ``days``."""
+    customers = mix.filter(pl.col(AS_OF).is_in(list(days)) & (pl.col(STAGE) != PROSPECT))
+    return customers.with_columns(
+        (pl.col(column) / pl.col(column).sum().over(AS_OF)).alias("_share")
+    ).select(AS_OF, STAGE, "_share")
+
+
+def _kpis(
+    report_now: pl.DataFrame,
+    report_before: pl.DataFrame,
+    rules: StageRules,
+    contractual: bool,
+    mix: pl.DataFrame,
+    as_of: date,
+    history_months: int,
+) -> tuple[Kpi, ...]:
     definitions = rules.definitions(contractual=contractual)
+    quarter_ends = [add_months(as_of, -3 * k) for k in range(history_months // 3, -1, -1)]
+
+    def history(column: str, stage: str) -> tuple[float | None, ...]:
+        shares = dict(
+            _share_history(mix, quarter_ends, column)
+            .filter(pl.col(STAGE) == stage)
+            .select(AS_OF, "_share")
+            .iter_rows()
+        )
+        known = [d for d in quarter_ends if d >= mix[AS_OF].min()] if mix.height else []
+        return tuple(
+            None if v is None or not math.isfinite(v) else float(v)
+            for v in (shares.get(d, 0.0) for d in known)
+        )
 
     def cell(table: pl.DataFrame, stage: str, column: str) -> float | None:
         value = table.filter(pl.col(STAGE) == stage)[column][0]
@@ -1105,6 +1134,7 @@ def _kpis(report_now: pl.DataFrame, report_before: pl.DataFrame, rules: StageRul
                 kind="pct",
                 help=f"{definitions[stage]} Share of all customers acquired so far.",
                 higher_is_better=_BETTER_UP[stage],
+                history=history(CUSTOMERS, stage),
             )
         )
     for stage in CUSTOMER_STAGES:
@@ -1118,6 +1148,7 @@ def _kpis(report_now: pl.DataFrame, report_before: pl.DataFrame, rules: StageRul
                 help="Share of the trailing-12-month revenue (net of refunds) that comes "
                 f"from {STAGE_LABELS[stage].lower()} customers.",
                 higher_is_better=_BETTER_UP[stage],
+                history=history(REVENUE_TTM, stage),
             )
         )
     for stage, longer in _LONGER_IS_BETTER.items():
@@ -1267,7 +1298,7 @@ def lifecycle_report(
         previous_stages=before,
         summary=summary,
         previous_summary=previous_summary,
-        kpis=_kpis(summary, previous_summary, rules, contractual),
+        kpis=_kpis(summary, previous_summary, rules, contractual, mix, as_of, history_months),
         transitions=_transitions(before, now, compare_to, as_of),
         mix=mix,
         decline_signals=_decline_signals(now),

@@ -166,8 +166,9 @@ def stage_value_mix(report: LifecycleReport) -> go.Figure:
             name=STAGE_LABELS[stage],
             orientation="h",
             marker_color=STAGE_COLORS[stage],
-            text=[share_text(s) if s >= 0.04 else "" for s in shares],
+            text=[share_text(s) if s >= 0.05 else "" for s in shares],
             textposition="inside",
+            textangle=0,
             insidetextanchor="middle",
             customdata=amounts,
             hovertemplate=f"<b>{STAGE_LABELS[stage]}</b><br>%{{y}}: %{{x:.1%}} "
