@@ -451,36 +451,35 @@ def _analysis(
     st.markdown(break_even_sentence(best, currency=currency))
     columns = {
         "Segment": [r.segment for r in rows],
-        "Pays off if retention rises by": [
+        "Rise needed": [
             "never" if r.required_points is None else f"{r.required_points:.1f} pts" for r in rows
         ],
         "Expected rise": [f"{r.bought_points:.1f} pts" for r in rows],
         "Pays off": ["yes" if r.pays_off else "no" for r in rows],
-        "Customer equity added": [fmt_money(r.retention_equity_gain, currency) for r in rows],
+        "Equity added": [fmt_money(r.retention_equity_gain, currency) for r in rows],
     }
     if not by_value:
         columns |= {
-            "New customers the money buys a year": [
+            "Or: new customers a year": [
                 "n/a"
                 if r.customers_bought_per_year is None
                 else fmt_count(round(r.customers_bought_per_year))
                 for r in rows
             ],
-            "Equity from acquisition instead": [
-                fmt_money(r.acquisition_equity_gain, currency) for r in rows
-            ],
+            "Equity from those": [fmt_money(r.acquisition_equity_gain, currency) for r in rows],
             "Better use": [r.better_use for r in rows],
         }
     st.dataframe(columns, hide_index=True, key="table_break_even")
     st.caption(
-        "Expected rise: what the response curve of the spend slider predicts for the first "
-        "year. "
+        "Rise needed: retention points (customers kept in every 100 a year) the spend must buy "
+        "to pay for itself. Expected rise: what the response curve of the spend slider "
+        "predicts for the first year. "
         + (
             "Customers cannot be bought into a segment defined by value, so the comparison "
             "with spending the money on acquisition is shown for channels and regions."
             if by_value
-            else "Acquisition instead: the same money spent each year on new customers of "
-            "that segment at its acquisition cost."
+            else "Or: the same money spent each year on new customers of that segment at its "
+            "acquisition cost, and the customer equity they would add."
         )
     )
 

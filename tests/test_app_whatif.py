@@ -178,3 +178,17 @@ def test_broken_and_foreign_scenarios_show_errors(data_dir):
     assert not at.exception
     assert any("Could not load 'Gold plan'" in e.value for e in at.error)
     assert len(at.metric) == 7
+
+
+def test_another_snapshot_starts_from_its_own_observed_values(data_dir):
+    at = open_whatif("test-retail")
+    at.slider(key="r_A").set_value(95.0).run()
+    at.slider(key="mg").set_value(5).run()
+    at.selectbox(key="snapshot").set_value("test-subscription").run()
+    assert not at.exception
+    base = baseline_segments(load_snapshot(data_dir / "test-subscription"))
+    tier_a = base.segments[0]
+    # the retention slider follows the new baseline; the relative lever is kept
+    assert at.slider(key="r_A").value == pytest.approx(round(tier_a.retention * 200) / 2)
+    assert at.slider(key="mg").value == 5
+    assert f"observed {tier_a.retention:.1%}" in at.slider(key="r_A").label
