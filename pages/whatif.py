@@ -194,21 +194,37 @@ def _load_into_sliders(base: Baseline, folder: Path) -> None:
         st.session_state[_FLASH] = ("error", f"**Could not load {name!r}.** {exc}")
         return
     values = _defaults(base)
+    adjusted: list[str] = []
     for segment, target in targets.items():
         key = _retention_key(base.codes[segment])
         values[key] = min(max(round(target * 100, 1), 0.0), 100.0)
     lv = scenario.levers
-    for key, field_name, *_ in PERCENT_LEVERS:
-        values[key] = round(getattr(lv, field_name))
+    for key, field_name, label, low, high, *_ in PERCENT_LEVERS:
+        wanted = getattr(lv, field_name)
+        values[key] = min(max(round(wanted), low), high)
+        if values[key] != wanted:
+            adjusted.append(f"{label.split(',')[0].lower()} {wanted:+g}% set to {values[key]:+d}%")
     top, _ = _spend_range(base)
     values["spend"] = min(lv.extra_retention_spend, top)
+    if values["spend"] != lv.extra_retention_spend:
+        adjusted.append(f"retention spend capped at {fmt_money(top, base.currency)}")
     if scenario.horizon_years is not None:
         values["h"] = min(scenario.horizon_years, 30)
     if scenario.discount_rate is not None:
         values["d"] = min(round(scenario.discount_rate * 100 / 0.5) * 0.5, 30.0)
+    others = sorted(
+        seg
+        for seg, own in scenario.segment_levers
+        if any(v for k, v in own.to_dict().items() if k != "retention_points")
+    )
+    if others:
+        adjusted.append(f"levers that apply to {', '.join(others)} only are not on the sliders")
     _reset(values)
     st.session_state["sc_name"] = scenario.name
-    st.session_state[_FLASH] = ("success", f"Loaded {scenario.name!r} onto the sliders.")
+    message = f"Loaded {scenario.name!r} onto the sliders."
+    if adjusted:
+        message += " The sliders cannot show it exactly: " + "; ".join(adjusted) + "."
+    st.session_state[_FLASH] = ("success", message)
 
 
 def _save_current(folder: Path) -> None:

@@ -192,3 +192,24 @@ def test_another_snapshot_starts_from_its_own_observed_values(data_dir):
     assert at.slider(key="r_A").value == pytest.approx(round(tier_a.retention * 200) / 2)
     assert at.slider(key="mg").value == 5
     assert f"observed {tier_a.retention:.1%}" in at.slider(key="r_A").label
+
+
+def test_loading_a_scenario_the_sliders_cannot_show_exactly_says_so(data_dir):
+    save_scenario(
+        data_dir / "scenarios",
+        Scenario(
+            "Odd",
+            levers=Levers(margin_pct=2.5, acquisition_volume_pct=300),
+            segment_levers={"A: top 10%": Levers(retention_points=3.3, margin_pct=4)},
+        ),
+    )
+    at = open_whatif("test-retail")
+    at.selectbox(key="sc_pick").set_value("Odd").run()
+    at.button(key="sc_load").click().run()
+    assert not at.exception and not at.error
+    tier_a = baseline_segments(load_snapshot(data_dir / "test-retail")).segments[0]
+    assert at.slider(key="r_A").value == pytest.approx(round(tier_a.retention * 100 + 3.3, 1))
+    assert (at.slider(key="mg").value, at.slider(key="acqv").value) == (2, 200)
+    message = at.success[0].value
+    assert "+2.5% set to +2%" in message and "+300% set to +200%" in message
+    assert "apply to A: top 10% only" in message
