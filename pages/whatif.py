@@ -420,7 +420,10 @@ def _analysis(
     per_segment = st.toggle("One bar per segment", value=False, key="trn_seg")
     st.plotly_chart(
         tornado_figure(
-            _tornado(key, scenario, horizon, rate, per_segment), currency=currency, top=10
+            _tornado(key, scenario, horizon, rate, per_segment),
+            currency=currency,
+            top=10,
+            reference_name="the sliders' values",
         ),
         key="chart_tornado",
     )

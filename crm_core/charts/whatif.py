@@ -310,7 +310,13 @@ def _lever_name(row: dict) -> str:
     return name if row["segment"] == ALL_SEGMENTS else f"{name}, {row['segment']}"
 
 
-def tornado_figure(frame: pl.DataFrame, *, currency: str = "USD", top: int = 12) -> go.Figure:
+def tornado_figure(
+    frame: pl.DataFrame,
+    *,
+    currency: str = "USD",
+    top: int = 12,
+    reference_name: str = "the baseline",
+) -> go.Figure:
     """Sensitivity tornado: change in customer equity when each lever moves down or up.
 
     Parameters
@@ -321,6 +327,8 @@ def tornado_figure(frame: pl.DataFrame, *, currency: str = "USD", top: int = 12)
         ISO code for the axis and hover labels.
     top
         Number of levers shown (the largest impacts).
+    reference_name
+        What the levers move from, for the subtitle ("the baseline", "the scenario").
     """
     rows = frame.head(top).to_dicts()
     rows.reverse()  # plotly draws the first category at the bottom
@@ -350,7 +358,7 @@ def tornado_figure(frame: pl.DataFrame, *, currency: str = "USD", top: int = 12)
             f"{_signed_money(up, currency)} for {_change_label(lead['high_change'], lead['unit'])}"
         )
         base = fmt_money(lead["baseline_equity"], currency)
-        subtitle = f"One lever at a time, the rest at the baseline (customer equity {base})"
+        subtitle = f"One lever at a time, the rest at {reference_name} (customer equity {base})"
     else:
         title, subtitle = "No lever changes customer equity", None
     fig.update_layout(barmode="overlay", bargap=0.3)
