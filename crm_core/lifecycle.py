@@ -55,9 +55,10 @@ Stages at earlier dates use only the data recorded up to that date (the same res
 fitted on the snapshot's own as-of data and evaluated at every date on the customer's
 purchases up to that date.
 
-Leads: a customer with several converted leads keeps the earliest one (ties: the lowest
-``prospect_id``); the others are ignored, so each customer has at most one lead and every
-lead becomes at most one customer.
+Leads: every lead is an open prospect from its first contact until its customer is
+acquired (or it is older than ``prospect_days``). A customer with several converted leads
+is linked to the earliest (ties: the lowest ``prospect_id``); in transitions the others
+end as ``lead_dropped`` when the customer is acquired.
 
 :func:`lifecycle_report` is the entry point of the page: stages now and at a comparison
 date (default three months earlier), the share of customers and of revenue and CLV in each
@@ -315,8 +316,12 @@ class StageRules:
 # ----------------------------------------------------------------------------- inputs
 
 
-def leads_lazy(snapshot: Snapshot) -> pl.LazyFrame:
-    """Leads with at most one per converted customer (the earliest), joined to it.
+def leads_lazy(snapshot: Snapshot, *, one_per_customer: bool = True) -> pl.LazyFrame:
+    """Leads joined to the customer they converted into.
+
+    With ``one_per_customer`` a customer with several converted leads keeps the earliest
+    (ties: the lowest ``prospect_id``); without it every lead is kept (before its
+    customer is acquired each is an open prospect of its own, as in a cut snapshot).
 
     Returns
     -------
@@ -327,18 +332,19 @@ def leads_lazy(snapshot: Snapshot) -> pl.LazyFrame:
     prospects = snapshot.prospects.select(
         C.prospect_id, C.first_contact, C.channel, C.converted_customer_id
     )
-    converted = (
-        prospects.filter(pl.col(C.converted_customer_id).is_not_null())
-        .sort(C.first_contact, C.prospect_id)
-        .group_by(C.converted_customer_id, maintain_order=True)
-        .first()
-        .join(
-            snapshot.customers.select(
-                pl.col(C.customer_id).alias(C.converted_customer_id), C.acquired_on
-            ),
-            on=C.converted_customer_id,
-            how="left",
+    converted = prospects.filter(pl.col(C.converted_customer_id).is_not_null())
+    if one_per_customer:
+        converted = (
+            converted.sort(C.first_contact, C.prospect_id)
+            .group_by(C.converted_customer_id, maintain_order=True)
+            .first()
         )
+    converted = converted.join(
+        snapshot.customers.select(
+            pl.col(C.customer_id).alias(C.converted_customer_id), C.acquired_on
+        ),
+        on=C.converted_customer_id,
+        how="left",
     )
     unconverted = prospects.filter(pl.col(C.converted_customer_id).is_null()).with_columns(
         pl.lit(None, dtype=pl.Date).alias(C.acquired_on)
@@ -523,7 +529,7 @@ def _prospect_rows(snapshot: Snapshot, dates: pl.LazyFrame, rules: StageRules) -
             rules.prospect_days
         )
     return (
-        leads_lazy(snapshot)
+        leads_lazy(snapshot, one_per_customer=False)
         .join(dates.select(AS_OF), how="cross")
         .filter(open_lead)
         .select(
@@ -808,7 +814,8 @@ class Transitions:
         with at least one customer or lead. ``from_stage`` is a stage at ``start`` or
         ``not_yet`` (unknown then: acquired, or first contacted, after ``start`` without an
         open lead at ``start``); ``to_stage`` is a stage at ``end`` or ``lead_dropped`` (a
-        lead open at ``start`` that neither converted nor is still counted at ``end``).
+        lead open at ``start`` that is neither still counted nor the lead its customer is
+        linked to at ``end``: too old, or a second lead of the same customer).
         Every customer and lead at ``end`` comes from exactly one node, every one at
         ``start`` goes to exactly one. ``revenue_ttm`` and ``clv`` are the values at
         ``start`` (0 for leads and newcomers; ``clv`` null when not computed).

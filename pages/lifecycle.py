@@ -34,6 +34,7 @@ from crm_core.lifecycle import (
 from crm_core.tenure import TenureProfit, tenure_profit
 
 COMPARE_MONTHS = (3, 6, 12)
+COMPARE_LABELS = {3: "Last quarter (3 months)", 6: "6 months earlier", 12: "A year earlier"}
 TABS = ("Stages", "Transitions", "Funnel", "Cohorts", "Profit by tenure")
 DEFAULT = StageRules()
 
@@ -199,11 +200,11 @@ with st.container(border=True):
         back = st.selectbox(
             "Compare with",
             COMPARE_MONTHS,
-            format_func=lambda m: f"{_day(add_months(sel.as_of, -m))} ({m} months earlier)",
+            format_func=lambda m: COMPARE_LABELS[m],
             key="lc_compare",
             bind="query-params",
             help="Deltas on the cards and the transitions compare the as-of date with this "
-            "earlier date (3 months: last quarter against this quarter).",
+            "earlier date (last quarter: this quarter against the previous quarter end).",
         )
     with c_years:
         years = st.selectbox(

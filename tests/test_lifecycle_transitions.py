@@ -181,3 +181,13 @@ def test_report_arguments_are_checked(snap) -> None:
         lifecycle_report(snap, history_months=0, with_clv=False)
     custom = lifecycle_report(snap, compare_to=D(2026, 8, 15), with_clv=False)
     assert custom.transitions.start == D(2026, 8, 15)
+
+
+def test_second_lead_of_a_customer_drops_out_when_it_converts(make_snapshot) -> None:
+    snap = make_snapshot(
+        [customer("Z", D(2026, 8, 1))],
+        [purchase("Z", D(2026, 8, 1), 40)],
+        prospects=[lead("first", D(2026, 5, 1), "Z"), lead("second", D(2026, 6, 1), "Z")],
+    )
+    t = stage_transitions(snap, START)
+    assert as_dict(t.flows) == {(PROSPECT, NEW): 1, (PROSPECT, LEAD_DROPPED): 1}
