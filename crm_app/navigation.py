@@ -23,6 +23,13 @@ class Page(NamedTuple):
 PAGES: list[Page] = [
     Page("Overview", "pages/overview.py", "Executive overview", ":material/dashboard:", "overview"),
     Page("Customers", "pages/segments.py", "Segments", ":material/pie_chart:", "segments"),
+    Page(
+        "Customers",
+        "pages/customer_value.py",
+        "Customer value",
+        ":material/savings:",
+        "customer-value",
+    ),
     Page("Customers", "pages/lifecycle.py", "Lifecycle", ":material/timeline:", "lifecycle"),
     Page("Planning", "pages/whatif.py", "What-if", ":material/tune:", "whatif"),
 ]

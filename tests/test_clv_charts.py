@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import plotly.graph_objects as go
 import polars as pl
@@ -69,7 +71,10 @@ def test_ltv_payback_annotates_the_profitable_year():
     fig = ltv_payback_figure(table, currency="EUR")
     assert _title(fig) == "The cohort turns profitable in year 2"
     assert fig.layout.annotations[0].x == 2
-    assert fig.layout.yaxis.tickprefix == "€"
+    # money ticks in words of crm_core.formatting: "-€50k", not plotly's "€-50k"
+    assert list(fig.layout.yaxis.ticktext) == ["-€50k", "-€25k", "€0", "€25k", "€50k", "€75k"]
+    assert list(fig.layout.yaxis.tickvals) == [-50000, -25000, 0, 25000, 50000, 75000]
+    assert fig.data[0].customdata[0] == "-€50.0k"  # year 1: 1000 * (200 * 0.5 - 150)
     never = ltv_payback_figure(ltv_table(10, 0.1, 10, 0.9, acquisition_cost=100, years=3))
     assert _title(never) == "The cohort has not paid back within 3 years"
 
@@ -86,12 +91,39 @@ def test_sbg_retention_against_a_flat_rate():
 def test_holdout_figures_name_the_forecast_error(retail):
     check = holdout_check(retail, "2025-09-30")
     bars = holdout_buckets_figure(check)
-    assert _title(bars).startswith("BG/NBD forecast")
-    assert "actual" in _title(bars) and "%" in _title(bars)
+    # the bucket of at least 5% of the customers where the forecast misses most, relatively
+    b = check.by_bucket.filter(pl.col("customers") >= 0.05 * check.customers)
+    worst = b.row(int(((b["predicted"] - b["actual"]).abs() / b["actual"]).arg_max()), named=True)
+    assert _title(bars) == (
+        f"The largest miss is for customers with {worst['bucket']} repeat purchases: "
+        f"{worst['predicted']:.1f} forecast, {worst['actual']:.1f} actual"
+    )
+    assert "from 1 Oct 2025 to 30 Sep 2026" in bars.layout.title.text
     assert list(bars.data[0].x) == check.by_bucket["bucket"].to_list()
     lines = holdout_tracking_figure(check)
     assert [d.name for d in lines.data] == ["Actual", "Predicted"]
     assert lines.layout.yaxis.title.text == "Cumulative repeat purchases"
+    # the tracking title counts the holdout along the curve: increments since calibration
+    t = check.tracking
+    at_cal = t.filter(pl.col("date") == date(2025, 9, 30)).row(0, named=True)
+    actual = t["actual"][-1] - at_cal["actual"]
+    assert actual == check.actual_total
+    expected = t["predicted"][-1] - at_cal["predicted"]
+    assert f"{round(expected):,} repeat purchases in the holdout; {round(actual):,} happened" in (
+        _title(lines)
+    )
+
+
+def test_money_ticks_are_round_and_cover_the_values():
+    from crm_core.charts.clv import _money_labels, _money_ticks
+
+    ticks = _money_ticks([-75_000, 49_000, 41_500, 0.0])
+    assert ticks == [-75_000, -50_000, -25_000, 0, 25_000, 50_000]
+    assert _money_labels(ticks, "USD") == ["-$75k", "-$50k", "-$25k", "$0", "$25k", "$50k"]
+    small = _money_ticks([0.0, 3_600.0])
+    assert small == [0, 1_000, 2_000, 3_000, 4_000]
+    assert _money_labels([0, 2_500, 5_000], "GBP") == ["£0", "£2.5k", "£5.0k"]  # one format
+    assert _money_ticks([7.0, 7.0]) == [7.0]
 
 
 def test_bands_figure_names_the_best_segment(retail):

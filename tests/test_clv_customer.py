@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 import pytest
+from conftest import contact, customer, purchase
 
 from crm_core.clv import ModelFitError
 from crm_core.clv.customer import contribution_margin, customer_clv
@@ -156,8 +157,6 @@ def test_longer_horizon_and_lower_rate_are_worth_more(retail):
 
 
 def _margin_snapshot(make_snapshot, *, recent: bool = True, service: float = 30.0):
-    from conftest import contact, customer, purchase
-
     # as of 2026-09-30; the trailing twelve months are 2025-10-01 .. 2026-09-30
     old, new = date(2025, 9, 30), date(2026, 3, 1) if recent else date(2025, 6, 1)
     return make_snapshot(
@@ -387,3 +386,61 @@ def test_bands_refuse_a_spend_model_without_a_finite_mean(retail):
     shaky = replace(res, gamma_gamma=replace(res.gamma_gamma, q=0.5, covariance=np.eye(3) * 0.01))
     with pytest.raises(ValueError, match="infinite mean"):
         clv_bands(shaky, draws=20)
+
+
+def test_top_share_and_parameter_table(retail):
+    from crm_core.clv.customer import parameter_table
+
+    res = customer_clv(retail)
+    clv = res.table["clv"].to_numpy()  # sorted, highest first
+    assert res.top_share(0.1) == pytest.approx(clv[:40].sum() / clv.sum())
+    assert res.top_share(1.0) == pytest.approx(1.0)
+    assert res.top_share(1e-9) == pytest.approx(clv[0] / clv.sum())  # at least one customer
+    with pytest.raises(ValueError, match="fraction"):
+        res.top_share(0)
+    params = parameter_table(res)
+    assert params.columns == ["model", "parameter", "meaning", "estimate", "standard_error"]
+    assert params["parameter"].to_list() == ["r", "alpha", "a", "b", "p", "q", "gamma"]
+    bg, gg = res.bgnbd, res.gamma_gamma
+    assert params["estimate"].to_list() == [bg.r, bg.alpha, bg.a, bg.b, gg.p, gg.q, gg.gamma]
+    assert params["standard_error"].to_list() == [
+        bg.r_se, bg.alpha_se, bg.a_se, bg.b_se, gg.p_se, gg.q_se, gg.gamma_se
+    ]  # fmt: skip
+    assert f"{bg.r / bg.alpha:.2f} purchases a week" in params["meaning"][1]
+    subs = parameter_table(customer_clv(subscription_snapshot()))
+    assert subs["model"].to_list() == ["sBG", "sBG"]
+    assert "cancel after their first month" in subs["meaning"][1]
+
+
+def test_bands_by_several_groupings_share_the_draws(retail):
+    from crm_core.clv.uncertainty import clv_bands_by
+
+    res = customer_clv(retail)
+    halves = pl.Series(["first" if i % 2 else "second" for i in range(res.customers)])
+    by = clv_bands_by(res, {"all": None, "halves": halves}, draws=30, seed=5)
+    alone = clv_bands(res, segments=halves, draws=30, seed=5)
+    assert by["halves"].table.equals(alone.table)
+    assert by["all"].equity_p50 == by["halves"].equity_p50 == alone.equity_p50
+    assert by["all"].table["segment"].to_list() == ["All customers"]
+    with pytest.raises(ValueError, match="draws"):
+        clv_bands_by(res, {"all": None}, draws=5)
+
+
+def test_group_labels_by_profit_tier_and_channel(make_snapshot):
+    from crm_core.clv.uncertainty import group_labels
+
+    # as of 2026-09-30: ten customers with profits 10..100 in the last year, one inactive
+    customers = [customer(f"C{i}", date(2025, 1, 1), channel="Web" if i % 2 else "Store")
+                 for i in range(11)]  # fmt: skip
+    sales = [purchase(f"C{i}", date(2026, 3, 1), 10.0 * (i + 1)) for i in range(10)]
+    sales.append(purchase("C10", date(2025, 2, 1), 500.0))  # before the last 12 months
+    snap = make_snapshot(customers, sales)
+    tiers = dict(group_labels(snap, "tier").iter_rows())
+    assert tiers["C9"] == "Tier A (top 10%)"  # the most profitable of ten
+    assert tiers["C8"] == tiers["C7"] == "Tier B (next 20%)"
+    assert tiers["C0"] == "Tier C (other 70%)"
+    assert tiers["C10"] == "No activity in the last 12 months"
+    channels = dict(group_labels(snap, "channel").iter_rows())
+    assert channels["C1"] == "Web" and channels["C2"] == "Store"
+    with pytest.raises(ValueError, match="tier, channel"):
+        group_labels(snap, "region")

@@ -80,3 +80,38 @@ def test_sbg_holdout_on_the_subscription_sample(subscription):
 def test_calibration_must_end_before_as_of(retail):
     with pytest.raises(ValueError, match="before"):
         holdout_check(retail, retail.as_of)
+
+
+def test_calibration_choices_are_quarter_ends_with_history(retail):
+    from crm_core.clv.holdout import calibration_choices
+
+    ends = calibration_choices(retail)  # data from 2 Oct 2023, as of 30 Sep 2026
+    assert ends[0] == date(2026, 6, 30) and ends[-1] == date(2024, 6, 30)  # 6 months after
+    assert len(ends) == 9 and ends == sorted(ends, reverse=True)
+    mid_quarter = calibration_choices(retail.cut("2026-08-15"))
+    assert mid_quarter[0] == date(2026, 6, 30)  # the as-of day's own quarter is not over
+    assert calibration_choices(retail.cut("2024-01-31")) == []  # four months of data
+
+
+def test_headline_and_summary_state_the_error_in_words(retail, subscription):
+    from dataclasses import replace
+
+    check = holdout_check(retail, CALIBRATION_END)
+    predicted, actual = round(check.predicted_total), round(check.actual_total)
+    assert check.summary == (
+        f"Fitted on data to 30 Sep 2025, the model predicted {predicted:,} repeat purchases "
+        f"from 1 Oct 2025 to 30 Sep 2026 by the {check.customers:,} customers it knew; "
+        f"{actual:,} happened ({check.error * 100:+.0f}%)."
+    )
+    assert check.headline == f"The model forecast repeat purchases to within {check.error:.0%}"
+    over = replace(check, predicted_total=1.31 * check.actual_total)
+    assert over.headline == "The model over-forecast repeat purchases by 31%"
+    under = replace(check, predicted_total=0.8 * check.actual_total)
+    assert under.headline == "The model under-forecast repeat purchases by 20%"
+    sbg = holdout_check(subscription, CALIBRATION_END)
+    assert sbg.summary.startswith(
+        f"Fitted on data to 30 Sep 2025, the model expected {round(sbg.predicted_total)} of the "
+        f"{sbg.customers} customers with a running contract then to still have one on "
+        "30 Sep 2026;"
+    )
+    assert sbg.bucket_noun == "months paid"

@@ -187,3 +187,49 @@ def test_observed_contractual_cohort_counts_running_contracts():
 def test_bad_cohort_arguments(args, match):
     with pytest.raises(ValueError, match=match):
         ltv_table_from_cohort(_cohort_snapshot(), *args)
+
+
+def test_cohort_choices_are_yearly_spans_ending_whole_years_before_as_of():
+    from crm_core.clv.ltv import Cohort, cohort_choices
+
+    # as of 2026-06-30: A, B, C (Jan-Mar 2024) and D (Jul 2024) were won in the twelve
+    # months to 2024-06-30 (A, B, C; 2 years observed) or to 2025-06-30 (D; 1 year)
+    snap = _cohort_snapshot()
+    assert cohort_choices(snap) == [
+        Cohort(date(2024, 1, 10), date(2024, 6, 30), 2, 3),  # starts at the first acquisition
+        Cohort(date(2024, 7, 1), date(2025, 6, 30), 1, 1),
+    ]
+    assert cohort_choices(snap)[0].label == "acquired Jan 2024 – Jun 2024"
+    assert cohort_choices(snap.cut("2025-03-31")) == [
+        Cohort(date(2024, 1, 10), date(2024, 3, 31), 1, 3)
+    ]
+    assert cohort_choices(snap.cut("2024-12-31")) == []  # nobody observed a whole year
+
+
+def test_ltv_table_in_words_and_its_finding():
+    from crm_core.clv.ltv import LTV_LABELS, ltv_table_text, payback_finding
+
+    t = ltv_table(
+        20_000, [0.40, 0.45, 0.50], [150, 160, 170], 0.5, acquisition_cost=100, discount_rate=0.10
+    )
+    text = ltv_table_text(t, "EUR")
+    assert text.columns == ["Measure", "Year 1", "Year 2", "Year 3"]
+    assert text["Measure"].to_list() == [LTV_LABELS[c] for c in LTV_COLUMNS[1:]]
+    cell = {m: dict(zip(text.columns[1:], row, strict=True))
+            for m, *row in text.iter_rows()}  # fmt: skip
+    assert cell["Customers"] == {"Year 1": "20,000", "Year 2": "8,000", "Year 3": "3,600"}
+    assert cell["Profit"]["Year 1"] == "-€500.0k"
+    assert cell["Retention to next year"]["Year 2"] == "45.0%"
+    assert cell["Discount factor"]["Year 3"] == "0.826"
+    assert cell["LTV per customer won"]["Year 3"] == "€16.74"  # (-500k + 640k/1.1 + 306k/1.21)/20k
+    assert (
+        payback_finding(t, "EUR")
+        == "turned profitable in year 2: LTV €16.74 per customer after 3 years"
+    )
+    observed = ltv_table_from_cohort(_cohort_snapshot(), "2024-01-01", "2024-03-31", 2)
+    assert ltv_table_text(observed)["Year 2"][1] == "n/a"  # year 3 not observed
+    assert payback_finding(observed) == (
+        "paid back in their first year: LTV $54.39 per customer after 2 years"  # (115+53/1.1)/3
+    )
+    never = ltv_table(100, 0.8, 50.0, 0.9, acquisition_cost=500, discount_rate=0.1, years=1)
+    assert payback_finding(never) == "have not paid back after 1 year: -$495 per customer"

@@ -7,6 +7,8 @@ currency, legends and hovers use words.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import numpy as np
 import plotly.graph_objects as go
 import polars as pl
@@ -66,7 +68,7 @@ def clv_distribution_figure(result: ClvResult, *, bins: int = 40) -> go.Figure:
     fig.update_xaxes(title_text=f"CLV per customer ({cur})", tickprefix=currency_prefix(cur),
                      tickformat="~s")  # fmt: skip
     # CLV is highly skewed: a log count axis keeps the long tail of valuable customers visible
-    fig.update_yaxes(title_text="Customers (log scale)", type="log")
+    fig.update_yaxes(title_text="Customers (log scale)", type="log", dtick=1)
     subtitle = (
         f"{result.method}; {fmt_count(result.customers)} customers, equity "
         f"{fmt_money(result.customer_equity, cur)}, discount {fmt_pct(result.discount_rate)} a "
@@ -138,8 +140,8 @@ def ltv_payback_figure(table: pl.DataFrame, *, currency: str = "USD") -> go.Figu
         y=npv,
         name="NPV of the year's profit",
         marker_color=[POSITIVE if v >= 0 else NEGATIVE for v in npv],
-        text=[fmt_money(v, currency) for v in npv],
-        hovertemplate="Year %{x}<br>NPV of profit %{text}<extra></extra>",
+        customdata=[fmt_money(v, currency) for v in npv],
+        hovertemplate="Year %{x}<br>NPV of profit %{customdata}<extra></extra>",
     )
     fig.add_scatter(
         x=years,
@@ -160,18 +162,49 @@ def ltv_payback_figure(table: pl.DataFrame, *, currency: str = "USD") -> go.Figu
             else f"The cohort turns profitable in year {payback}"
         )
         value = cum[years.index(payback)]
+        # below the cumulative line, where the bars (all positive from then on) leave room
         fig.add_annotation(x=payback, y=value, text=f"Profitable from year {payback}",
-                           showarrow=True, arrowhead=2, ay=-40)  # fmt: skip
+                           showarrow=True, arrowhead=2, ax=0, ay=45)  # fmt: skip
     fig.add_hline(y=0, line_color=NEUTRAL, line_width=1)
     fig.update_xaxes(title_text="Year since acquisition", dtick=1)
-    fig.update_yaxes(title_text=f"Net present value ({currency})",
-                     tickprefix=currency_prefix(currency), tickformat="~s")  # fmt: skip
+    ticks = _money_ticks([*npv, *cum, 0.0])
+    fig.update_yaxes(title_text=f"Net present value ({currency})", tickvals=ticks,
+                     ticktext=_money_labels(ticks, currency))  # fmt: skip
     return apply_layout(
         fig,
         title=title,
         subtitle="Profit after direct, service and (year 1) acquisition costs, discounted "
         "to the acquisition year",
     )
+
+
+def _money_ticks(values: list[float], count: int = 5) -> list[float]:
+    """About ``count`` round tick values (1, 2, 2.5 or 5 times a power of ten) covering
+    ``values``, so money axes can be labelled by :func:`fmt_money` (``-$50k``, not
+    plotly's ``$-50k``)."""
+    lo, hi = float(min(values)), float(max(values))
+    span = hi - lo
+    if span <= 0 or not np.isfinite(span):
+        return [lo]
+    raw = span / count
+    power = 10 ** np.floor(np.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    first = np.floor(lo / step) * step
+    return [float(v) for v in np.arange(first, hi + step, step) if lo - step / 2 <= v]
+
+
+def _money_labels(ticks: list[float], currency: str) -> list[str]:
+    """``fmt_money`` labels with as few decimals as the ticks need (``$25k``, ``$2.5k``)."""
+    for digits in (0, 1, 2):
+        labels = [fmt_money(v, currency, digits=digits) for v in ticks]
+        if len(set(labels)) == len(labels) and all(
+            round(v / 1000 ** int(np.log10(abs(v)) // 3), digits)
+            == v / 1000 ** int(np.log10(abs(v)) // 3)
+            for v in ticks
+            if abs(v) >= 1000
+        ):
+            return labels
+    return [fmt_money(v, currency) for v in ticks]
 
 
 def sbg_retention_figure(
@@ -218,7 +251,8 @@ def sbg_retention_figure(
 
 
 def holdout_buckets_figure(check: HoldoutCheck) -> go.Figure:
-    """Predicted against actual holdout behaviour per bucket (grouped bars)."""
+    """Predicted against actual holdout behaviour per bucket (grouped bars), titled with
+    the bucket where the forecast misses most."""
     b = check.by_bucket
     fig = go.Figure()
     is_share = check.model_name == "sBG"
@@ -235,7 +269,7 @@ def holdout_buckets_figure(check: HoldoutCheck) -> go.Figure:
         else "Repeat purchases per customer in the holdout"
     )
     fig.update_yaxes(title_text=ylabel, tickformat=".0%" if is_share else None)
-    return apply_layout(fig, title=_holdout_title(check), subtitle=_holdout_subtitle(check))
+    return apply_layout(fig, title=_bucket_title(check), subtitle=_holdout_subtitle(check))
 
 
 def holdout_tracking_figure(check: HoldoutCheck) -> go.Figure:
@@ -264,7 +298,31 @@ def holdout_tracking_figure(check: HoldoutCheck) -> go.Figure:
     )
     fig.update_xaxes(title_text="Date")
     fig.update_yaxes(title_text=ylabel, tickformat="~s")
-    return apply_layout(fig, title=_holdout_title(check), subtitle=_holdout_subtitle(check))
+    if check.model_name == "sBG":
+        return apply_layout(fig, title=_holdout_title(check), subtitle=_holdout_subtitle(check))
+    return apply_layout(
+        fig,
+        title=_tracking_title(check),
+        subtitle=f"{_holdout_subtitle(check)}; expected: the model's average for customers "
+        "of the same age, without their own history",
+    )
+
+
+def _tracking_title(check: HoldoutCheck) -> str:
+    """BG/NBD tracking: purchases in the holdout along the unconditional curve."""
+    t = check.tracking
+    start = t.filter(pl.col(PERIOD) == "calibration").tail(1)
+    if start.is_empty() or t.height < 2:
+        return _holdout_title(check)
+    actual = float(t[ACTUAL][-1] - start[ACTUAL][0])
+    expected = float(t[PREDICTED][-1] - start[PREDICTED][0])
+    if actual <= 0:
+        return _holdout_title(check)
+    return (
+        f"Along its curve the model expected {fmt_count(round(expected))} repeat purchases in "
+        f"the holdout; {fmt_count(round(actual))} happened "
+        f"({fmt_pct(expected / actual - 1, signed=True)})"
+    )
 
 
 def _holdout_title(check: HoldoutCheck) -> str:
@@ -277,15 +335,43 @@ def _holdout_title(check: HoldoutCheck) -> str:
     )
 
 
+def _bucket_title(check: HoldoutCheck) -> str:
+    """The group the forecast misses most, relative to what happened, among groups of at
+    least 5% of the customers (tiny groups are noisy)."""
+    b = check.by_bucket.filter(pl.col("customers") > 0)
+    if b.is_empty():
+        return "No customers to compare"
+    large = b.filter(pl.col("customers") >= 0.05 * b["customers"].sum())
+    b = large if large.height else b
+    gap = (b[PREDICTED] - b[ACTUAL]).abs() / b[ACTUAL].clip(lower_bound=1e-9)
+    row = b.row(int(gap.arg_max() or 0), named=True)
+    if check.model_name == "sBG":  # shares still active
+        pred, act = fmt_pct(row[PREDICTED]), fmt_pct(row[ACTUAL])
+    else:  # purchases per customer
+        pred, act = f"{row[PREDICTED]:.1f}", f"{row[ACTUAL]:.1f}"
+    group = f"{row[BUCKET]} {check.bucket_noun}"
+    if pred == act:
+        return f"The forecast matches every group of customers ({group}: {act})"
+    return f"The largest miss is for customers with {group}: {pred} forecast, {act} actual"
+
+
+def _day(value: object) -> str:
+    return f"{value.day} {value:%b %Y}"  # type: ignore[attr-defined]
+
+
 def _holdout_subtitle(check: HoldoutCheck) -> str:
+    start = check.calibration_end + timedelta(days=1)
     return (
-        f"Fitted on data to {check.calibration_end}, checked on {check.calibration_end} to "
-        f"{check.holdout_end}; {fmt_count(check.customers)} customers"
+        f"Fitted on data to {_day(check.calibration_end)}, checked from {_day(start)} to "
+        f"{_day(check.holdout_end)}; {fmt_count(check.customers)} customers"
     )
 
 
-def clv_bands_figure(bands: ClvBands, *, currency: str = "USD") -> go.Figure:
-    """Average CLV per segment with its P10-P90 band under parameter uncertainty."""
+def clv_bands_figure(
+    bands: ClvBands, *, currency: str = "USD", label: str = "Segment"
+) -> go.Figure:
+    """Average CLV per segment with its P10-P90 band under parameter uncertainty;
+    ``label`` names the segments' axis ("Acquisition channel")."""
     t = bands.table.filter(pl.col("segment") != ALL_CUSTOMERS).sort("average_p50")
     if t.is_empty():
         t = bands.table
@@ -319,12 +405,12 @@ def clv_bands_figure(bands: ClvBands, *, currency: str = "USD") -> go.Figure:
     )
     fig.update_xaxes(title_text=f"CLV per customer ({currency})",
                      tickprefix=currency_prefix(currency))  # fmt: skip
-    fig.update_yaxes(title_text="Segment")
+    fig.update_yaxes(title_text=label)
     return apply_layout(
         fig,
         title=title,
         subtitle=f"Median and P10-P90 over {bands.draws} draws of the model parameters; "
-        f"customer equity {fmt_money(bands.equity_p50, currency)} "
-        f"({fmt_money(bands.equity_p10, currency)}-{fmt_money(bands.equity_p90, currency)})",
+        f"customer equity {fmt_money(bands.point_equity, currency)} (P10-P90 "
+        f"{fmt_money(bands.equity_p10, currency)}-{fmt_money(bands.equity_p90, currency)})",
         legend=False,
     )

@@ -10,6 +10,7 @@ from crm_core.clv.customer import (
     ContributionMargin,
     contribution_margin,
     customer_clv,
+    parameter_table,
 )
 from crm_core.clv.errors import ModelFitError
 from crm_core.clv.formulas import (
@@ -20,33 +21,41 @@ from crm_core.clv.formulas import (
     clv_revenue,
 )
 from crm_core.clv.gamma_gamma import GammaGammaModel, fit_gamma_gamma
-from crm_core.clv.holdout import HoldoutCheck, holdout_check
+from crm_core.clv.holdout import HoldoutCheck, calibration_choices, holdout_check
 from crm_core.clv.ltv import (
     LTV_COLUMNS,
+    Cohort,
+    cohort_choices,
     cohort_years_observed,
     ltv_table,
     ltv_table_from_cohort,
+    ltv_table_text,
+    payback_finding,
     payback_year,
 )
 from crm_core.clv.sbg import SBGModel, fit_sbg, fit_sbg_censored
-from crm_core.clv.uncertainty import ClvBands, clv_bands
+from crm_core.clv.uncertainty import ClvBands, clv_bands, clv_bands_by, group_labels
 
 __all__ = [
     "LTV_COLUMNS",
     "BGNBDModel",
     "ClvBands",
     "ClvResult",
+    "Cohort",
     "ContributionMargin",
     "GammaGammaModel",
     "HoldoutCheck",
     "ModelFitError",
     "SBGModel",
     "annuity_factor",
+    "calibration_choices",
     "clv_bands",
+    "clv_bands_by",
     "clv_contribution",
     "clv_profit",
     "clv_retention",
     "clv_revenue",
+    "cohort_choices",
     "cohort_years_observed",
     "contribution_margin",
     "customer_clv",
@@ -54,8 +63,12 @@ __all__ = [
     "fit_gamma_gamma",
     "fit_sbg",
     "fit_sbg_censored",
+    "group_labels",
     "holdout_check",
     "ltv_table",
     "ltv_table_from_cohort",
+    "ltv_table_text",
+    "parameter_table",
+    "payback_finding",
     "payback_year",
 ]

@@ -76,6 +76,7 @@ __all__ = [
     "ContributionMargin",
     "contribution_margin",
     "customer_clv",
+    "parameter_table",
 ]
 
 CLV = "clv"
@@ -158,6 +159,22 @@ class ClvResult:
     def expected_active(self) -> float:
         """Expected number of customers still active at as-of (sum of P(alive))."""
         return float(self.table[P_ALIVE].sum())
+
+    def top_share(self, fraction: float) -> float | None:
+        """Share of customer equity held by the most valuable ``fraction`` of customers
+        (at least one customer); ``None`` when there is no equity to share.
+
+        Raises
+        ------
+        ValueError
+            If ``fraction`` is not in (0, 1].
+        """
+        if not 0 < fraction <= 1:
+            raise ValueError(f"fraction must lie in (0, 1], got {fraction!r}")
+        if self.table.is_empty() or self.customer_equity <= 0:
+            return None
+        top = max(1, round(fraction * self.table.height))
+        return float(self.table[CLV].head(top).sum()) / self.customer_equity
 
 
 @dataclass(frozen=True)
@@ -609,4 +626,66 @@ def _contractual(
         business_model=snapshot.manifest.business_model,
         period_months=period_months,
         sbg=model,
+    )
+
+
+# ------------------------------------------------------------------ parameters
+
+PARAMETER_COLUMNS = ("model", "parameter", "meaning", "estimate", "standard_error")
+"""Columns of :func:`parameter_table`."""
+
+
+def parameter_table(result: ClvResult) -> pl.DataFrame:
+    """The fitted parameters of ``result``'s models with their standard errors, in words.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``model, parameter, meaning, estimate, standard_error`` (asymptotic standard errors
+        from the inverse Hessian; NaN where the fit could not estimate one). Rates are in
+        the model's time unit (BG/NBD) or per period (sBG); Gamma-Gamma's ``gamma`` is in
+        the snapshot's currency.
+    """
+    rows: list[tuple[str, str, str, float, float]] = []
+    if result.bgnbd is not None:
+        bg = result.bgnbd
+        unit = {"W": "week", "D": "day"}.get(bg.time_unit, bg.time_unit)
+        rows += [
+            ("BG/NBD", "r", "Purchase rate, shape: how much customers differ in how often "
+             "they buy", bg.r, bg.r_se),
+            ("BG/NBD", "alpha", f"Purchase rate, scale in {unit}s (mean rate r / alpha = "
+             f"{bg.r / bg.alpha:.2f} purchases a {unit})", bg.alpha, bg.alpha_se),
+            ("BG/NBD", "a", "Drop-out after a purchase, first Beta shape", bg.a, bg.a_se),
+            ("BG/NBD", "b", "Drop-out after a purchase, second Beta shape (mean chance "
+             f"a / (a + b) = {bg.a / (bg.a + bg.b):.1%} per repeat purchase)", bg.b, bg.b_se),
+        ]  # fmt: skip
+    if result.gamma_gamma is not None:
+        gg = result.gamma_gamma
+        rows += [
+            ("Gamma-Gamma", "p", "Spend per purchase, shape: how much one customer's "
+             "purchases vary", gg.p, gg.p_se),
+            ("Gamma-Gamma", "q", "Average spend across customers, shape", gg.q, gg.q_se),
+            ("Gamma-Gamma", "gamma", f"Average spend across customers, scale ({result.currency})",
+             gg.gamma, gg.gamma_se),
+        ]  # fmt: skip
+    if result.sbg is not None:
+        sb = result.sbg
+        mean = sb.alpha / (sb.alpha + sb.beta)
+        rows += [
+            ("sBG", "alpha", f"Cancellation chance per {sb.period}, first Beta shape",
+             sb.alpha, sb.alpha_se),
+            ("sBG", "beta", f"Cancellation chance per {sb.period}, second Beta shape (mean "
+             f"alpha / (alpha + beta) = {mean:.1%} cancel after their first {sb.period})",
+             sb.beta, sb.beta_se),
+        ]  # fmt: skip
+    return pl.DataFrame(
+        rows,
+        schema={
+            "model": pl.String,
+            "parameter": pl.String,
+            "meaning": pl.String,
+            "estimate": pl.Float64,
+            "standard_error": pl.Float64,
+        },
+        orient="row",
     )

@@ -28,7 +28,8 @@ from crm_core.clv._dates import completed_months
 from crm_core.clv.bgnbd import BGNBDModel, fit_bgnbd
 from crm_core.clv.customer import PERIODS_PAID, contract_histories, fit_contract_sbg
 from crm_core.clv.sbg import SBGModel
-from crm_core.expressions import add_months
+from crm_core.expressions import add_months, quarter_end
+from crm_core.formatting import fmt_count, fmt_pct
 from crm_core.schema import C
 from crm_core.snapshot import Snapshot
 from crm_core.summary import (
@@ -41,7 +42,7 @@ from crm_core.summary import (
     rfm_summary_lazy,
 )
 
-__all__ = ["BUCKET", "HoldoutCheck", "holdout_check"]
+__all__ = ["BUCKET", "HoldoutCheck", "calibration_choices", "holdout_check"]
 
 BUCKET = "bucket"
 ORDER = "order"
@@ -69,6 +70,8 @@ class HoldoutCheck:
         What is compared, in words (``"repeat purchases"`` or ``"customers still active"``).
     bucket_label
         What the buckets are (``"Repeat purchases in calibration"``...).
+    bucket_noun
+        What a bucket counts, after its number: ``"repeat purchases"``, ``"months paid"``.
     by_bucket
         ``bucket (text), order, customers, actual, predicted``: mean holdout repeat
         purchases per customer (BG/NBD) or share still active (sBG).
@@ -96,11 +99,51 @@ class HoldoutCheck:
     customers: int
     bgnbd: BGNBDModel | None = None
     sbg: SBGModel | None = None
+    bucket_noun: str = "repeat purchases"
 
     @property
     def error(self) -> float:
         """Relative error of the holdout total, ``predicted / actual - 1``."""
         return self.predicted_total / self.actual_total - 1 if self.actual_total else np.nan
+
+    @property
+    def headline(self) -> str:
+        """The verdict in a few words: ``"The model forecast repeat purchases to within
+        5%"`` (errors up to 10%) or ``"The model over-forecast repeat purchases by 31%"``."""
+        if not self.actual_total:
+            return f"No {self.measure} in the holdout to compare with"
+        size = fmt_pct(abs(self.error))
+        if abs(self.error) <= 0.10:
+            return f"The model forecast {self.measure} to within {size}"
+        direction = "over" if self.error > 0 else "under"
+        return f"The model {direction}-forecast {self.measure} by {size}"
+
+    @property
+    def summary(self) -> str:
+        """The check in one sentence, e.g. ``"Fitted on data to 30 Sep 2025, the model
+        predicted 9,534 repeat purchases from 1 Oct 2025 to 30 Sep 2026 by the 1,186
+        customers it knew; 9,107 happened (+5%)."``"""
+        start = self.calibration_end + timedelta(days=1)
+        period = f"from {_day(start)} to {_day(self.holdout_end)}"
+        predicted = fmt_count(round(self.predicted_total), compact=False)
+        actual = fmt_count(round(self.actual_total), compact=False)
+        error = f" ({fmt_pct(self.error, signed=True)})" if self.actual_total else ""
+        if self.model_name == "sBG":
+            return (
+                f"Fitted on data to {_day(self.calibration_end)}, the model expected {predicted} "
+                f"of the {fmt_count(self.customers, compact=False)} customers with a running "
+                f"contract then to still have one on {_day(self.holdout_end)}; {actual} "
+                f"did{error}."
+            )
+        return (
+            f"Fitted on data to {_day(self.calibration_end)}, the model predicted {predicted} "
+            f"repeat purchases {period} by the {fmt_count(self.customers, compact=False)} "
+            f"customers it knew; {actual} happened{error}."
+        )
+
+
+def _day(value: date) -> str:
+    return f"{value.day} {value:%b %Y}"
 
 
 def _as_day(value: date | str) -> date:
@@ -132,6 +175,34 @@ def holdout_check(
     if snapshot.manifest.contractual:
         return _sbg_check(snapshot, cal, period_months)
     return _bgnbd_check(snapshot, cal, time_unit)
+
+
+def calibration_choices(snapshot: Snapshot, *, min_history_months: int = 6) -> list[date]:
+    """Calibration ends a holdout check can use: quarter ends strictly before as-of and at
+    least ``min_history_months`` after the first recorded activity (acquisition or
+    purchase), latest first. Empty when the snapshot is too short."""
+    first = (
+        pl.concat(
+            [
+                snapshot.customers.select(pl.col(C.acquired_on).min().alias("d")),
+                snapshot.transactions.select(pl.col(C.date).min().alias("d")),
+            ]
+        )
+        .select(pl.col("d").min())
+        .collect()
+        .item()
+    )
+    if first is None:
+        return []
+    floor = add_months(first, min_history_months)
+    end = quarter_end(snapshot.as_of)
+    if end >= snapshot.as_of:
+        end = quarter_end(add_months(snapshot.as_of, -3))
+    out = []
+    while end >= floor:
+        out.append(end)
+        end = quarter_end(add_months(end, -3))
+    return out
 
 
 def _bucket_expr(column: str) -> pl.Expr:
@@ -305,6 +376,7 @@ def _sbg_check(snapshot: Snapshot, cal: date, period_months: int) -> HoldoutChec
         model_name="sBG",
         measure="customers still active",
         bucket_label=f"Tenure at calibration end ({model.period}s paid)",
+        bucket_noun=f"{model.period}s paid",
         by_bucket=by_bucket,
         tracking=tracking,
         actual_total=rows_actual[-1],

@@ -16,6 +16,7 @@ the same in both.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
@@ -23,15 +24,21 @@ import polars as pl
 
 from crm_core.clv._dates import completed_months, shifted
 from crm_core.expressions import add_months
+from crm_core.formatting import fmt_count, fmt_money, fmt_pct
 from crm_core.schema import C
 from crm_core.snapshot import Snapshot
 from crm_core.summary import purchase_days
 
 __all__ = [
     "LTV_COLUMNS",
+    "LTV_LABELS",
+    "Cohort",
+    "cohort_choices",
     "cohort_years_observed",
     "ltv_table",
     "ltv_table_from_cohort",
+    "ltv_table_text",
+    "payback_finding",
     "payback_year",
 ]
 
@@ -55,6 +62,23 @@ LTV_COLUMNS = (YEAR, CUSTOMERS, RETENTION, SPEND, REVENUE, COST_RATIO, ACQUISITI
 """Columns of every LTV table, in order (money in the snapshot's or caller's currency)."""
 
 _OPERATING = "_operating_costs"
+
+LTV_LABELS = {
+    YEAR: "Year",
+    CUSTOMERS: "Customers",
+    RETENTION: "Retention to next year",
+    SPEND: "Spend per customer",
+    REVENUE: "Revenue",
+    COST_RATIO: "Direct and service costs / revenue",
+    ACQUISITION: "Acquisition costs",
+    TOTAL_COSTS: "Total costs",
+    GROSS_PROFIT: "Profit",
+    DISCOUNT_FACTOR: "Discount factor",
+    NPV_PROFIT: "NPV of profit",
+    CUMULATIVE_NPV: "Cumulative NPV",
+    LTV: "LTV per customer won",
+}
+"""Every LTV table column in words."""
 
 
 def _finish(base: pl.LazyFrame, cohort_size: float, discount_rate: float) -> pl.DataFrame:
@@ -335,3 +359,84 @@ def ltv_table_from_cohort(
         .filter(pl.col(YEAR) <= years)
     )
     return _finish(base, float(n0), d)
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """Customers acquired from ``start`` to ``end`` (inclusive), observed for ``years``
+    whole years after the last of them was acquired."""
+
+    start: date
+    end: date
+    years: int
+    customers: int
+
+    @property
+    def label(self) -> str:
+        """``"acquired Oct 2023 – Sep 2024"``."""
+        return f"acquired {self.start:%b %Y} – {self.end:%b %Y}"
+
+
+def cohort_choices(snapshot: Snapshot) -> list[Cohort]:
+    """Yearly acquisition cohorts with at least one whole year observed, most observed first.
+
+    Cohort ``k`` (``k = 1, 2, ...``) holds the customers acquired in the twelve months
+    ending ``12 k`` months before as-of, so every one of them is observed for ``k`` whole
+    years (:func:`cohort_years_observed`). Empty cohorts are left out.
+    """
+    acquired = snapshot.customers.select(C.acquired_on).collect()[C.acquired_on]
+    first = acquired.min()
+    out = []
+    k = 1
+    while first is not None:
+        end = add_months(snapshot.as_of, -12 * k)
+        if end < first:  # type: ignore[operator]
+            break
+        start = max(add_months(end, -12) + timedelta(days=1), first)  # type: ignore[type-var]
+        n = int(acquired.is_between(start, end).sum())
+        if n:
+            out.append(Cohort(start, end, cohort_years_observed(snapshot, end), n))
+        k += 1
+    return out[::-1]
+
+
+# ---------------------------------------------------------------------- in words
+
+
+def ltv_table_text(table: pl.DataFrame, currency: str = "USD") -> pl.DataFrame:
+    """An LTV table laid out as in the seeds, for reading: one row per measure (in words,
+    column ``Measure``), one column per year (``Year 1``, ...), values formatted with
+    :mod:`crm_core.formatting` (money compact, LTV to the cent, rates in percent, ``n/a``
+    where unknown, e.g. the last retention rate when the next year is not observed)."""
+    formats = {
+        CUSTOMERS: lambda v: fmt_count(round(v, 1), compact=False),
+        RETENTION: lambda v: fmt_pct(v, digits=1),
+        COST_RATIO: lambda v: fmt_pct(v, digits=1),
+        DISCOUNT_FACTOR: lambda v: "n/a" if v is None else f"{v:.3f}",
+        LTV: lambda v: fmt_money(v, currency, compact=False),
+    }
+    money = {SPEND, REVENUE, ACQUISITION, TOTAL_COSTS, GROSS_PROFIT, NPV_PROFIT,
+             CUMULATIVE_NPV}  # fmt: skip
+    columns: dict[str, list[str]] = {"Measure": [LTV_LABELS[c] for c in LTV_COLUMNS[1:]]}
+    for row in table.iter_rows(named=True):
+        columns[f"Year {row[YEAR]}"] = [
+            fmt_money(row[c], currency) if c in money else formats[c](row[c])
+            for c in LTV_COLUMNS[1:]
+        ]
+    return pl.DataFrame(columns)
+
+
+def payback_finding(table: pl.DataFrame, currency: str = "USD") -> str:
+    """What an LTV table shows, to follow "Customers acquired ...": ``"paid back in their
+    first year: LTV $520 per customer after 2 years"``, ``"turned profitable in year 3:
+    ..."`` or ``"have not paid back after 2 years: -$40 per customer"``."""
+    years = table.height
+    span = "1 year" if years == 1 else f"{years} years"
+    ltv = fmt_money(float(table[LTV][-1]), currency, compact=False)
+    paid = payback_year(table)
+    if paid is None:
+        return f"have not paid back after {span}: {ltv} per customer"
+    after = f"LTV {ltv} per customer after {span}"
+    if paid == 1:
+        return f"paid back in their first year: {after}"
+    return f"turned profitable in year {paid}: {after}"

@@ -13,7 +13,7 @@ which customers actually buy. Seeded: the same seed gives the same bands.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,9 +30,12 @@ from crm_core.clv.customer import (
 )
 from crm_core.clv.gamma_gamma import GammaGammaModel
 from crm_core.schema import C
+from crm_core.snapshot import Snapshot
 from crm_core.summary import FREQUENCY, MONETARY_VALUE, RECENCY, T_AGE
 
-__all__ = ["ALL_CUSTOMERS", "ClvBands", "clv_bands"]
+__all__ = ["ALL_CUSTOMERS", "GROUPINGS", "ClvBands", "clv_bands", "clv_bands_by", "group_labels"]
+
+Segments = pl.DataFrame | pl.Series | Sequence[str] | None
 
 ALL_CUSTOMERS = "All customers"
 UNASSIGNED = "Unassigned"
@@ -139,7 +142,7 @@ def _draw_values(result: ClvResult, draws: int, rng: np.random.Generator) -> np.
 def clv_bands(
     result: ClvResult,
     *,
-    segments: pl.DataFrame | pl.Series | Sequence[str] | None = None,
+    segments: Segments = None,
     draws: int = 200,
     seed: int = 0,
 ) -> ClvBands:
@@ -162,15 +165,47 @@ def clv_bands(
     ValueError
         On too few draws, misaligned labels or a result without models.
     """
+    return clv_bands_by(result, {"": segments}, draws=draws, seed=seed)[""]
+
+
+def clv_bands_by(
+    result: ClvResult,
+    groupings: Mapping[str, Segments],
+    *,
+    draws: int = 200,
+    seed: int = 0,
+) -> dict[str, ClvBands]:
+    """:func:`clv_bands` for several segmentations at once, from the same parameter draws
+    (the expensive part), so each grouping's equity bands are identical.
+
+    ``groupings`` maps a name to the ``segments`` argument of :func:`clv_bands`; the result
+    maps the same names to their bands.
+    """
     if int(draws) != draws or draws < 10:
         raise ValueError(f"draws must be a whole number >= 10, got {draws!r}")
-    labels = _labels(result, segments)
+    labelled = {name: (segments, _labels(result, segments)) for name, segments in groupings.items()}
     rng = np.random.default_rng(seed)
     values = _draw_values(result, int(draws), rng)
     equity = values.sum(axis=1)
+    q10, q50, q90 = np.percentile(equity, [10, 50, 90])
+    out = {}
+    for name, (segments, labels) in labelled.items():
+        out[name] = ClvBands(
+            table=_band_table(values, labels, split=segments is not None),
+            equity_p10=float(q10),
+            equity_p50=float(q50),
+            equity_p90=float(q90),
+            point_equity=result.customer_equity,
+            draws=int(draws),
+            seed=int(seed),
+        )
+    return out
+
+
+def _band_table(values: np.ndarray, labels: np.ndarray, *, split: bool) -> pl.DataFrame:
     rows = []
     groups = [(ALL_CUSTOMERS, np.ones(labels.size, dtype=bool))]
-    if segments is not None:
+    if split:
         groups += [(str(s), labels == s) for s in sorted(set(labels.tolist()))]
     for name, sel in groups:
         count = int(sel.sum())
@@ -188,13 +223,54 @@ def clv_bands(
                 "average_p90": p90 / count if count else 0.0,
             }
         )
-    q10, q50, q90 = np.percentile(equity, [10, 50, 90])
-    return ClvBands(
-        table=pl.DataFrame(rows),
-        equity_p10=float(q10),
-        equity_p50=float(q50),
-        equity_p90=float(q90),
-        point_equity=result.customer_equity,
-        draws=int(draws),
-        seed=int(seed),
+    return pl.DataFrame(rows)
+
+
+# ------------------------------------------------------------------ groupings
+
+GROUPINGS = {
+    "tier": "Profit tier (last 12 months)",
+    "channel": "Acquisition channel",
+}
+"""Ways :func:`group_labels` can group customers, with their names in words."""
+
+NOT_ACTIVE = "No activity in the last 12 months"
+
+
+def group_labels(snapshot: Snapshot, by: str) -> pl.DataFrame:
+    """A ``customer_id, segment`` frame to split CLV bands by (see :data:`GROUPINGS`).
+
+    * ``"tier"``: the Segments page's ABC profit tiers over the trailing twelve months
+      (:func:`crm_core.segments.assign_tiers` on
+      :func:`crm_core.profit.customer_profit_lazy`), labelled ``"Tier A (top 10%)"`` ...;
+      customers with no activity in those months are ``"No activity in the last 12
+      months"``.
+    * ``"channel"``: the acquisition channel.
+
+    Raises
+    ------
+    ValueError
+        For another ``by``.
+    """
+    customers = snapshot.customers.select(C.customer_id, C.acquisition_channel)
+    if by == "channel":
+        return customers.select(
+            C.customer_id, pl.col(C.acquisition_channel).alias(SEGMENT)
+        ).collect()
+    if by != "tier":
+        raise ValueError(f"by must be one of {', '.join(GROUPINGS)}, got {by!r}")
+    # imported here: the segments module may come to use CLV, and must not form a cycle
+    from crm_core.profit import customer_profit_lazy
+    from crm_core.segments import DEFAULT_CUTOFFS, TIER, TIERS, assign_tiers, tier_name
+
+    # "A: top 10%" -> "Tier A (top 10%)": reads as a noun in "Tier A (top 10%) customers"
+    names = {t: "Tier {} ({})".format(*tier_name(t, DEFAULT_CUTOFFS).split(": ")) for t in TIERS}
+    tiers = assign_tiers(customer_profit_lazy(snapshot)).select(
+        C.customer_id, pl.col(TIER).cast(pl.String).replace_strict(names).alias(SEGMENT)
+    )
+    return (
+        customers.select(C.customer_id)
+        .join(tiers, on=C.customer_id, how="left")
+        .with_columns(pl.col(SEGMENT).fill_null(NOT_ACTIVE))
+        .collect()
     )
