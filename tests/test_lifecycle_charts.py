@@ -144,3 +144,21 @@ def test_empty_results_give_a_message_not_an_error(results) -> None:
         cohort_heatmap(cohorts, "profit")
     with pytest.raises(ValueError, match="by"):
         funnel_conversion_heatmap(results["funnel"], "region")
+
+
+def test_young_company_titles_do_not_overclaim(sample_dir: Path) -> None:
+    from datetime import date
+
+    snap = load_snapshot(sample_dir).cut(date(2024, 12, 31))
+    report = lifecycle_report(snap, compare_to=date(2023, 12, 31), with_clv=False)
+    # a handful of growing customers a year earlier: no share in the title
+    assert transitions_sankey(report.transitions, "USD").layout.title.text.startswith(
+        "<b>Stage moves"
+    )
+    cohorts = cohort_retention(snap)
+    k = int(cohorts.average["quarter"].max())
+    assert 0 < k < 4
+    assert f"{k} quarter" in cohort_heatmap(cohorts).layout.title.text
+    tenure = tenure_profit(snap)
+    assert tenure.table.height == 1
+    assert "first year" in tenure_profit_chart(tenure).layout.title.text

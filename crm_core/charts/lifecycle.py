@@ -175,7 +175,7 @@ def stage_value_mix(report: LifecycleReport) -> go.Figure:
             "(%{customdata})<extra></extra>",
         )
     # finding: the stage whose value share most exceeds its share of customers
-    best, ratio = None, 0.0
+    best, ratio = None, 1.05  # only a stage bringing clearly more than its head count
     for stage in (NEW, GROWING, MATURE):
         c, v = rows[stage]["share_of_customers"], rows[stage]["share_of_revenue"]
         if c and v is not None and v / c > ratio:
@@ -254,10 +254,11 @@ def stage_history_chart(report: LifecycleReport) -> go.Figure:
 
 def _flow_title(t: Transitions) -> str:
     """The biggest move out of a healthy stage: into decline or into churn."""
+    starts = dict(t.flows.group_by(FROM_STAGE).agg(pl.col(CUSTOMERS).sum()).iter_rows())
     for stage in (MATURE, GROWING, NEW):
         candidates = [(t.share(stage, to) or 0.0, to) for to in (DECLINING, CHURNED)]
         share, to = max(candidates)
-        if t.share(stage, stage) is not None:
+        if starts.get(stage, 0) >= MIN_FOR_A_FINDING:
             where = "are declining now" if to == DECLINING else "have churned since"
             return (
                 f"{share_text(share)} of the customers who were {STAGE_LABELS[stage].lower()} "
@@ -552,14 +553,16 @@ def _metric_name(metric: str) -> str:
 
 
 def _cohort_title(cohorts: CohortReport, metric: str) -> str:
-    avg = cohorts.average.filter(pl.col(QUARTER) == 4)
-    if avg.height == 0 or avg[metric][0] is None:
+    """The pooled value a year after acquisition (or at the latest quarter seen)."""
+    avg = cohorts.average.filter((pl.col(QUARTER) <= 4) & (pl.col(QUARTER) > 0))
+    if avg.height == 0 or avg[metric][-1] is None:
         return "Retention of each acquisition cohort"
-    value = avg[metric][0]
+    k, value = int(avg[QUARTER][-1]), avg[metric][-1]
+    when = "A year" if k == 4 else f"{k} quarter{'s' if k > 1 else ''}"
     if metric == RETENTION:
         verb = "under contract" if cohorts.business_model == "contractual" else "still buying"
-        return f"A year after acquisition {share_text(value)} of customers are {verb}"
-    return f"A year in, cohorts bring {share_text(value)} of their first-quarter revenue"
+        return f"{when} after acquisition {share_text(value)} of customers are {verb}"
+    return f"{when} in, cohorts bring {share_text(value)} of their first-quarter revenue"
 
 
 def _cohort_subtitle(cohorts: CohortReport, metric: str) -> str:
@@ -720,6 +723,11 @@ def tenure_profit_chart(tenure: TenureProfit) -> go.Figure:
     be = tenure.breakeven_year
     if be is None:
         title = "Customers have not turned profitable in the years observed"
+    elif len(profit) == 1:
+        title = (
+            f"Customers earn {fmt_money(first, currency)} in their first year, after the "
+            "acquisition cost"
+        )
     elif be == 0:
         title = (
             f"Customers pay back their acquisition cost in year 0; profit per customer "
