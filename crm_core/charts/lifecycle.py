@@ -688,7 +688,10 @@ def tenure_profit_chart(tenure: TenureProfit) -> go.Figure:
     currency = tenure.currency
     if table.height == 0:
         return _empty("No customer has completed a first year yet", "", "Not enough history.")
-    years = [f"Year {y}" for y in table[TENURE_YEAR].to_list()]
+    years = [
+        f"Year {y}" + (" (mostly in progress)" if share >= 0.5 else "")
+        for y, share in zip(table[TENURE_YEAR], table["in_progress_share"], strict=True)
+    ]
     fig = go.Figure()
     for column, name, color in _PART_STYLE:
         values = table[column].to_list()
