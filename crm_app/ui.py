@@ -42,11 +42,15 @@ def kpi_cards(kpis: Sequence[Kpi], currency: str, *, per_row: int = 4, compare: 
         What the change is measured against (e.g. "vs 30 Jun 2026").
     """
     for start in range(0, len(kpis), per_row):
+        row = kpis[start : start + per_row]
+        histories = [[v for v in kpi.history if v is not None] for kpi in row]
+        sparklines = [h if len(h) >= 3 else None for h in histories]
+        # cards in a row share a height when some of them carry a sparkline
+        height = _CARD_HEIGHT if any(sparklines) and not all(sparklines) else "content"
         columns = st.columns(per_row)
-        for column, kpi in zip(columns, kpis[start : start + per_row], strict=False):
+        for column, kpi, sparkline in zip(columns, row, sparklines, strict=False):
             delta = fmt_delta(kpi.delta, kpi.kind, currency)
             unchanged = delta is not None and not any(c in "123456789" for c in delta)
-            history = [v for v in kpi.history if v is not None]
             with column:
                 st.metric(
                     kpi.label,
@@ -59,7 +63,7 @@ def kpi_cards(kpis: Sequence[Kpi], currency: str, *, per_row: int = 4, compare: 
                     delta_description=compare or None,
                     help=kpi.help,
                     border=True,
-                    chart_data=history if len(history) >= 3 else None,
+                    chart_data=sparkline,
                     chart_type="area",
-                    height=_CARD_HEIGHT,  # equal cards with or without a sparkline
+                    height=height,
                 )

@@ -56,6 +56,7 @@ from crm_core.whatif import (
     run_scenario,
     simulate,
 )
+from crm_core.whatif_baseline import SEGMENTATIONS, Baseline, baseline_segments
 from crm_core.whatif_optimize import (
     BreakEven,
     BudgetAllocation,
@@ -66,8 +67,10 @@ from crm_core.whatif_optimize import (
 )
 
 __all__ = [
+    "SEGMENTATIONS",
     "BGNBDModel",
     "Band",
+    "Baseline",
     "BreakEven",
     "BudgetAllocation",
     "ClvBands",
@@ -96,6 +99,7 @@ __all__ = [
     "WhaleStats",
     "apply_scenario",
     "assign_tiers",
+    "baseline_segments",
     "break_even",
     "break_even_table",
     "clv_bands",
