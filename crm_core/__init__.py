@@ -26,7 +26,18 @@ from crm_core.clv import (
     ltv_table,
     ltv_table_from_cohort,
 )
+from crm_core.cohorts import CohortReport, cohort_retention
 from crm_core.errors import SnapshotError
+from crm_core.funnel import FunnelReport, lifecycle_funnel
+from crm_core.lifecycle import (
+    STAGES,
+    LifecycleReport,
+    StageRules,
+    Transitions,
+    assign_stages,
+    lifecycle_report,
+    stage_transitions,
+)
 from crm_core.overview import ClvHeadline, Kpi, OverviewReport, overview_report
 from crm_core.profit import ProfitWindow, customer_profit, customer_profit_lazy
 from crm_core.rfm import RFMMigration, RFMReport, rfm_migration, rfm_report
@@ -43,6 +54,7 @@ from crm_core.segments import (
 )
 from crm_core.snapshot import Manifest, Snapshot, find_snapshots, load_snapshot, write_snapshot
 from crm_core.summary import rfm_summary
+from crm_core.tenure import TenureProfit, tenure_profit
 from crm_core.whatif import (
     Band,
     Levers,
@@ -68,6 +80,7 @@ from crm_core.whatif_optimize import (
 
 __all__ = [
     "SEGMENTATIONS",
+    "STAGES",
     "BGNBDModel",
     "Band",
     "Baseline",
@@ -76,10 +89,13 @@ __all__ = [
     "ClvBands",
     "ClvHeadline",
     "ClvResult",
+    "CohortReport",
+    "FunnelReport",
     "GammaGammaModel",
     "HoldoutCheck",
     "Kpi",
     "Levers",
+    "LifecycleReport",
     "Manifest",
     "ModelFitError",
     "OverviewReport",
@@ -94,10 +110,14 @@ __all__ = [
     "SimulationResult",
     "Snapshot",
     "SnapshotError",
+    "StageRules",
+    "TenureProfit",
+    "Transitions",
     "Uncertainty",
     "ValueMatrix",
     "WhaleStats",
     "apply_scenario",
+    "assign_stages",
     "assign_tiers",
     "baseline_segments",
     "break_even",
@@ -107,6 +127,7 @@ __all__ = [
     "clv_profit",
     "clv_retention",
     "clv_revenue",
+    "cohort_retention",
     "customer_clv",
     "customer_profit",
     "customer_profit_lazy",
@@ -117,6 +138,8 @@ __all__ = [
     "fit_sbg",
     "generate_sample",
     "holdout_check",
+    "lifecycle_funnel",
+    "lifecycle_report",
     "list_scenarios",
     "load_scenario",
     "load_snapshot",
@@ -133,6 +156,8 @@ __all__ = [
     "segment_report",
     "sensitivity",
     "simulate",
+    "stage_transitions",
+    "tenure_profit",
     "tier_table",
     "top_share",
     "write_snapshot",
