@@ -8,7 +8,12 @@ spend is rounded to cents. Times ``fit_bgnbd`` and ``fit_gamma_gamma`` (best of
 ratio. ``lifetimes`` is not a project dependency; install it in a separate environment to
 compare (``pip install lifetimes``), the benchmark skips it otherwise.
 
-Run: ``.venv/bin/python benchmarks/bench_clv.py [--customers N] [--repeat R]``.
+Then the Customer value page's cold start on a sample company of ``--page-customers``
+customers (``crm_core.sample``): ``customer_clv`` and the P10-P90 bands over 100 parameter
+draws for two groupings (``clv_bands_by``), the page's slowest step.
+
+Run: ``.venv/bin/python benchmarks/bench_clv.py [--customers N] [--repeat R]
+[--page-customers M]``.
 """
 
 from __future__ import annotations
@@ -74,6 +79,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3, help="runs per case (best is kept)")
+    parser.add_argument("--page-customers", type=int, default=20_000,
+                        help="sample company size for the page timings (0 skips them)")  # fmt: skip
     args = parser.parse_args(argv)
     data = simulate(args.customers)
     x, tx, t, m = (data[k] for k in ("frequency", "recency", "T", "monetary_value"))
@@ -112,7 +119,30 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         theirs = times["lifetimes BetaGeoFitter"] + times["lifetimes GammaGammaFitter"]
         print(f"both fits: crm_core {ours:.2f} s, lifetimes {theirs:.2f} s, "
               f"lifetimes / crm_core = {theirs / ours:.1f}x")  # fmt: skip
+    if args.page_customers > 0:
+        times |= page_timings(args.page_customers)
     return times
+
+
+def page_timings(customers: int, draws: int = 100) -> dict[str, float]:
+    """Cold start of the Customer value page's fitted view on a sample company."""
+    import tempfile
+    from pathlib import Path
+
+    from crm_core.clv import clv_bands_by, customer_clv, group_labels
+    from crm_core.sample import generate_sample
+    from crm_core.snapshot import load_snapshot
+
+    with tempfile.TemporaryDirectory() as tmp:
+        snap = load_snapshot(generate_sample(Path(tmp) / "s", customers=customers))
+        fit_s, result = best_of(lambda: customer_clv(snap), 1)
+        groups = {by: group_labels(snap, by) for by in ("tier", "channel")}
+        bands_s, _ = best_of(lambda: clv_bands_by(result, groups, draws=draws), 1)
+    pairs = result.table.select("frequency", "T").unique().height
+    print(f"Customer value page on a {customers:,}-customer sample ({result.customers:,} valued, "
+          f"{pairs:,} distinct (x, T) pairs): customer_clv {fit_s:.2f} s, bands over {draws} "
+          f"draws {bands_s:.2f} s ({bands_s / draws * 1000:.0f} ms a draw)")  # fmt: skip
+    return {"page customer_clv": fit_s, "page clv_bands_by": bands_s}
 
 
 if __name__ == "__main__":

@@ -59,16 +59,21 @@ VIEWS = ("Your customers", "Calculator", "Model check")
 
 
 @st.cache_data(show_spinner="Fitting the CLV model…", max_entries=32)
-def _valuation(
-    path: str, stamp: str, as_of: date, horizon: int
-) -> tuple[ClvResult, dict[str, ClvBands], pl.DataFrame]:
-    """CLV of every customer, its bands per grouping, and the customers' channel and region."""
+def _valuation(path: str, stamp: str, as_of: date, horizon: int) -> tuple[ClvResult, pl.DataFrame]:
+    """CLV of every customer, and the customers' acquisition channel and region."""
     snap = state.snapshot(path, stamp, as_of)
     result = customer_clv(snap, horizon_years=horizon)
-    groupings = {by: group_labels(snap, by) for by in GROUPINGS}
-    bands = clv_bands_by(result, groupings, draws=BAND_DRAWS, seed=0)
     info = snap.customers.select(C.customer_id, C.acquisition_channel, C.region).collect()
-    return result, bands, info
+    return result, info
+
+
+@st.cache_data(show_spinner="Re-estimating the model to measure its uncertainty…", max_entries=32)
+def _bands(path: str, stamp: str, as_of: date, horizon: int) -> dict[str, ClvBands]:
+    """P10-P90 bands of equity and CLV per grouping (the slow part: shown after the rest)."""
+    result, _ = _valuation(path, stamp, as_of, horizon)
+    snap = state.snapshot(path, stamp, as_of)
+    groupings = {by: group_labels(snap, by) for by in GROUPINGS}
+    return clv_bands_by(result, groupings, draws=BAND_DRAWS, seed=0)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -195,58 +200,23 @@ def _customers_csv(frame: pl.DataFrame, columns: dict[str, tuple[str, str]]) -> 
     )
 
 
-# ----------------------------------------------------------------------------- page
-
-sel = state.require_selection()
-cur = sel.currency
-page_header(
-    "Customer value",
-    sel,
-    "CLV = the discounted margin a customer will bring, after direct and service costs",
-)
-tabs = st.tabs(list(VIEWS), key="cv_view", bind="query-params")
+# ----------------------------------------------------------------------------- tabs
 
 
-def your_customers() -> None:
-    """The fitted view of the snapshot: value, its ranges, who holds it."""
-    left, right, _ = st.columns([1, 2, 1.5])
-    horizon = left.selectbox(
-        "Horizon",
-        HORIZONS,
-        index=HORIZONS.index(3),
-        format_func=_years,
-        key="cv_horizon",
-        help="Years ahead that count, from the as-of date (a year is 365.25 days). The "
-        "Executive overview uses 3 years.",
-    )
-    by = right.segmented_control(
-        "Value ranges by",
-        list(GROUPINGS),
-        default="tier",
-        format_func=GROUPINGS.get,
-        key="cv_group",
-        required=True,
-        help="Groups for the P10-P90 ranges below: the Segments page's profit tiers over the "
-        "last 12 months, or the channel that won the customer.",
-    )
-    try:
-        result, bands_by, info = _valuation(*sel.key, horizon)
-    except ValueError as exc:  # ModelFitError, SnapshotError: the data cannot support it
-        st.error(f"**Could not value the customers with a fitted model.** {exc}", icon="⚠️")
-        st.caption("The Calculator tab works without a fitted model.")
-        return
-    bands = bands_by[by or "tier"]
-    overall = bands.table.filter(pl.col("segment") == ALL_CUSTOMERS).row(0, named=True)
-
-    st.subheader(
-        f"Customers are worth {fmt_money(result.customer_equity, cur)} over the next "
-        f"{_years(horizon)}",
-        anchor=False,
-        help="Customer equity: the sum of every current customer's CLV. Past profit, "
-        "acquisition costs and customers not yet won are not included.",
-    )
+def _value_cards(result: ClvResult, bands: ClvBands | None) -> None:
+    """Equity, average CLV (with their P10-P90 ranges once measured), customers, margin."""
     k1, k2, k3, k4 = st.columns(4)
-    band = f"P10–P90 {fmt_money(bands.equity_p10, cur)} – {fmt_money(bands.equity_p90, cur)}"
+    if bands is None:
+        band = average_band = "P10–P90: measuring…"
+        draws = BAND_DRAWS
+    else:
+        overall = bands.table.filter(pl.col("segment") == ALL_CUSTOMERS).row(0, named=True)
+        band = f"P10–P90 {fmt_money(bands.equity_p10, cur)} – {fmt_money(bands.equity_p90, cur)}"
+        average_band = (
+            f"P10–P90 {fmt_money(overall['average_p10'], cur)} – "
+            f"{fmt_money(overall['average_p90'], cur)}"
+        )
+        draws = bands.draws
     k1.metric(
         "Customer equity",
         fmt_money(result.customer_equity, cur),
@@ -254,15 +224,14 @@ def your_customers() -> None:
         delta_color="off",
         delta_arrow="off",
         border=True,
-        help=f"Sum of CLV over the customers valued. The range holds 80% of {bands.draws} "
+        help=f"Sum of CLV over the customers valued. The range holds 80% of {draws} "
         "re-estimates of the model's parameters: how sure the model is, not a forecast range "
         "of what customers will do.",
     )
     k2.metric(
         "Average CLV",
         fmt_money(result.average_clv, cur),
-        delta=f"P10–P90 {fmt_money(overall['average_p10'], cur)} – "
-        f"{fmt_money(overall['average_p90'], cur)}",
+        delta=average_band,
         delta_color="off",
         delta_arrow="off",
         border=True,
@@ -305,6 +274,47 @@ def your_customers() -> None:
             else "Margin given by the caller."
         ),
     )
+
+
+def your_customers() -> None:
+    """The fitted view of the snapshot: value, its ranges, who holds it."""
+    left, right, _ = st.columns([1, 2, 1.5])
+    horizon = left.selectbox(
+        "Horizon",
+        HORIZONS,
+        index=HORIZONS.index(3),
+        format_func=_years,
+        key="cv_horizon",
+        help="Years ahead that count, from the as-of date (a year is 365.25 days). The "
+        "Executive overview uses 3 years.",
+    )
+    by = right.segmented_control(
+        "Value ranges by",
+        list(GROUPINGS),
+        default="tier",
+        format_func=GROUPINGS.get,
+        key="cv_group",
+        required=True,
+        help="Groups for the P10-P90 ranges below: the Segments page's profit tiers over the "
+        "last 12 months, or the channel that won the customer.",
+    )
+    try:
+        result, info = _valuation(*sel.key, horizon)
+    except ValueError as exc:  # ModelFitError, SnapshotError: the data cannot support it
+        st.error(f"**Could not value the customers with a fitted model.** {exc}", icon="⚠️")
+        st.caption("The Calculator tab works without a fitted model.")
+        return
+
+    st.subheader(
+        f"Customers are worth {fmt_money(result.customer_equity, cur)} over the next "
+        f"{_years(horizon)}",
+        anchor=False,
+        help="Customer equity: the sum of every current customer's CLV. Past profit, "
+        "acquisition costs and customers not yet won are not included.",
+    )
+    cards = st.empty()
+    with cards.container():
+        _value_cards(result, None)
     if result.sbg is not None:
         period = result.sbg.period
         unit_note = (
@@ -318,10 +328,10 @@ def your_customers() -> None:
             "purchases are valued at each customer's expected spend per purchase"
         )
     st.caption(
-        f"**How this is computed.** {result.method}. Horizon: the {_years(horizon)} after "
-        f"{result.as_of:%d %b %Y} (years of 365.25 days); {unit_note}. Future margin is "
-        f"discounted at {fmt_pct(result.discount_rate)} a year (the snapshot's rate) from "
-        "the month it is earned."
+        f"**Model:** {result.method}. **Horizon:** the {_years(horizon)} after "
+        f"{result.as_of.day} {result.as_of:%b %Y} (years of 365.25 days); {unit_note}. "
+        f"**Discounting:** {fmt_pct(result.discount_rate)} a year (the snapshot's rate), from "
+        "the month the margin is earned."
     )
 
     st.plotly_chart(charts.clv_distribution_figure(result), key="cv_chart_distribution")
@@ -335,6 +345,9 @@ def your_customers() -> None:
         fig = charts.p_alive_heatmap_figure(result.bgnbd, T=round(age), max_frequency=top)
         st.plotly_chart(fig, key="cv_chart_p_alive")
 
+    bands = _bands(*sel.key, horizon)[by or "tier"]
+    with cards.container():
+        _value_cards(result, bands)
     st.plotly_chart(
         charts.clv_bands_figure(bands, currency=cur, label=GROUPINGS[by or "tier"]),
         key="cv_chart_bands",
@@ -484,7 +497,7 @@ def calculator() -> None:
             "Discounted revenue minus direct cost over n years.",
         ),
         (
-            "Model 3 · profit contribution",
+            "Model 3 · contribution",
             r"-A+\sum_{t=1}^{n}\frac{P+(t-1)g-C}{(1+d)^{t}}",
             "Contribution CLV",
             value3,
@@ -501,8 +514,13 @@ def calculator() -> None:
         st.latex(r"\frac{m\,r}{1+d-r}")
         try:
             value4 = clv_retention(margin, retention, d)
-        except ValueError as exc:
-            st.error(str(exc))
+        except ValueError:
+            st.warning(
+                f"Unlimited: with r = {fmt_pct(retention, digits=1)} and d = "
+                f"{fmt_pct(d, digits=1)} the customer never stops paying. The formula needs "
+                "1 + d − r above 0: lower r or raise d.",
+                icon="⚠️",
+            )
         else:
             st.metric(
                 "Retention-based CLV",
@@ -630,7 +648,7 @@ def model_check() -> None:
 
     st.subheader("Fitted parameters", anchor=False)
     try:  # the parameters do not depend on the horizon: the cached fit of the first tab
-        result, _, _ = _valuation(*sel.key, st.session_state.get("cv_horizon", 3))
+        result, _ = _valuation(*sel.key, st.session_state.get("cv_horizon", 3))
     except ValueError as exc:
         st.error(f"**No model could be fitted to this snapshot.** {exc}", icon="⚠️")
         return
@@ -658,6 +676,17 @@ def model_check() -> None:
         hide_index=True,
     )
 
+
+# ----------------------------------------------------------------------------- page
+
+sel = state.require_selection()
+cur = sel.currency
+page_header(
+    "Customer value",
+    sel,
+    "CLV = the discounted margin a customer will bring, after direct and service costs",
+)
+tabs = st.tabs(list(VIEWS), key="cv_view", bind="query-params")
 
 # Only the open tab runs; each one shows its own errors, so a snapshot the models cannot be
 # fitted to still has a working calculator.

@@ -15,7 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from crm_core import load_snapshot
-from crm_core.clv import customer_clv, holdout_check
+from crm_core.clv import clv_bands_by, customer_clv, group_labels, holdout_check
 from crm_core.clv.customer import parameter_table
 from crm_core.clv.formulas import clv_contribution, clv_profit, clv_retention, clv_revenue
 from crm_core.clv.holdout import calibration_choices
@@ -79,6 +79,12 @@ def test_cards_and_top_customers_match_crm_core(data_dir: Path, snapshot_id: str
     assert shown["Average CLV"] == fmt_money(result.average_clv, cur)
     assert shown["Customers valued"] == fmt_count(result.customers)
     assert shown["Margin used"] == fmt_pct(result.margin)
+    # the P10-P90 ranges: crm_core's bands with the page's draws and seed
+    bands = clv_bands_by(result, {"tier": group_labels(snap, "tier")}, draws=100, seed=0)["tier"]
+    delta = {m.label: m.proto.delta for m in at.metric}
+    assert delta["Customer equity"] == (
+        f"P10–P90 {fmt_money(bands.equity_p10, cur)} – {fmt_money(bands.equity_p90, cur)}"
+    )
     assert at.subheader[0].value == (
         f"Customers are worth {fmt_money(result.customer_equity, cur)} over the next 3 years"
     )
