@@ -521,7 +521,8 @@ _KPI_SPECS: tuple[tuple[str, str, Kind, bool, str], ...] = (
         "Customer equity",
         "money",
         True,
-        "Sum of CLV over today's active customers: what the customer base is worth.",
+        "Sum of CLV over today's customers: what the current customer base is worth. "
+        "New customers still to be won are not included (the What-if page adds them).",
     ),
     (
         "ltv_cac",

@@ -1294,7 +1294,7 @@ def scenario_kpis(baseline: SimulationResult, scenario: SimulationResult) -> tup
     kpis = [
         Kpi(
             "equity",
-            "Customer equity",
+            "Customer equity, with new customers",
             scenario.customer_equity,
             baseline.customer_equity,
             "money",
@@ -1309,8 +1309,10 @@ def scenario_kpis(baseline: SimulationResult, scenario: SimulationResult) -> tup
             float(scen_s["equity_current"].sum()),
             float(base_s["equity_current"].sum()),
             "money",
-            f"The part of customer equity from today's active customers over {horizon} years "
-            "(comparable to the customer equity on the Executive overview).",
+            f"The part of customer equity from today's active customers over {horizon} years, "
+            "projected with each segment's observed retention rate. The Executive overview "
+            "values the same customers with the fitted CLV model (purchase-level, shorter "
+            "horizon), so the two figures differ by their model, not by their data.",
         ),
         Kpi(
             "profit",

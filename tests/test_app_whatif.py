@@ -81,9 +81,11 @@ def test_cards_are_crm_core_numbers_before_and_after_a_slider_move(data_dir, sna
     cards = shown(at)
     for label, (value, delta) in expected_cards(base, result, base_result).items():
         assert cards[label][0] == value, label
-        if label == "Customer equity":
+        if label == "Customer equity, with new customers":
             assert delta.startswith("+") and cards[label][1] == delta
-    assert cards["Customer equity"][0] != fmt_kind(base_result.customer_equity, "money")
+    assert cards["Customer equity, with new customers"][0] != fmt_kind(
+        base_result.customer_equity, "money"
+    )
 
 
 def test_levers_and_valuation_sliders(data_dir):
@@ -104,7 +106,7 @@ def test_levers_and_valuation_sliders(data_dir):
         assert cards[label][0] == value, label
         if any(c in "123456789" for c in delta):  # a change that rounds to nothing is unsigned
             assert cards[label][1] == delta, label
-    assert cards["Customer equity"][1].startswith("+")
+    assert cards["Customer equity, with new customers"][1].startswith("+")
 
 
 def test_other_segmentations_give_their_own_sliders(data_dir):
