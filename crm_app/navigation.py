@@ -2,7 +2,9 @@
 
 Each entry is ``Page(section, file, title, icon, url_path)``; the first page is the
 default (served at ``/``). ``app.py`` builds ``st.navigation`` from it and the browser test
-opens every page listed here.
+opens every page listed here. A page's ``url_path`` must be its file's stem: until
+``st.navigation`` has run once, Streamlit resolves a deep link against the files in
+``pages/`` and shows "Page not found" for any other name.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ PAGES: list[Page] = [
         "pages/customer_value.py",
         "Customer value",
         ":material/savings:",
-        "customer-value",
+        "customer_value",
     ),
     Page("Customers", "pages/lifecycle.py", "Lifecycle", ":material/timeline:", "lifecycle"),
     Page("Planning", "pages/whatif.py", "What-if", ":material/tune:", "whatif"),

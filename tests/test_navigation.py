@@ -30,3 +30,9 @@ def test_page_file_exists_and_is_tracked(page) -> None:
 def test_url_paths_and_titles_are_unique() -> None:
     assert len({p.url_path for p in PAGES}) == len(PAGES)
     assert len({p.title for p in PAGES}) == len(PAGES)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.url_path for p in PAGES])
+def test_url_path_is_the_file_stem(page) -> None:
+    """A fresh server resolves deep links against pages/ file names first (legacy mode)."""
+    assert page.url_path == Path(page.file).stem
