@@ -229,13 +229,16 @@ def _value_cards(result: ClvResult, bands: ClvBands | None) -> None:
         "of what customers will do.",
     )
     k2.metric(
-        "Average CLV",
+        "Average CLV per customer valued",
         fmt_money(result.average_clv, cur),
         delta=average_band,
         delta_color="off",
         delta_arrow="off",
         border=True,
-        help="Customer equity divided by the customers valued.",
+        help="Customer equity divided by the customers valued (lapsed ones included, at "
+        "their small chance of buying again). The Executive overview divides the same "
+        "equity by its active customers instead: customers with a purchase in the last "
+        "12 months (subscriptions: under contract).",
     )
     if result.sbg is not None:
         valued_note = "with a running contract"

@@ -76,7 +76,7 @@ def test_cards_and_top_customers_match_crm_core(data_dir: Path, snapshot_id: str
     cur = snap.currency
     shown = metrics(at)
     assert shown["Customer equity"] == fmt_money(result.customer_equity, cur)
-    assert shown["Average CLV"] == fmt_money(result.average_clv, cur)
+    assert shown["Average CLV per customer valued"] == fmt_money(result.average_clv, cur)
     assert shown["Customers valued"] == fmt_count(result.customers)
     assert shown["Margin used"] == fmt_pct(result.margin)
     # the P10-P90 ranges: crm_core's bands with the page's draws and seed
