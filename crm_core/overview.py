@@ -510,7 +510,7 @@ _KPI_SPECS: tuple[tuple[str, str, Kind, bool, str], ...] = (
     ),
     (
         "average_clv",
-        "Average CLV per active customer",
+        "CLV per active customer",
         "money",
         True,
         "Customer equity divided by the active customers: what an active customer is "
