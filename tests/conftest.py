@@ -15,6 +15,8 @@ from crm_core.sample import generate_sample
 from crm_core.snapshot import Snapshot
 
 AS_OF = date(2026, 9, 30)
+REPO = Path(__file__).resolve().parent.parent
+APP = str(REPO / "app.py")
 
 
 @pytest.fixture(scope="session")
@@ -92,6 +94,45 @@ SCHEMAS = {
 
 
 @pytest.fixture
+def data_dir(tmp_path: Path, sample_dir: Path, subscription_dir: Path, monkeypatch) -> Path:
+    """A ``CRM_DATA_DIR`` with copies of both samples (ids ``test-retail``,
+    ``test-subscription``), so AppTests can damage or add snapshots freely."""
+    import shutil
+
+    for src in (sample_dir, subscription_dir):
+        shutil.copytree(src, tmp_path / src.name)
+    monkeypatch.setenv("CRM_DATA_DIR", str(tmp_path))
+    return tmp_path
+
+
+def open_page(snapshot_id: str, page: str | None = None, *, timeout: float = 120) -> Any:
+    """AppTest of the app with ``snapshot_id`` picked in the sidebar, switched to ``page``
+    (a ``pages/`` file; default: the Executive overview), checked for exceptions."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    at.run()
+    at.selectbox(key="snapshot").set_value(snapshot_id).run()
+    if page is not None:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metrics(at: Any) -> dict[str, str]:
+    """KPI cards shown: label -> value text."""
+    return {m.label: m.value for m in at.metric}
+
+
+def frame_with(at: Any, column: str) -> Any:
+    """The first st.dataframe showing ``column`` (AppTest does not expose dataframe keys)."""
+    for frame in at.dataframe:
+        if column in frame.value.columns:
+            return frame.value
+    raise AssertionError(f"no table with a {column!r} column")
+
+
+@pytest.fixture
 def make_snapshot() -> Callable[..., Snapshot]:
     """Build a validated in-memory snapshot from lists of row dicts."""
 
@@ -136,7 +177,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
-REPO = Path(__file__).resolve().parent.parent
 
 
 def _free_port() -> int:

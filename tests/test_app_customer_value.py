@@ -5,13 +5,13 @@ calculator working."""
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import frame_with, metrics, open_page
 from streamlit.testing.v1 import AppTest
 
 from crm_core import load_snapshot
@@ -23,40 +23,16 @@ from crm_core.clv.ltv import cohort_choices, ltv_table, ltv_table_from_cohort, l
 from crm_core.formatting import fmt_count, fmt_money, fmt_pct
 from crm_core.snapshot import write_snapshot
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/customer_value.py"
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, sample_dir: Path, subscription_dir: Path, monkeypatch) -> Path:
-    for src in (sample_dir, subscription_dir):
-        shutil.copytree(src, tmp_path / src.name)
-    monkeypatch.setenv("CRM_DATA_DIR", str(tmp_path))
-    return tmp_path
-
-
-def open_page(snapshot_id: str, view: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.selectbox(key="snapshot").set_value(snapshot_id).run()
-    at.switch_page(PAGE).run()
+def open_value(snapshot_id: str, view: str | None = None):
+    at = open_page(snapshot_id, PAGE)
     if view is not None:
         at.session_state["cv_view"] = view
         at.run()
-    assert not at.exception, at.exception
+        assert not at.exception, at.exception
     return at
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
-
-
-def frame_with(at: AppTest, column: str):
-    """The first st.dataframe showing ``column`` (AppTest does not expose dataframe keys)."""
-    for frame in at.dataframe:
-        if column in frame.value.columns:
-            return frame.value
-    raise AssertionError(f"no table with a {column!r} column")
 
 
 def headers(at: AppTest, column: str) -> list[str]:
@@ -70,7 +46,7 @@ def headers(at: AppTest, column: str) -> list[str]:
 
 @pytest.mark.parametrize("snapshot_id", ["test-retail", "test-subscription"])
 def test_cards_and_top_customers_match_crm_core(data_dir: Path, snapshot_id: str) -> None:
-    at = open_page(snapshot_id)
+    at = open_value(snapshot_id)
     snap = load_snapshot(data_dir / snapshot_id)
     result = customer_clv(snap)
     cur = snap.currency
@@ -105,7 +81,7 @@ def test_cards_and_top_customers_match_crm_core(data_dir: Path, snapshot_id: str
 
 
 def test_horizon_changes_the_valuation(data_dir: Path) -> None:
-    at = open_page("test-subscription")
+    at = open_value("test-subscription")
     at.selectbox(key="cv_horizon").set_value(5).run()
     at.selectbox(key="cv_top").set_value(10).run()
     assert not at.exception
@@ -116,7 +92,7 @@ def test_horizon_changes_the_valuation(data_dir: Path) -> None:
 
 
 def test_calculator_inputs_drive_the_formulas(data_dir: Path) -> None:
-    at = open_page("test-retail", view="Calculator")
+    at = open_value("test-retail", view="Calculator")
 
     def shown(label: str) -> str:
         return metrics(at)[label]
@@ -146,7 +122,7 @@ def test_calculator_inputs_drive_the_formulas(data_dir: Path) -> None:
 def test_calculator_defaults_pay_back_like_the_seeds_and_show_an_actual_cohort(
     data_dir: Path,
 ) -> None:
-    at = open_page("test-subscription", view="Calculator")
+    at = open_value("test-subscription", view="Calculator")
     ltv_chart = next(c for c in at.get("plotly_chart") if "cv_chart_ltv" in c.proto.id)
     assert "The cohort turns profitable in year 3" in ltv_chart.proto.spec
     snap = load_snapshot(data_dir / "test-subscription")
@@ -158,7 +134,7 @@ def test_calculator_defaults_pay_back_like_the_seeds_and_show_an_actual_cohort(
 
 
 def test_model_check_states_the_holdout_error(data_dir: Path) -> None:
-    at = open_page("test-retail", view="Model check")
+    at = open_value("test-retail", view="Model check")
     snap = load_snapshot(data_dir / "test-retail")
     cal = date(2025, 9, 30)  # the default: one year before the as-of date
     assert at.selectbox(key="cv_calibration").value == cal
@@ -184,7 +160,7 @@ def test_unfittable_snapshot_keeps_the_calculator(data_dir: Path) -> None:
         transactions=snap.transactions.with_columns((pl.col("amount").abs() * 2).alias("cost"))
         .collect(),
     )  # fmt: skip
-    at = open_page("losing")
+    at = open_value("losing")
     assert any("loses money on every sale" in e.value for e in at.error)
     assert not at.metric
     at.session_state["cv_view"] = "Calculator"

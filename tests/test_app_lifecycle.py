@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
+from conftest import open_page
 from streamlit.testing.v1 import AppTest
 
 from crm_core import load_snapshot
@@ -15,25 +15,7 @@ from crm_core.formatting import fmt_count, fmt_kind, fmt_money
 from crm_core.funnel import lifecycle_funnel
 from crm_core.lifecycle import CUSTOMER_STAGES, STAGE_LABELS, StageRules, lifecycle_report
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/lifecycle.py"
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, sample_dir: Path, subscription_dir: Path, monkeypatch) -> Path:
-    for src in (sample_dir, subscription_dir):
-        shutil.copytree(src, tmp_path / src.name)
-    monkeypatch.setenv("CRM_DATA_DIR", str(tmp_path))
-    return tmp_path
-
-
-def open_lifecycle(snapshot_id: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.selectbox(key="snapshot").set_value(snapshot_id).run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def assert_shows(at: AppTest, report) -> None:
@@ -65,7 +47,7 @@ def assert_shows(at: AppTest, report) -> None:
 
 @pytest.mark.parametrize("snapshot_id", ["test-retail", "test-subscription"])
 def test_page_shows_crm_core_numbers(data_dir: Path, snapshot_id: str) -> None:
-    at = open_lifecycle(snapshot_id)
+    at = open_page(snapshot_id, PAGE)
     snap = load_snapshot(data_dir / snapshot_id)
     assert_shows(at, lifecycle_report(snap))
     funnel = lifecycle_funnel(snap)
@@ -79,7 +61,7 @@ def test_page_shows_crm_core_numbers(data_dir: Path, snapshot_id: str) -> None:
 
 
 def test_controls_change_the_numbers(data_dir: Path) -> None:
-    at = open_lifecycle("test-retail")
+    at = open_page("test-retail", PAGE)
     at.selectbox(key="lc_compare").set_value(12).run()
     at.slider(key="lc_new_days").set_value(60).run()
     at.slider(key="lc_churn_after").set_value(300).run()
@@ -97,7 +79,7 @@ def test_controls_change_the_numbers(data_dir: Path) -> None:
 
 
 def test_p_alive_signal_and_cohort_metric(data_dir: Path) -> None:
-    at = open_lifecycle("test-retail")
+    at = open_page("test-retail", PAGE)
     at.toggle(key="lc_use_p_alive").set_value(True).run()
     assert not at.exception, at.exception
     snap = load_snapshot(data_dir / "test-retail")
@@ -110,7 +92,7 @@ def test_p_alive_signal_and_cohort_metric(data_dir: Path) -> None:
 
 
 def test_earlier_as_of_date_and_contract_rules(data_dir: Path) -> None:
-    at = open_lifecycle("test-subscription")
+    at = open_page("test-subscription", PAGE)
     # churn comes from the contract: no inactivity slider for subscriptions
     assert "lc_churn_after" not in [s.key for s in at.slider]
     at.selectbox(key="as_of").set_value("2026-03-31").run()

@@ -6,33 +6,17 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import open_page
 from streamlit.testing.v1 import AppTest
 
 from crm_core import load_snapshot
 from crm_core.formatting import fmt_kind, fmt_pct
 from crm_core.overview import overview_report
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, sample_dir: Path, subscription_dir: Path, monkeypatch) -> Path:
-    for src in (sample_dir, subscription_dir):
-        shutil.copytree(src, tmp_path / src.name)
-    monkeypatch.setenv("CRM_DATA_DIR", str(tmp_path))
-    return tmp_path
-
-
-def open_app(snapshot_id: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.selectbox(key="snapshot").set_value(snapshot_id).run()
-    return at
-
 
 @pytest.mark.parametrize("snapshot_id", ["test-retail", "test-subscription"])
 def test_overview_shows_crm_core_numbers(data_dir: Path, snapshot_id: str) -> None:
-    at = open_app(snapshot_id)
+    at = open_page(snapshot_id)
     assert not at.exception
     report = overview_report(load_snapshot(data_dir / snapshot_id))
     shown = {m.label: m.value for m in at.metric}
@@ -44,7 +28,7 @@ def test_overview_shows_crm_core_numbers(data_dir: Path, snapshot_id: str) -> No
 
 
 def test_earlier_as_of_date(data_dir: Path) -> None:
-    at = open_app("test-retail")
+    at = open_page("test-retail")
     at.selectbox(key="as_of").set_value("2026-03-31").run()
     assert not at.exception
     snap = load_snapshot(data_dir / "test-retail").cut("2026-03-31")
@@ -59,7 +43,7 @@ def test_invalid_snapshot_shows_an_error_box(data_dir: Path) -> None:
     broken = data_dir / "broken"
     shutil.copytree(data_dir / "test-retail", broken)
     (broken / "customers.parquet").write_bytes(b"not parquet")
-    at = open_app("broken")
+    at = open_page("broken")
     assert not at.exception
     assert any(
         "customers.parquet" in e.value and "truncated or damaged" in e.value for e in at.error

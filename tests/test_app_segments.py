@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import frame_with, metrics, open_page
 from streamlit.testing.v1 import AppTest
 
 from crm_core import load_snapshot
@@ -18,29 +18,7 @@ from crm_core.rfm import rfm_report
 from crm_core.segments import SegmentReport, segment_report, tier_name
 from crm_core.snapshot import write_snapshot
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/segments.py"
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, sample_dir: Path, subscription_dir: Path, monkeypatch) -> Path:
-    for src in (sample_dir, subscription_dir):
-        shutil.copytree(src, tmp_path / src.name)
-    monkeypatch.setenv("CRM_DATA_DIR", str(tmp_path))
-    return tmp_path
-
-
-def open_segments(snapshot_id: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.run()
-    at.selectbox(key="snapshot").set_value(snapshot_id).run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
 
 
 def tier_table(at: AppTest) -> dict[str, dict[str, str]]:
@@ -48,14 +26,6 @@ def tier_table(at: AppTest) -> dict[str, dict[str, str]]:
     frame = at.table[0].value
     first = frame.columns[0]
     return {row[first]: row for row in frame.to_dict("records")}
-
-
-def frame_with(at: AppTest, column: str):
-    """The first st.dataframe showing ``column`` (AppTest does not expose dataframe keys)."""
-    for frame in at.dataframe:
-        if column in frame.value.columns:
-            return frame.value
-    raise AssertionError(f"no table with a {column!r} column")
 
 
 def assert_shows(at: AppTest, report: SegmentReport) -> None:
@@ -78,7 +48,7 @@ def assert_shows(at: AppTest, report: SegmentReport) -> None:
 
 @pytest.mark.parametrize("snapshot_id", ["test-retail", "test-subscription"])
 def test_page_shows_crm_core_numbers(data_dir: Path, snapshot_id: str) -> None:
-    at = open_segments(snapshot_id)
+    at = open_page(snapshot_id, PAGE)
     snap = load_snapshot(data_dir / snapshot_id)
     report = segment_report(snap)
     assert_shows(at, report)
@@ -94,7 +64,7 @@ def test_page_shows_crm_core_numbers(data_dir: Path, snapshot_id: str) -> None:
 
 
 def test_window_tiers_and_filters_change_the_numbers(data_dir: Path) -> None:
-    at = open_segments("test-retail")
+    at = open_page("test-retail", PAGE)
     at.selectbox(key="seg_months").set_value(6).run()
     at.slider(key="seg_tiers").set_value((20, 50)).run()
     at.multiselect(key="seg_region").set_value(["West", "Midwest"]).run()
@@ -112,7 +82,7 @@ def test_window_tiers_and_filters_change_the_numbers(data_dir: Path) -> None:
 
 
 def test_amortised_acquisition_cost(data_dir: Path) -> None:
-    at = open_segments("test-retail")
+    at = open_page("test-retail", PAGE)
     at.selectbox(key="seg_acq").set_value("3").run()
     assert not at.exception
     report = segment_report(load_snapshot(data_dir / "test-retail"), amortise_years=3.0)
@@ -120,7 +90,7 @@ def test_amortised_acquisition_cost(data_dir: Path) -> None:
 
 
 def test_drill_down_lists_the_tier_and_offers_csv(data_dir: Path) -> None:
-    at = open_segments("test-retail")
+    at = open_page("test-retail", PAGE)
     report = segment_report(load_snapshot(data_dir / "test-retail"))
     at.segmented_control(key="seg_tier").set_value("C").run()
     assert not at.exception
@@ -134,7 +104,7 @@ def test_drill_down_lists_the_tier_and_offers_csv(data_dir: Path) -> None:
 
 
 def test_value_matrix_thresholds(data_dir: Path) -> None:
-    at = open_segments("test-retail")
+    at = open_page("test-retail", PAGE)
     at.toggle(key="seg_vm_custom").set_value(True).run()
     at.number_input(key="seg_vm_freq").set_value(20.0).run()
     at.number_input(key="seg_vm_amount").set_value(1000.0).run()
@@ -147,7 +117,7 @@ def test_value_matrix_thresholds(data_dir: Path) -> None:
 
 
 def test_migration_date_choice(data_dir: Path) -> None:
-    at = open_segments("test-retail")
+    at = open_page("test-retail", PAGE)
     choice = at.selectbox(key="seg_rfm_from")
     assert len(choice.options) >= 2
     choice.set_value(choice.options[1]).run()
@@ -164,7 +134,7 @@ def test_customers_losing_money_get_a_clear_message(data_dir: Path) -> None:
         transactions=snap.transactions.with_columns((pl.col("amount").abs() * 1.3).alias("cost")),
         service_costs=snap.service_costs,
     )
-    at = open_segments("test-loss")
+    at = open_page("test-loss", PAGE)
     report = segment_report(load_snapshot(data_dir / "test-loss"))
     assert report.total_profit < 0
     assert any("not meaningful" in w.value for w in at.warning)
@@ -182,6 +152,6 @@ def test_empty_window_says_what_to_do(data_dir: Path) -> None:
         transactions=old.transactions,
         service_costs=old.service_costs,
     )
-    at = open_segments("test-dormant")
+    at = open_page("test-dormant", PAGE)
     assert any("No customer bought" in i.value for i in at.info)
     assert not at.metric

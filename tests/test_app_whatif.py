@@ -3,10 +3,8 @@ named scenarios save, load, compare and fail with an error box."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
+from conftest import open_page
 from streamlit.testing.v1 import AppTest
 
 from crm_core import load_snapshot
@@ -23,25 +21,6 @@ from crm_core.whatif import (
 )
 from crm_core.whatif_baseline import baseline_segments
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, sample_dir: Path, subscription_dir: Path, monkeypatch) -> Path:
-    for src in (sample_dir, subscription_dir):
-        shutil.copytree(src, tmp_path / src.name)
-    monkeypatch.setenv("CRM_DATA_DIR", str(tmp_path))
-    return tmp_path
-
-
-def open_whatif(snapshot_id: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page("pages/whatif.py").run()
-    at.selectbox(key="snapshot").set_value(snapshot_id).run()
-    assert not at.exception, at.exception
-    return at
-
 
 def shown(at: AppTest) -> dict[str, tuple[str, str | None]]:
     return {m.label: (m.value, m.delta) for m in at.metric}
@@ -57,7 +36,7 @@ def expected_cards(baseline, scenario_result, base_result) -> dict[str, tuple[st
 
 @pytest.mark.parametrize("snapshot_id", ["test-retail", "test-subscription"])
 def test_cards_are_crm_core_numbers_before_and_after_a_slider_move(data_dir, snapshot_id):
-    at = open_whatif(snapshot_id)
+    at = open_page(snapshot_id, "pages/whatif.py")
     snap = load_snapshot(data_dir / snapshot_id)
     base = baseline_segments(snap)
     horizon, rate = base.horizon_years, snap.manifest.discount_rate
@@ -89,7 +68,7 @@ def test_cards_are_crm_core_numbers_before_and_after_a_slider_move(data_dir, sna
 
 
 def test_levers_and_valuation_sliders(data_dir):
-    at = open_whatif("test-retail")
+    at = open_page("test-retail", "pages/whatif.py")
     at.slider(key="mg").set_value(10).run()
     at.slider(key="h").set_value(5).run()
     assert not at.exception
@@ -110,7 +89,7 @@ def test_levers_and_valuation_sliders(data_dir):
 
 
 def test_other_segmentations_give_their_own_sliders(data_dir):
-    at = open_whatif("test-subscription")
+    at = open_page("test-subscription", "pages/whatif.py")
     at.selectbox(key="seg").set_value("Channels").run()
     assert not at.exception
     base = baseline_segments(load_snapshot(data_dir / "test-subscription"), by="channel")
@@ -125,7 +104,7 @@ def test_other_segmentations_give_their_own_sliders(data_dir):
 
 
 def test_bad_scenario_name_shows_an_error_and_the_page_keeps_working(data_dir):
-    at = open_whatif("test-retail")
+    at = open_page("test-retail", "pages/whatif.py")
     at.text_input(key="sc_name").input("Q3 plan: loyalty!").run()
     at.button(key="sc_save").click().run()
     assert not at.exception
@@ -135,7 +114,7 @@ def test_bad_scenario_name_shows_an_error_and_the_page_keeps_working(data_dir):
 
 
 def test_save_load_and_compare_scenarios(data_dir):
-    at = open_whatif("test-retail")
+    at = open_page("test-retail", "pages/whatif.py")
     folder = data_dir / "scenarios"
     at.slider(key="r_B").set_value(70.0).run()
     at.text_input(key="sc_name").input("Keep B").run()
@@ -170,7 +149,7 @@ def test_broken_and_foreign_scenarios_show_errors(data_dir):
     folder = data_dir / "scenarios"
     save_scenario(folder, Scenario("Gold plan", segment_levers={"Gold": Levers(margin_pct=5)}))
     (folder / "broken.json").write_text("{not json", encoding="utf-8")
-    at = open_whatif("test-retail")
+    at = open_page("test-retail", "pages/whatif.py")
     assert any("broken.json" in e.value and "not valid JSON" in e.value for e in at.error)
     at.multiselect(key="sc_cmp").set_value(["Gold plan"]).run()
     assert not at.exception
@@ -183,7 +162,7 @@ def test_broken_and_foreign_scenarios_show_errors(data_dir):
 
 
 def test_another_snapshot_starts_from_its_own_observed_values(data_dir):
-    at = open_whatif("test-retail")
+    at = open_page("test-retail", "pages/whatif.py")
     at.slider(key="r_A").set_value(95.0).run()
     at.slider(key="mg").set_value(5).run()
     at.selectbox(key="snapshot").set_value("test-subscription").run()
@@ -205,7 +184,7 @@ def test_loading_a_scenario_the_sliders_cannot_show_exactly_says_so(data_dir):
             segment_levers={"A: top 10%": Levers(retention_points=3.3, margin_pct=4)},
         ),
     )
-    at = open_whatif("test-retail")
+    at = open_page("test-retail", "pages/whatif.py")
     at.selectbox(key="sc_pick").set_value("Odd").run()
     at.button(key="sc_load").click().run()
     assert not at.exception and not at.error
