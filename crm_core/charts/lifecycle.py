@@ -22,6 +22,7 @@ from crm_core.charts.style import (
     PRIMARY,
     apply_layout,
     currency_prefix,
+    share_heatmap,
 )
 from crm_core.cohorts import (
     COHORT_LABEL,
@@ -354,21 +355,15 @@ def transition_matrix(t: Transitions) -> go.Figure:
         for r in rows
     ]
     fig = go.Figure()
-    fig.add_heatmap(
-        x=[FLOW_LABELS[c] for c in cols],
-        y=[FLOW_LABELS[r] for r in rows],
-        z=z,
-        text=text,
-        texttemplate="%{text}",
-        textfont={"size": 12},
-        colorscale="Blues",
-        zmin=0,
-        zmax=1,
-        showscale=False,
-        xgap=2,
-        ygap=2,
-        hovertemplate=f"<b>%{{y}}</b> on {_day(t.start)} → <b>%{{x}}</b> on {_day(t.end)}: "
-        "%{text}<extra></extra>",
+    fig.add_trace(
+        share_heatmap(
+            [FLOW_LABELS[c] for c in cols],
+            [FLOW_LABELS[r] for r in rows],
+            z,
+            text,
+            hovertemplate=f"<b>%{{y}}</b> on {_day(t.start)} → <b>%{{x}}</b> on {_day(t.end)}: "
+            "%{text}<extra></extra>",
+        )
     )
     fig.update_yaxes(autorange="reversed", title_text=f"Stage on {_day(t.start)}", showgrid=False)
     fig.update_xaxes(title_text=f"Stage on {_day(t.end)}", showgrid=False, side="top")
@@ -488,20 +483,14 @@ def funnel_conversion_heatmap(funnel: FunnelReport, by: str = "channel") -> go.F
         for g in groups
     ]
     fig = go.Figure()
-    fig.add_heatmap(
-        x=steps,
-        y=groups,
-        z=z,
-        text=text,
-        texttemplate="%{text}",
-        textfont={"size": 12},
-        colorscale="Blues",
-        zmin=0,
-        zmax=1,
-        showscale=False,
-        xgap=2,
-        ygap=2,
-        hovertemplate="<b>%{y}</b> · %{x}: %{text}<extra></extra>",
+    fig.add_trace(
+        share_heatmap(
+            steps,
+            groups,
+            z,
+            text,
+            hovertemplate="<b>%{y}</b> · %{x}: %{text}<extra></extra>",
+        )
     )
     fig.update_yaxes(
         autorange="reversed",

@@ -19,6 +19,7 @@ from crm_core.charts.style import (
     TIER_COLORS,
     apply_layout,
     currency_prefix,
+    share_heatmap,
 )
 from crm_core.formatting import fmt_count, fmt_money, fmt_pct, fmt_ratio
 from crm_core.profit import REVENUE, TRANSACTIONS
@@ -683,20 +684,16 @@ def rfm_migration_heatmap(migration: RFMMigration) -> go.Figure:
         ]
         for r in rows
     ]
-    fig.add_heatmap(
-        x=cols,
-        y=rows,
-        z=z,
-        text=text,
-        texttemplate="%{text}",
-        textfont={"size": 11},
-        colorscale="Blues",
-        zmin=0,
-        zmax=1,
-        showscale=False,
-        xgap=2,
-        ygap=2,
-        hovertemplate=f"<b>%{{y}}</b> on {before}<br>→ %{{x}} on {after}: %{{text}}<extra></extra>",
+    fig.add_trace(
+        share_heatmap(
+            cols,
+            rows,
+            z,
+            text,
+            hovertemplate=f"<b>%{{y}}</b> on {before}<br>→ %{{x}} on {after}: "
+            "%{text}<extra></extra>",
+            font_size=11,
+        )
     )
     fig.update_yaxes(autorange="reversed", title_text=f"Segment on {before}", showgrid=False)
     fig.update_xaxes(title_text=f"Segment on {after}", showgrid=False, tickangle=-30)

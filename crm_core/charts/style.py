@@ -18,6 +18,7 @@ __all__ = [
     "TIER_COLORS",
     "apply_layout",
     "currency_prefix",
+    "share_heatmap",
 ]
 
 PRIMARY = "#1F4E79"
@@ -96,3 +97,31 @@ def apply_layout(
         hoverlabel={"font": {"family": _FONT}},
     )
     return fig
+
+
+def share_heatmap(
+    x: list[str],
+    y: list[str],
+    z: list[list[float | None]],
+    text: list[list[str]],
+    *,
+    hovertemplate: str,
+    font_size: int = 12,
+) -> go.Heatmap:
+    """A heat map of shares (0 to 1) with the value written in each cell: the house style
+    for transition matrices and conversion tables (blue scale, no colour bar, thin gaps)."""
+    return go.Heatmap(
+        x=x,
+        y=y,
+        z=z,
+        text=text,
+        texttemplate="%{text}",
+        textfont={"size": font_size},
+        colorscale="Blues",
+        zmin=0,
+        zmax=1,
+        showscale=False,
+        xgap=2,
+        ygap=2,
+        hovertemplate=hovertemplate,
+    )
