@@ -130,8 +130,8 @@ def page_timings(customers: int, draws: int = 100) -> dict[str, float]:
     from pathlib import Path
 
     from crm_core.clv import clv_bands_by, customer_clv, group_labels
+    from crm_core.data.snapshot import load_snapshot
     from crm_core.sample import generate_sample
-    from crm_core.snapshot import load_snapshot
 
     with tempfile.TemporaryDirectory() as tmp:
         snap = load_snapshot(generate_sample(Path(tmp) / "s", customers=customers))

@@ -25,7 +25,7 @@ from pathlib import Path
 import polars as pl
 
 from crm_core import load_snapshot, overview_report
-from crm_core.profit import customer_profit
+from crm_core.segments.profit import customer_profit
 
 
 def _best_of(fn: Callable[[], object], repeat: int) -> float:

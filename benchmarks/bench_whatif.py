@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from crm_core.whatif import (
+from crm_core.whatif.engine import (
     Levers,
     Segment,
     apply_scenario,
@@ -33,7 +33,7 @@ from crm_core.whatif import (
     scenario_kpis,
     simulate,
 )
-from crm_core.whatif_optimize import break_even, optimize_retention_budget, sensitivity
+from crm_core.whatif.optimize import break_even, optimize_retention_budget, sensitivity
 
 SEGMENTS = 10
 YEARS = 10
@@ -103,9 +103,9 @@ def page_cases(repeat: int) -> dict[str, tuple[Callable[[], object], int]]:
         projection_figure,
         tornado_figure,
     )
+    from crm_core.data.snapshot import load_snapshot
     from crm_core.sample import generate_sample
-    from crm_core.snapshot import load_snapshot
-    from crm_core.whatif_baseline import baseline_segments
+    from crm_core.whatif.baseline import baseline_segments
 
     folder = Path(tempfile.mkdtemp(prefix="bench-whatif-"))
     cases: dict[str, tuple[Callable[[], object], int]] = {}

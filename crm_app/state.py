@@ -20,10 +20,10 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
+from crm_core.data.expressions import add_months, quarter_end
+from crm_core.data.schema import C
+from crm_core.data.snapshot import Snapshot, find_snapshots, load_snapshot
 from crm_core.errors import SnapshotError
-from crm_core.expressions import add_months, quarter_end
-from crm_core.schema import C
-from crm_core.snapshot import Snapshot, find_snapshots, load_snapshot
 
 __all__ = [
     "DATA_DIR",

@@ -28,10 +28,12 @@ from crm_core.clv import (
     ltv_table,
     ltv_table_from_cohort,
 )
-from crm_core.cohorts import CohortReport, cohort_retention
+from crm_core.clv.summary import rfm_summary
+from crm_core.data.snapshot import Manifest, Snapshot, find_snapshots, load_snapshot, write_snapshot
 from crm_core.errors import SnapshotError
-from crm_core.funnel import FunnelReport, lifecycle_funnel
-from crm_core.lifecycle import (
+from crm_core.lifecycle.cohorts import CohortReport, cohort_retention
+from crm_core.lifecycle.funnel import FunnelReport, lifecycle_funnel
+from crm_core.lifecycle.report import (
     STAGES,
     LifecycleReport,
     StageRules,
@@ -40,12 +42,11 @@ from crm_core.lifecycle import (
     lifecycle_report,
     stage_transitions,
 )
-from crm_core.overview import ClvHeadline, Kpi, OverviewReport, overview_report
-from crm_core.profit import ProfitWindow, customer_profit, customer_profit_lazy
-from crm_core.rfm import RFMMigration, RFMReport, rfm_migration, rfm_report
+from crm_core.lifecycle.tenure import TenureProfit, tenure_profit
+from crm_core.overview.report import ClvHeadline, Kpi, OverviewReport, overview_report
 from crm_core.sample import generate_sample
-from crm_core.scenarios import delete_scenario, list_scenarios, load_scenario, save_scenario
-from crm_core.segments import (
+from crm_core.segments.profit import ProfitWindow, customer_profit, customer_profit_lazy
+from crm_core.segments.report import (
     SegmentReport,
     ValueMatrix,
     WhaleStats,
@@ -54,10 +55,9 @@ from crm_core.segments import (
     tier_table,
     top_share,
 )
-from crm_core.snapshot import Manifest, Snapshot, find_snapshots, load_snapshot, write_snapshot
-from crm_core.summary import rfm_summary
-from crm_core.tenure import TenureProfit, tenure_profit
-from crm_core.whatif import (
+from crm_core.segments.rfm import RFMMigration, RFMReport, rfm_migration, rfm_report
+from crm_core.whatif.baseline import SEGMENTATIONS, Baseline, baseline_segments
+from crm_core.whatif.engine import (
     Band,
     Levers,
     RetentionUplift,
@@ -70,8 +70,7 @@ from crm_core.whatif import (
     run_scenario,
     simulate,
 )
-from crm_core.whatif_baseline import SEGMENTATIONS, Baseline, baseline_segments
-from crm_core.whatif_optimize import (
+from crm_core.whatif.optimize import (
     BreakEven,
     BudgetAllocation,
     break_even,
@@ -79,6 +78,7 @@ from crm_core.whatif_optimize import (
     optimize_retention_budget,
     sensitivity,
 )
+from crm_core.whatif.scenarios import delete_scenario, list_scenarios, load_scenario, save_scenario
 
 __all__ = [
     "SEGMENTATIONS",

@@ -15,10 +15,10 @@ from typing import NoReturn
 
 import polars as pl
 
+from crm_core.data.schema import BUSINESS_MODELS, NON_CONTRACTUAL, C
+from crm_core.data.snapshot import Manifest, Snapshot, load_snapshot, write_snapshot
 from crm_core.errors import SnapshotError
 from crm_core.formatting import fmt_money
-from crm_core.schema import BUSINESS_MODELS, NON_CONTRACTUAL, C
-from crm_core.snapshot import Manifest, Snapshot, load_snapshot, write_snapshot
 
 __all__ = ["build_snapshot", "main"]
 

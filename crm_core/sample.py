@@ -35,9 +35,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from crm_core.expressions import add_months
-from crm_core.schema import BUSINESS_MODELS, CONTRACTUAL, NON_CONTRACTUAL, C
-from crm_core.snapshot import Manifest, write_snapshot
+from crm_core.data.expressions import add_months
+from crm_core.data.schema import BUSINESS_MODELS, CONTRACTUAL, NON_CONTRACTUAL, C
+from crm_core.data.snapshot import Manifest, write_snapshot
 
 __all__ = ["DEFAULT_AS_OF", "generate_sample"]
 

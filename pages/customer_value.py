@@ -44,10 +44,10 @@ from crm_core.clv.ltv import (
     ltv_table_text,
     payback_finding,
 )
+from crm_core.clv.summary import FREQUENCY, RECENCY, T_AGE
 from crm_core.clv.uncertainty import ALL_CUSTOMERS, GROUPINGS, ClvBands, clv_bands_by, group_labels
+from crm_core.data.schema import C
 from crm_core.formatting import CURRENCY_SYMBOLS, fmt_count, fmt_money, fmt_pct
-from crm_core.schema import C
-from crm_core.summary import FREQUENCY, RECENCY, T_AGE
 
 HORIZONS = (1, 2, 3, 5, 10)  # years
 TOP_SIZES = (10, 25, 50, 100)

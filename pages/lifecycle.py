@@ -19,11 +19,11 @@ from crm_app import state
 from crm_app.ui import kpi_cards, page_header
 from crm_core.charts import lifecycle as charts
 from crm_core.charts.segments import share_text
-from crm_core.cohorts import RETENTION, REVENUE_RETENTION, CohortReport, cohort_retention
-from crm_core.expressions import add_months
+from crm_core.data.expressions import add_months
 from crm_core.formatting import CURRENCY_SYMBOLS, fmt_count, fmt_money
-from crm_core.funnel import FunnelReport, lifecycle_funnel
-from crm_core.lifecycle import (
+from crm_core.lifecycle.cohorts import RETENTION, REVENUE_RETENTION, CohortReport, cohort_retention
+from crm_core.lifecycle.funnel import FunnelReport, lifecycle_funnel
+from crm_core.lifecycle.report import (
     DECLINING,
     PROSPECT,
     STAGE_LABELS,
@@ -31,7 +31,7 @@ from crm_core.lifecycle import (
     StageRules,
     lifecycle_report,
 )
-from crm_core.tenure import TenureProfit, tenure_profit
+from crm_core.lifecycle.tenure import TenureProfit, tenure_profit
 
 COMPARE_MONTHS = (3, 6, 12)
 COMPARE_LABELS = {3: "Last quarter (3 months)", 6: "6 months earlier", 12: "A year earlier"}

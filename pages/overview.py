@@ -11,7 +11,7 @@ from crm_app import state
 from crm_app.ui import kpi_cards, page_header
 from crm_core.charts.overview import customers_won_lost, revenue_profit_by_quarter
 from crm_core.formatting import fmt_pct
-from crm_core.overview import OverviewReport, overview_report
+from crm_core.overview.report import OverviewReport, overview_report
 
 
 @st.cache_data(show_spinner="Computing the overview…", max_entries=32)

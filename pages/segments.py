@@ -21,11 +21,10 @@ from crm_app import state
 from crm_app.ui import page_header
 from crm_core.charts import segments as charts
 from crm_core.clv.customer import customer_clv
-from crm_core.expressions import months_before
+from crm_core.data.expressions import months_before
 from crm_core.formatting import CURRENCY_SYMBOLS, fmt_count, fmt_money, fmt_pct
-from crm_core.profit import ProfitWindow
-from crm_core.rfm import RFMMigration, RFMReport, rfm_migration, rfm_report
-from crm_core.segments import (
+from crm_core.segments.profit import ProfitWindow
+from crm_core.segments.report import (
     COLUMN_LABELS,
     QUADRANTS,
     TIERS,
@@ -36,6 +35,7 @@ from crm_core.segments import (
     segment_report,
     tier_name,
 )
+from crm_core.segments.rfm import RFMMigration, RFMReport, rfm_migration, rfm_report
 
 WINDOWS = (3, 6, 12, 24)  # months
 AMORTISE = {

@@ -1,8 +1,8 @@
 """What-if: move retention and the other levers per segment and see what it does to
 customer equity, profit and customers; compare named scenarios.
 
-Thin page: the baseline comes from ``crm_core.whatif_baseline`` (cached per snapshot, date
-and segmentation), every projection from ``crm_core.whatif`` / ``whatif_optimize``, every
+Thin page: the baseline comes from ``crm_core.whatif.baseline`` (cached per snapshot, date
+and segmentation), every projection from ``crm_core.whatif.engine`` / ``.optimize``, every
 figure from ``crm_core.charts.whatif``. Slider values live in the URL (``bind=
 "query-params"``), so a link reproduces a scenario; the sliders and results are one
 fragment, so moving a slider reruns only the engine and the drawing.
@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-import crm_core.whatif
+import crm_core.whatif.engine
 from crm_app import state
 from crm_app.ui import kpi_cards, page_header
 from crm_core.charts.whatif import (
@@ -32,14 +32,8 @@ from crm_core.charts.whatif import (
     tornado_figure,
 )
 from crm_core.formatting import CURRENCY_SYMBOLS, fmt_count, fmt_money, fmt_pct
-from crm_core.scenarios import (
-    delete_scenario,
-    list_scenarios,
-    load_scenario,
-    save_scenario,
-    unreadable_scenarios,
-)
-from crm_core.whatif import (
+from crm_core.whatif.baseline import BASELINE_LABELS, Baseline, baseline_segments
+from crm_core.whatif.engine import (
     Levers,
     Scenario,
     SimulationResult,
@@ -50,8 +44,14 @@ from crm_core.whatif import (
     scenario_table,
     simulate,
 )
-from crm_core.whatif_baseline import BASELINE_LABELS, Baseline, baseline_segments
-from crm_core.whatif_optimize import break_even, optimize_retention_budget, sensitivity
+from crm_core.whatif.optimize import break_even, optimize_retention_budget, sensitivity
+from crm_core.whatif.scenarios import (
+    delete_scenario,
+    list_scenarios,
+    load_scenario,
+    save_scenario,
+    unreadable_scenarios,
+)
 
 # Segmentation choices in words -> baseline_segments(by=...); no bare strings in a page:
 # Streamlit's magic would print them.
@@ -644,7 +644,7 @@ def _baseline_table(base: Baseline) -> None:
 @st.fragment
 def _workbench(key: BaselineKey, folder: str) -> None:
     """Sliders and everything that depends on them (reruns alone when a slider moves)."""
-    if sys.modules.get(crm_core.whatif.__name__) is not crm_core.whatif:
+    if sys.modules.get(crm_core.whatif.engine.__name__) is not crm_core.whatif.engine:
         # The source changed and Streamlit unloaded the modules: objects read back from the
         # cache would be of the new classes while this fragment holds the old ones.
         st.rerun(scope="app")

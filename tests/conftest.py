@@ -11,8 +11,8 @@ from typing import Any
 import polars as pl
 import pytest
 
+from crm_core.data.snapshot import Snapshot
 from crm_core.sample import generate_sample
-from crm_core.snapshot import Snapshot
 
 AS_OF = date(2026, 9, 30)
 REPO = Path(__file__).resolve().parent.parent

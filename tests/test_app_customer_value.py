@@ -20,8 +20,8 @@ from crm_core.clv.customer import parameter_table
 from crm_core.clv.formulas import clv_contribution, clv_profit, clv_retention, clv_revenue
 from crm_core.clv.holdout import calibration_choices
 from crm_core.clv.ltv import cohort_choices, ltv_table, ltv_table_from_cohort, ltv_table_text
+from crm_core.data.snapshot import write_snapshot
 from crm_core.formatting import fmt_count, fmt_money, fmt_pct
-from crm_core.snapshot import write_snapshot
 
 PAGE = "pages/customer_value.py"
 

@@ -10,10 +10,10 @@ from streamlit.testing.v1 import AppTest
 
 from crm_core import load_snapshot
 from crm_core.charts.segments import share_text
-from crm_core.expressions import add_months
+from crm_core.data.expressions import add_months
 from crm_core.formatting import fmt_count, fmt_kind, fmt_money
-from crm_core.funnel import lifecycle_funnel
-from crm_core.lifecycle import CUSTOMER_STAGES, STAGE_LABELS, StageRules, lifecycle_report
+from crm_core.lifecycle.funnel import lifecycle_funnel
+from crm_core.lifecycle.report import CUSTOMER_STAGES, STAGE_LABELS, StageRules, lifecycle_report
 
 PAGE = "pages/lifecycle.py"
 

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from crm_core import load_snapshot
 from crm_core.formatting import fmt_kind, fmt_pct
-from crm_core.overview import overview_report
+from crm_core.overview.report import overview_report
 
 
 @pytest.mark.parametrize("snapshot_id", ["test-retail", "test-subscription"])

@@ -12,11 +12,11 @@ from streamlit.testing.v1 import AppTest
 
 from crm_core import load_snapshot
 from crm_core.charts.segments import share_text
+from crm_core.data.snapshot import write_snapshot
 from crm_core.formatting import fmt_count, fmt_money, fmt_pct
-from crm_core.profit import ProfitWindow
-from crm_core.rfm import rfm_report
-from crm_core.segments import SegmentReport, segment_report, tier_name
-from crm_core.snapshot import write_snapshot
+from crm_core.segments.profit import ProfitWindow
+from crm_core.segments.report import SegmentReport, segment_report, tier_name
+from crm_core.segments.rfm import rfm_report
 
 PAGE = "pages/segments.py"
 

@@ -10,8 +10,8 @@ from streamlit.testing.v1 import AppTest
 from crm_core import load_snapshot
 from crm_core.charts.whatif import retention_uplift_sentence
 from crm_core.formatting import fmt_delta, fmt_kind
-from crm_core.scenarios import list_scenarios, load_scenario, save_scenario
-from crm_core.whatif import (
+from crm_core.whatif.baseline import baseline_segments
+from crm_core.whatif.engine import (
     Levers,
     Scenario,
     retention_uplift,
@@ -19,7 +19,7 @@ from crm_core.whatif import (
     scenario_kpis,
     simulate,
 )
-from crm_core.whatif_baseline import baseline_segments
+from crm_core.whatif.scenarios import list_scenarios, load_scenario, save_scenario
 
 
 def shown(at: AppTest) -> dict[str, tuple[str, str | None]]:

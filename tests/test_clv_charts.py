@@ -24,8 +24,8 @@ from crm_core.clv.customer import customer_clv
 from crm_core.clv.holdout import holdout_check
 from crm_core.clv.ltv import ltv_table
 from crm_core.clv.uncertainty import clv_bands
+from crm_core.data.snapshot import load_snapshot
 from crm_core.sample import generate_sample
-from crm_core.snapshot import load_snapshot
 
 CDNOW = BGNBDModel(r=0.243, alpha=4.414, a=0.793, b=2.426)
 

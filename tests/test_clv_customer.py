@@ -12,8 +12,8 @@ from conftest import contact, customer, purchase
 from crm_core.clv import ModelFitError
 from crm_core.clv.customer import contribution_margin, customer_clv
 from crm_core.clv.uncertainty import clv_bands
+from crm_core.data.snapshot import Snapshot, load_snapshot
 from crm_core.errors import SnapshotError
-from crm_core.snapshot import Snapshot, load_snapshot
 
 AS_OF = date(2025, 12, 31)
 START = date(2024, 1, 1)
@@ -362,7 +362,7 @@ def test_sample_company_clv(sample):
 
 def test_sample_company_clv_one_and_two_quarters_earlier(sample):
     # the Overview fits at the as-of date and one quarter before it
-    from crm_core.expressions import add_months
+    from crm_core.data.expressions import add_months
 
     now = customer_clv(sample)
     for months in (3, 6):

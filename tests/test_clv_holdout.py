@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 
 from crm_core.clv.holdout import holdout_check
+from crm_core.clv.summary import rfm_summary
+from crm_core.data.snapshot import Snapshot, load_snapshot
 from crm_core.sample import generate_sample
-from crm_core.snapshot import Snapshot, load_snapshot
-from crm_core.summary import rfm_summary
 
 CALIBRATION_END = date(2025, 9, 30)
 

@@ -15,7 +15,7 @@ from crm_core.clv.ltv import (
     ltv_table_from_cohort,
     payback_year,
 )
-from crm_core.snapshot import Snapshot
+from crm_core.data.snapshot import Snapshot
 
 
 def test_planning_table_by_hand():

@@ -21,7 +21,7 @@ import pytest
 from conftest import customer, purchase
 from polars.testing import assert_frame_equal
 
-from crm_core.cohorts import cohort_retention
+from crm_core.lifecycle.cohorts import cohort_retention
 
 D = date
 

@@ -21,8 +21,8 @@ from conftest import customer, purchase
 from polars.testing import assert_frame_equal
 from test_lifecycle_stages import lead, monthly
 
-from crm_core.funnel import lifecycle_funnel
-from crm_core.lifecycle import StageRules
+from crm_core.lifecycle.funnel import lifecycle_funnel
+from crm_core.lifecycle.report import StageRules
 
 D = date
 

@@ -21,11 +21,11 @@ from crm_core.charts.lifecycle import (
     transition_matrix,
     transitions_sankey,
 )
-from crm_core.cohorts import cohort_retention
-from crm_core.funnel import lifecycle_funnel
-from crm_core.lifecycle import CHURNED, STAGE_LABELS, lifecycle_report
-from crm_core.snapshot import load_snapshot
-from crm_core.tenure import PARTS, tenure_profit
+from crm_core.data.snapshot import load_snapshot
+from crm_core.lifecycle.cohorts import cohort_retention
+from crm_core.lifecycle.funnel import lifecycle_funnel
+from crm_core.lifecycle.report import CHURNED, STAGE_LABELS, lifecycle_report
+from crm_core.lifecycle.tenure import PARTS, tenure_profit
 
 RAW = {
     "revenue_ttm",

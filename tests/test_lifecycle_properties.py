@@ -17,7 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from crm_core.lifecycle import (
+from crm_core.data.snapshot import Snapshot
+from crm_core.lifecycle.report import (
     CUSTOMER_STAGES,
     LEAD_DROPPED,
     NOT_YET,
@@ -27,7 +28,6 @@ from crm_core.lifecycle import (
     assign_stages,
     stage_transitions,
 )
-from crm_core.snapshot import Snapshot
 
 AS_OF = date(2026, 9, 30)
 SPAN = 900  # days of history

@@ -10,10 +10,11 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from crm_core.cohorts import cohort_retention
-from crm_core.expressions import add_months
-from crm_core.funnel import lifecycle_funnel
-from crm_core.lifecycle import (
+from crm_core.data.expressions import add_months
+from crm_core.data.snapshot import Snapshot, load_snapshot
+from crm_core.lifecycle.cohorts import cohort_retention
+from crm_core.lifecycle.funnel import lifecycle_funnel
+from crm_core.lifecycle.report import (
     CHURNED,
     CUSTOMER_STAGES,
     DECLINING,
@@ -23,8 +24,7 @@ from crm_core.lifecycle import (
     STAGES,
     lifecycle_report,
 )
-from crm_core.snapshot import Snapshot, load_snapshot
-from crm_core.tenure import PARTS, tenure_profit
+from crm_core.lifecycle.tenure import PARTS, tenure_profit
 
 
 @pytest.fixture(scope="module", params=["retail", "subscription"])

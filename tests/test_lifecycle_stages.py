@@ -16,8 +16,8 @@ import pytest
 from conftest import customer, purchase
 from polars.testing import assert_frame_equal
 
-from crm_core.expressions import add_months
-from crm_core.lifecycle import (
+from crm_core.data.expressions import add_months
+from crm_core.lifecycle.report import (
     CHURNED,
     DECLINING,
     GROWING,

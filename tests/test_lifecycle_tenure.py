@@ -23,7 +23,7 @@ from conftest import contact, customer, purchase
 from hypothesis import given, settings
 from test_lifecycle_properties import snapshots
 
-from crm_core.tenure import PARTS, tenure_profit
+from crm_core.lifecycle.tenure import PARTS, tenure_profit
 
 D = date
 W = 273 / 365

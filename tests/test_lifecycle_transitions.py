@@ -23,7 +23,7 @@ import pytest
 from conftest import customer, purchase
 from test_lifecycle_stages import lead, monthly
 
-from crm_core.lifecycle import (
+from crm_core.lifecycle.report import (
     CHURNED,
     DECLINING,
     LEAD_DROPPED,

@@ -10,8 +10,8 @@ import pytest
 from conftest import contact, customer, purchase
 
 from crm_core import load_snapshot
-from crm_core.expressions import add_months
-from crm_core.overview import ClvHeadline, overview_report, period_grid, quarterly_trend
+from crm_core.data.expressions import add_months
+from crm_core.overview.report import ClvHeadline, overview_report, period_grid, quarterly_trend
 
 D = date
 

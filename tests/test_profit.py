@@ -9,7 +9,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from crm_core.profit import (
+from crm_core.data.snapshot import Snapshot
+from crm_core.segments.profit import (
     ACQUISITION_COST,
     DIRECT_COST,
     PROFIT,
@@ -23,7 +24,6 @@ from crm_core.profit import (
     customer_profit_lazy,
     touchpoint_costs_lazy,
 )
-from crm_core.snapshot import Snapshot
 
 AS_OF = date(2026, 9, 30)
 D = date.fromisoformat

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from crm_core.rfm import (
+from crm_core.data.snapshot import Snapshot
+from crm_core.segments.rfm import (
     NEW_CUSTOMER,
     SEGMENTS,
     quintile_score,
@@ -20,7 +21,6 @@ from crm_core.rfm import (
     rfm_scores_lazy,
     segment_of,
 )
-from crm_core.snapshot import Snapshot
 
 AS_OF = date(2026, 9, 30)
 D = date.fromisoformat

@@ -11,8 +11,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from crm_core import load_snapshot
-from crm_core.profit import customer_profit
 from crm_core.sample import generate_sample
+from crm_core.segments.profit import customer_profit
 
 TABLES = ("customers", "transactions", "service_costs", "prospects")
 

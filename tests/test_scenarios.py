@@ -1,4 +1,4 @@
-"""Named what-if scenarios saved as JSON (crm_core.scenarios)."""
+"""Named what-if scenarios saved as JSON (crm_core.whatif.scenarios)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import os
 
 import pytest
 
-from crm_core import scenarios as store
-from crm_core.scenarios import (
+from crm_core.whatif import scenarios as store
+from crm_core.whatif.engine import Levers, Scenario
+from crm_core.whatif.scenarios import (
     SCENARIO_SCHEMA_VERSION,
     delete_scenario,
     list_scenarios,
@@ -19,7 +20,6 @@ from crm_core.scenarios import (
     unreadable_scenarios,
     validate_scenario_name,
 )
-from crm_core.whatif import Levers, Scenario
 
 
 def plan(name: str = "Plan B") -> Scenario:

@@ -9,9 +9,10 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from crm_core.profit import PROFIT, ProfitWindow, customer_profit
+from crm_core.data.snapshot import Snapshot, load_snapshot
 from crm_core.sample import generate_sample
-from crm_core.segments import (
+from crm_core.segments.profit import PROFIT, ProfitWindow, customer_profit
+from crm_core.segments.report import (
     QUADRANTS,
     TIERS,
     SegmentReport,
@@ -24,7 +25,6 @@ from crm_core.segments import (
     whale_curve,
     whale_stats,
 )
-from crm_core.snapshot import Snapshot, load_snapshot
 
 AS_OF = date(2026, 9, 30)
 IN_WINDOW = date(2026, 6, 1)

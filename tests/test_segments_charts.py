@@ -11,10 +11,10 @@ import polars as pl
 import pytest
 
 from crm_core.charts import segments as charts
-from crm_core.profit import ProfitWindow
-from crm_core.rfm import rfm_migration, rfm_report
-from crm_core.segments import SegmentReport, segment_report
-from crm_core.snapshot import Snapshot, load_snapshot
+from crm_core.data.snapshot import Snapshot, load_snapshot
+from crm_core.segments.profit import ProfitWindow
+from crm_core.segments.report import SegmentReport, segment_report
+from crm_core.segments.rfm import rfm_migration, rfm_report
 
 SEGMENT_BUILDERS = (
     charts.abc_shares,

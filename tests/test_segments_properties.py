@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crm_core.profit import PROFIT
-from crm_core.segments import (
+from crm_core.segments.profit import PROFIT
+from crm_core.segments.report import (
     TIERS,
     assign_tiers,
     tier_table,

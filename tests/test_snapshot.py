@@ -14,7 +14,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from crm_core import Snapshot, SnapshotError, load_snapshot, write_snapshot
-from crm_core.snapshot import Manifest, find_snapshots
+from crm_core.data.snapshot import Manifest, find_snapshots
 
 AS_OF = date(2026, 9, 30)
 

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from crm_core.summary import purchase_days, rfm_summary, units_per_year
+from crm_core.clv.summary import purchase_days, rfm_summary, units_per_year
 
 DATA = Path(__file__).parent / "data"
 

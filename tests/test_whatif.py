@@ -1,4 +1,4 @@
-"""What-if projection: closed forms, timing, levers and input validation (crm_core.whatif)."""
+"""What-if projection: closed forms, timing, levers and input validation (whatif.engine)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from crm_core.whatif import (
+from crm_core.whatif.engine import (
     Levers,
     Scenario,
     Segment,
@@ -490,7 +490,7 @@ def test_results_are_numpy_free_frames():
 
 
 def test_scenario_kpis_compare_a_scenario_with_its_baseline():
-    from crm_core.whatif import scenario_kpis
+    from crm_core.whatif.engine import scenario_kpis
 
     segs = [Segment("A", 100, 0.5, 10.0, 20, 5.0), Segment("B", 50, 0.8, 40.0)]
     base = simulate(segs, horizon_years=3, discount_rate=0.1)
@@ -517,7 +517,7 @@ def test_scenario_kpis_compare_a_scenario_with_its_baseline():
 
 
 def test_scenario_table_rows_and_changes():
-    from crm_core.whatif import scenario_table
+    from crm_core.whatif.engine import scenario_table
 
     segs = [Segment("A", 100, 0.5, 10.0)]
     base = simulate(segs, horizon_years=2, discount_rate=0.0, draws=50)

@@ -1,4 +1,4 @@
-"""What-if baseline from a snapshot (crm_core.whatif_baseline): hand-computed segments,
+"""What-if baseline from a snapshot (crm_core.whatif.baseline): hand-computed segments,
 consistency with the Executive overview, the tenure curve, and engine integration."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from conftest import contact, customer, purchase
 from polars.testing import assert_frame_equal
 
 from crm_core import load_snapshot
-from crm_core.overview import overview_report
-from crm_core.whatif import Levers, Scenario, simulate
-from crm_core.whatif_baseline import DEFAULT_HORIZON_YEARS, SEGMENTATIONS, baseline_segments
+from crm_core.overview.report import overview_report
+from crm_core.whatif.baseline import DEFAULT_HORIZON_YEARS, SEGMENTATIONS, baseline_segments
+from crm_core.whatif.engine import Levers, Scenario, simulate
 
 
 def row(baseline, name: str) -> dict:

@@ -14,8 +14,15 @@ from crm_core.charts.whatif import (
     scenario_comparison_figure,
     tornado_figure,
 )
-from crm_core.whatif import Levers, RetentionUplift, Scenario, Segment, run_scenario, simulate
-from crm_core.whatif_optimize import (
+from crm_core.whatif.engine import (
+    Levers,
+    RetentionUplift,
+    Scenario,
+    Segment,
+    run_scenario,
+    simulate,
+)
+from crm_core.whatif.optimize import (
     BreakEven,
     break_even,
     optimize_retention_budget,

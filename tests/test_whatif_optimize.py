@@ -1,4 +1,4 @@
-"""Retention budget optimiser, break-even and sensitivity (crm_core.whatif_optimize)."""
+"""Retention budget optimiser, break-even and sensitivity (crm_core.whatif.optimize)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from crm_core.whatif import Levers, Segment, apply_scenario, equity_by_segment, simulate
-from crm_core.whatif_optimize import (
+from crm_core.whatif.engine import Levers, Segment, apply_scenario, equity_by_segment, simulate
+from crm_core.whatif.optimize import (
     ALL_SEGMENTS,
     _grid_allocation,
     break_even,

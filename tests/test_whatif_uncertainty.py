@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 from scipy import stats
 
-from crm_core.whatif import Levers, Segment, apply_scenario, simulate
+from crm_core.whatif.engine import Levers, Segment, apply_scenario, simulate
 
 
 def segments(at_risk: int = 100, retained: int = 80, margin_std: float = 10.0) -> list[Segment]:

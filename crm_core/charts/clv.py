@@ -26,9 +26,9 @@ from crm_core.clv.customer import CLV, ClvResult
 from crm_core.clv.holdout import ACTUAL, BUCKET, PERIOD, PREDICTED, HoldoutCheck
 from crm_core.clv.ltv import CUMULATIVE_NPV, NPV_PROFIT, YEAR, payback_year
 from crm_core.clv.sbg import SBGModel
+from crm_core.clv.summary import TIME_UNIT_NAMES
 from crm_core.clv.uncertainty import ALL_CUSTOMERS, ClvBands
 from crm_core.formatting import fmt_count, fmt_money, fmt_pct
-from crm_core.summary import TIME_UNIT_NAMES
 
 __all__ = [
     "clv_bands_figure",

@@ -1,8 +1,8 @@
 """Figures of the Lifecycle page: stage mix, stage history, transitions (Sankey and matrix),
 the funnel, cohort retention heat maps and curves, and profit by tenure year.
 
-Every builder takes a result of :mod:`crm_core.lifecycle`, :mod:`crm_core.funnel`,
-:mod:`crm_core.cohorts` or :mod:`crm_core.tenure` and returns a ``go.Figure`` whose title
+Every builder takes a result of :mod:`crm_core.lifecycle` (report, funnel, cohorts or
+tenure) and returns a ``go.Figure`` whose title
 states the finding, finished with :func:`crm_core.charts.style.apply_layout`. Stage colours
 are declared once, in :data:`STAGE_COLORS`, and used by every chart.
 """
@@ -24,15 +24,15 @@ from crm_core.charts.style import (
     currency_prefix,
     share_heatmap,
 )
-from crm_core.cohorts import (
+from crm_core.formatting import fmt_count, fmt_money
+from crm_core.lifecycle.cohorts import (
     COHORT_LABEL,
     QUARTER,
     RETENTION,
     REVENUE_RETENTION,
     CohortReport,
 )
-from crm_core.formatting import fmt_count, fmt_money
-from crm_core.funnel import (
+from crm_core.lifecycle.funnel import (
     ACTIVE_AFTER,
     CONVERSION,
     ELIGIBLE,
@@ -45,7 +45,7 @@ from crm_core.funnel import (
     STEP_INDEX,
     FunnelReport,
 )
-from crm_core.lifecycle import (
+from crm_core.lifecycle.report import (
     AS_OF,
     CHURNED,
     CUSTOMER_STAGES,
@@ -67,7 +67,7 @@ from crm_core.lifecycle import (
     LifecycleReport,
     Transitions,
 )
-from crm_core.tenure import (
+from crm_core.lifecycle.tenure import (
     ACQUISITION,
     BASE_PROFIT,
     EXTRA_PURCHASES,

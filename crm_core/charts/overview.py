@@ -7,7 +7,7 @@ import polars as pl
 
 from crm_core.charts.style import NEGATIVE, NEUTRAL, POSITIVE, PRIMARY, apply_layout
 from crm_core.formatting import fmt_count, fmt_money, fmt_pct
-from crm_core.overview import (
+from crm_core.overview.report import (
     GROSS_PROFIT,
     LABEL,
     LOST,

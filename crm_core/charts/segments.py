@@ -1,7 +1,8 @@
 """Figures of the Segments page: the A/B/C table, the whale curve, the value matrix, cost
 to serve by touchpoint and sales channel, RFM segments and their migration.
 
-Every builder takes a result of :mod:`crm_core.segments` or :mod:`crm_core.rfm` and returns
+Every builder takes a result of :mod:`crm_core.segments.report` or
+:mod:`crm_core.segments.rfm` and returns
 a ``go.Figure`` whose title states the finding in words, finished with
 :func:`crm_core.charts.style.apply_layout`.
 """
@@ -21,19 +22,10 @@ from crm_core.charts.style import (
     currency_prefix,
     share_heatmap,
 )
+from crm_core.data.schema import C
 from crm_core.formatting import fmt_count, fmt_money, fmt_pct, fmt_ratio
-from crm_core.profit import REVENUE, TRANSACTIONS
-from crm_core.rfm import (
-    FROM_SEGMENT,
-    MEDIAN_RECENCY_DAYS,
-    SEGMENT,
-    SHARE_OF_FROM,
-    TO_SEGMENT,
-    RFMMigration,
-    RFMReport,
-)
-from crm_core.schema import C
-from crm_core.segments import (
+from crm_core.segments.profit import REVENUE, TRANSACTIONS
+from crm_core.segments.report import (
     COST_PER_CONTACT,
     COST_PER_CUSTOMER,
     COST_SHARE,
@@ -53,6 +45,15 @@ from crm_core.segments import (
     SegmentReport,
     humanise,
     tier_name,
+)
+from crm_core.segments.rfm import (
+    FROM_SEGMENT,
+    MEDIAN_RECENCY_DAYS,
+    SEGMENT,
+    SHARE_OF_FROM,
+    TO_SEGMENT,
+    RFMMigration,
+    RFMReport,
 )
 
 __all__ = [

@@ -1,7 +1,7 @@
 """Figures and sentences of the What-if page: projections with bands, equity bridges,
 the sensitivity tornado, the retention budget split and scenario comparisons.
 
-Pure functions: results of :mod:`crm_core.whatif` / :mod:`crm_core.whatif_optimize` in,
+Pure functions: results of :mod:`crm_core.whatif.engine` / :mod:`crm_core.whatif.optimize` in,
 ``go.Figure`` (or a sentence) out, finished with :func:`crm_core.charts.style.apply_layout`.
 Every number shown goes through :mod:`crm_core.formatting`.
 """
@@ -24,8 +24,8 @@ from crm_core.charts.style import (
     currency_prefix,
 )
 from crm_core.formatting import fmt_count, fmt_money, fmt_pct
-from crm_core.whatif import RetentionUplift, SimulationResult
-from crm_core.whatif_optimize import ALL_SEGMENTS, BreakEven, BudgetAllocation
+from crm_core.whatif.engine import RetentionUplift, SimulationResult
+from crm_core.whatif.optimize import ALL_SEGMENTS, BreakEven, BudgetAllocation
 
 __all__ = [
     "MAX_COMPARED",

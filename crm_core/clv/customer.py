@@ -51,12 +51,7 @@ from crm_core.clv.bgnbd import BGNBDModel, fit_bgnbd
 from crm_core.clv.errors import ModelFitError
 from crm_core.clv.gamma_gamma import GammaGammaModel, fit_gamma_gamma
 from crm_core.clv.sbg import SBGModel, fit_sbg_censored
-from crm_core.errors import SnapshotError
-from crm_core.expressions import between, trailing_window
-from crm_core.formatting import fmt_pct
-from crm_core.schema import TRANSACTIONS, C
-from crm_core.snapshot import Snapshot
-from crm_core.summary import (
+from crm_core.clv.summary import (
     DAYS_PER_YEAR,
     FREQUENCY,
     MONETARY_VALUE,
@@ -65,6 +60,11 @@ from crm_core.summary import (
     rfm_summary,
     units_per_year,
 )
+from crm_core.data.expressions import between, trailing_window
+from crm_core.data.schema import TRANSACTIONS, C
+from crm_core.data.snapshot import Snapshot
+from crm_core.errors import SnapshotError
+from crm_core.formatting import fmt_pct
 
 __all__ = [
     "CLV",

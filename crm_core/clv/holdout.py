@@ -28,11 +28,7 @@ from crm_core.clv._dates import completed_months
 from crm_core.clv.bgnbd import BGNBDModel, fit_bgnbd
 from crm_core.clv.customer import PERIODS_PAID, contract_histories, fit_contract_sbg
 from crm_core.clv.sbg import SBGModel
-from crm_core.expressions import add_months, quarter_end
-from crm_core.formatting import fmt_count, fmt_pct
-from crm_core.schema import C
-from crm_core.snapshot import Snapshot
-from crm_core.summary import (
+from crm_core.clv.summary import (
     DAYS_PER_UNIT,
     FIRST_PURCHASE,
     FREQUENCY,
@@ -41,6 +37,10 @@ from crm_core.summary import (
     purchase_days,
     rfm_summary_lazy,
 )
+from crm_core.data.expressions import add_months, quarter_end
+from crm_core.data.schema import C
+from crm_core.data.snapshot import Snapshot
+from crm_core.formatting import fmt_count, fmt_pct
 
 __all__ = ["BUCKET", "HoldoutCheck", "calibration_choices", "holdout_check"]
 

@@ -23,11 +23,11 @@ import numpy as np
 import polars as pl
 
 from crm_core.clv._dates import completed_months, shifted
-from crm_core.expressions import add_months
+from crm_core.clv.summary import purchase_days
+from crm_core.data.expressions import add_months
+from crm_core.data.schema import C
+from crm_core.data.snapshot import Snapshot
 from crm_core.formatting import fmt_count, fmt_money, fmt_pct
-from crm_core.schema import C
-from crm_core.snapshot import Snapshot
-from crm_core.summary import purchase_days
 
 __all__ = [
     "LTV_COLUMNS",

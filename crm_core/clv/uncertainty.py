@@ -29,9 +29,9 @@ from crm_core.clv.customer import (
     sbg_clv_values,
 )
 from crm_core.clv.gamma_gamma import GammaGammaModel
-from crm_core.schema import C
-from crm_core.snapshot import Snapshot
-from crm_core.summary import FREQUENCY, MONETARY_VALUE, RECENCY, T_AGE
+from crm_core.clv.summary import FREQUENCY, MONETARY_VALUE, RECENCY, T_AGE
+from crm_core.data.schema import C
+from crm_core.data.snapshot import Snapshot
 
 __all__ = ["ALL_CUSTOMERS", "GROUPINGS", "ClvBands", "clv_bands", "clv_bands_by", "group_labels"]
 
@@ -260,8 +260,8 @@ def group_labels(snapshot: Snapshot, by: str) -> pl.DataFrame:
     if by != "tier":
         raise ValueError(f"by must be one of {', '.join(GROUPINGS)}, got {by!r}")
     # imported here: the segments module may come to use CLV, and must not form a cycle
-    from crm_core.profit import customer_profit_lazy
-    from crm_core.segments import DEFAULT_CUTOFFS, TIER, TIERS, assign_tiers, tier_name
+    from crm_core.segments.profit import customer_profit_lazy
+    from crm_core.segments.report import DEFAULT_CUTOFFS, TIER, TIERS, assign_tiers, tier_name
 
     # "A: top 10%" -> "Tier A (top 10%)": reads as a noun in "Tier A (top 10%) customers"
     names = {t: "Tier {} ({})".format(*tier_name(t, DEFAULT_CUTOFFS).split(": ")) for t in TIERS}

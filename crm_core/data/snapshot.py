@@ -1,6 +1,6 @@
 """Snapshots: a company's customer data as of one date, stored as a folder of Parquet files.
 
-``load_snapshot`` validates a folder against the format in ``crm_core.schema`` and returns
+``load_snapshot`` validates a folder against the format in ``crm_core.data.schema`` and returns
 lazy frames; ``write_snapshot`` writes one atomically; ``Snapshot.cut`` gives the same data
 as of an earlier date. Every data problem raises :class:`~crm_core.errors.SnapshotError`
 naming the file, the column, the number of rows and a few example values; no polars or
@@ -23,7 +23,7 @@ from typing import Any
 import polars as pl
 
 from crm_core.errors import SnapshotError
-from crm_core.schema import (
+from crm_core.data.schema import (
     BUSINESS_MODELS,
     CUSTOMERS,
     MANIFEST_FILE,
@@ -190,7 +190,7 @@ class Snapshot:
     manifest
         The parsed manifest.
     customers, transactions, service_costs, prospects
-        Lazy frames with at least the columns of ``crm_core.schema`` in their declared
+        Lazy frames with at least the columns of ``crm_core.data.schema`` in their declared
         dtypes (extra columns are kept). Absent optional tables are empty frames.
     path
         Folder the snapshot was read from (``None`` for in-memory snapshots).

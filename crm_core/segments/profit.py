@@ -27,9 +27,9 @@ from datetime import date
 
 import polars as pl
 
-from crm_core.expressions import between, trailing_window
-from crm_core.schema import C
-from crm_core.snapshot import Snapshot
+from crm_core.data.expressions import between, trailing_window
+from crm_core.data.schema import C
+from crm_core.data.snapshot import Snapshot
 
 __all__ = [
     "ACQUISITION_COST",

@@ -38,10 +38,10 @@ from datetime import date, timedelta
 import polars as pl
 
 from crm_core.clv._dates import completed_months, shifted
-from crm_core.expressions import quarter_label, quarter_start
-from crm_core.schema import C
-from crm_core.snapshot import Snapshot
-from crm_core.summary import purchase_days
+from crm_core.clv.summary import purchase_days
+from crm_core.data.expressions import quarter_label, quarter_start
+from crm_core.data.schema import C
+from crm_core.data.snapshot import Snapshot
 
 __all__ = [
     "ACTIVE",

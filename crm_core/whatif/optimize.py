@@ -1,6 +1,6 @@
 """Where should the next dollar go? Retention budget optimiser, break-even, sensitivity.
 
-Built on the projection of :mod:`crm_core.whatif` (same timing and response curve):
+Built on the projection of :mod:`crm_core.whatif.engine` (same timing and response curve):
 
 * :func:`optimize_retention_budget` splits a yearly retention budget across segments to
   maximise customer equity (Blattberg & Deighton 1996: spend on retention until the last
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import polars as pl
 
-from crm_core.whatif import (
+from crm_core.whatif.engine import (
     MAX_HORIZON_YEARS,
     Levers,
     Scenario,
@@ -229,7 +229,7 @@ def optimize_retention_budget(
     """Split a yearly retention budget across segments to maximise customer equity.
 
     Each segment's equity depends only on its own spend (concave response curve, module
-    docstring of :mod:`crm_core.whatif`), so the problem is separable: an exact dynamic
+    docstring of :mod:`crm_core.whatif.engine`), so the problem is separable: an exact dynamic
     programme on ``grid_steps`` budget units finds the best grid split (also when the
     equity curve is not concave), then scipy's SLSQP refines it on the continuous
     problem and is kept only when it does better. Equity is net of the spend, so the

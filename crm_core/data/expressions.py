@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from crm_core.schema import C
+from crm_core.data.schema import C
 
 __all__ = [
     "add_months",

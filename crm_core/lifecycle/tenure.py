@@ -50,9 +50,9 @@ from datetime import date, timedelta
 import polars as pl
 
 from crm_core.clv._dates import completed_months, shifted
-from crm_core.schema import C
-from crm_core.snapshot import Snapshot
-from crm_core.summary import purchase_days
+from crm_core.clv.summary import purchase_days
+from crm_core.data.schema import C
+from crm_core.data.snapshot import Snapshot
 
 __all__ = [
     "ACQUISITION",

@@ -40,7 +40,9 @@ from datetime import date
 
 import polars as pl
 
-from crm_core.profit import (
+from crm_core.data.schema import C
+from crm_core.data.snapshot import Snapshot
+from crm_core.segments.profit import (
     ACQUISITION_COST,
     CONTACTS,
     DIRECT_COST,
@@ -54,8 +56,6 @@ from crm_core.profit import (
     customer_profit_lazy,
     touchpoint_costs_lazy,
 )
-from crm_core.schema import C
-from crm_core.snapshot import Snapshot
 
 __all__ = [
     "COLUMN_LABELS",
@@ -1004,7 +1004,7 @@ def segment_report(
         Shares of customers in tiers A, B, C (fractions summing to 1); default 10/20/70%.
     amortise_years
         ``None`` charges acquisition cost in full in the window of acquisition; a number
-        of years spreads it evenly (see :mod:`crm_core.profit`).
+        of years spreads it evenly (see :mod:`crm_core.segments.profit`).
     regions, channels
         Keep only customers of these regions / acquisition channels (``None`` or empty:
         all). Tiers, medians and shares are computed within the selection.

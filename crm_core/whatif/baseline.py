@@ -6,7 +6,7 @@ Lehmann 2003), one segment per profit tier (ABC, the default), RFM segment, acqu
 channel or region, with the observed inputs per segment in a table.
 
 Definitions (``t0`` = the as-of date, ``t1`` = twelve calendar months earlier; amounts in
-the snapshot's currency). They are the Executive overview's (:mod:`crm_core.overview`),
+the snapshot's currency). They are the Executive overview's (:mod:`crm_core.overview.report`),
 so the segments add up to the overview's figures:
 
 * **active customer at t** - non-contractual: acquired on or before ``t`` with a purchase
@@ -79,11 +79,17 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from crm_core.expressions import add_months, between
-from crm_core.profit import DIRECT_COST, REVENUE, SERVICE_COST, ProfitWindow, customer_profit_lazy
-from crm_core.schema import C
-from crm_core.snapshot import Snapshot
-from crm_core.whatif import Levers, Scenario, Segment
+from crm_core.data.expressions import add_months, between
+from crm_core.data.schema import C
+from crm_core.data.snapshot import Snapshot
+from crm_core.segments.profit import (
+    DIRECT_COST,
+    REVENUE,
+    SERVICE_COST,
+    ProfitWindow,
+    customer_profit_lazy,
+)
+from crm_core.whatif.engine import Levers, Scenario, Segment
 
 __all__ = [
     "BASELINE_LABELS",
@@ -345,7 +351,7 @@ def _labels(
     customer columns), the segment order (``None``: by size) and the fallback label."""
     window = ProfitWindow.trailing(at)
     if by == "tier":
-        from crm_core.segments import TIER, TIERS, assign_tiers, tier_name
+        from crm_core.segments.report import TIER, TIERS, assign_tiers, tier_name
 
         names = {t: tier_name(t, cutoffs) for t in TIERS}
         ranked = assign_tiers(customer_profit_lazy(snapshot, window), cutoffs).select(
@@ -354,8 +360,8 @@ def _labels(
         )
         return ranked, list(names.values()), pl.lit(names[TIERS[-1]])
     if by == "rfm":
-        from crm_core.rfm import SEGMENT as RFM_SEGMENT
-        from crm_core.rfm import SEGMENT_NAMES, rfm_scores_lazy
+        from crm_core.segments.rfm import SEGMENT as RFM_SEGMENT
+        from crm_core.segments.rfm import SEGMENT_NAMES, rfm_scores_lazy
 
         scores = rfm_scores_lazy(snapshot.transactions, at).select(
             C.customer_id, pl.col(RFM_SEGMENT).cast(pl.String).alias("_label")
@@ -456,7 +462,7 @@ def baseline_segments(
     if by not in SEGMENTATIONS:
         raise ValueError(f"by must be one of {', '.join(SEGMENTATIONS)}, got {by!r}")
     if by == "tier":
-        from crm_core.segments import validate_cutoffs
+        from crm_core.segments.report import validate_cutoffs
 
         cutoffs = validate_cutoffs(cutoffs)
     contractual = snapshot.manifest.contractual

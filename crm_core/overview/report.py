@@ -34,9 +34,9 @@ from typing import Literal
 
 import polars as pl
 
-from crm_core.expressions import add_months
-from crm_core.schema import C
-from crm_core.snapshot import Snapshot
+from crm_core.data.expressions import add_months
+from crm_core.data.schema import C
+from crm_core.data.snapshot import Snapshot
 
 __all__ = [
     "ClvHeadline",
@@ -571,8 +571,8 @@ def overview_report(
     history
         Quarters of KPI history kept for the cards' sparklines.
     """
-    from crm_core.profit import PROFIT, customer_profit_lazy
-    from crm_core.segments import top_share
+    from crm_core.segments.profit import PROFIT, customer_profit_lazy
+    from crm_core.segments.report import top_share
 
     trend = quarterly_trend(snapshot, periods=max(periods, history + 4)).collect()
     d = snapshot.manifest.discount_rate

@@ -43,9 +43,10 @@ from datetime import date
 
 import polars as pl
 
-from crm_core.profit import PROFIT, ProfitWindow, customer_profit_lazy
-from crm_core.schema import C
-from crm_core.segments import (
+from crm_core.data.schema import C
+from crm_core.data.snapshot import Snapshot
+from crm_core.segments.profit import PROFIT, ProfitWindow, customer_profit_lazy
+from crm_core.segments.report import (
     CUSTOMER_SHARE,
     CUSTOMERS,
     PROFIT_PER_CUSTOMER,
@@ -55,7 +56,6 @@ from crm_core.segments import (
     per_customer,
     share_of_total,
 )
-from crm_core.snapshot import Snapshot
 
 __all__ = [
     "NEW_CUSTOMER",
@@ -402,7 +402,7 @@ def rfm_report(
     lookback_months
         Purchase history used for the scores; ``None`` (default) uses all of it.
     amortise_years
-        Acquisition-cost amortisation of the profit (see :mod:`crm_core.profit`).
+        Acquisition-cost amortisation of the profit (see :mod:`crm_core.segments.profit`).
     regions, channels
         Keep only customers of these regions / acquisition channels (``None`` or empty:
         all); scores are quintiles within the selection.

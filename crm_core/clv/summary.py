@@ -29,7 +29,7 @@ from datetime import date, datetime
 
 import polars as pl
 
-from crm_core.schema import C
+from crm_core.data.schema import C
 
 __all__ = [
     "DAYS_PER_UNIT",

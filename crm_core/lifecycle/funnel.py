@@ -38,10 +38,10 @@ from datetime import date
 
 import polars as pl
 
-from crm_core.lifecycle import StageRules, leads_lazy
-from crm_core.schema import C
-from crm_core.snapshot import Snapshot
-from crm_core.summary import purchase_days
+from crm_core.clv.summary import purchase_days
+from crm_core.data.schema import C
+from crm_core.data.snapshot import Snapshot
+from crm_core.lifecycle.report import StageRules, leads_lazy
 
 __all__ = [
     "ACTIVE_AFTER",

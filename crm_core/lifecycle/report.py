@@ -78,11 +78,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from crm_core.expressions import add_months
-from crm_core.overview import Kpi
-from crm_core.schema import C
-from crm_core.snapshot import Snapshot
-from crm_core.summary import DAYS_PER_UNIT
+from crm_core.clv.summary import DAYS_PER_UNIT
+from crm_core.data.expressions import add_months
+from crm_core.data.schema import C
+from crm_core.data.snapshot import Snapshot
+from crm_core.overview.report import Kpi
 
 __all__ = [
     "AS_OF",

@@ -1,0 +1,1 @@
+"""The customer lifecycle: stages, transitions, funnel, cohorts and profit by tenure."""

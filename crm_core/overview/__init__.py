@@ -1,0 +1,1 @@
+"""The Executive overview: KPI cards and the quarterly trend."""
