@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 SAMPLE_RETAIL       := data/sample/manifest.json
 SAMPLE_SUBSCRIPTION := data/sample-subscription/manifest.json
 
-.PHONY: run test install data lint format bench clean
+.PHONY: run test install data lint format bench bench-quick clean
 
 run: install data
 	$(VENV)/bin/streamlit run app.py
@@ -43,8 +43,12 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# Benchmarks (benchmarks/README.md): the full run at 1,000,000 customers, the quick one at 200,000.
 bench: install
-	$(PY) benchmarks/run.py
+	$(PY) benchmarks/run.py --json benchmarks/results/latest-full.json
+
+bench-quick: install
+	$(PY) benchmarks/run.py --quick --json benchmarks/results/latest-quick.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
