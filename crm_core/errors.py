@@ -1,20 +1,38 @@
-"""Errors a user can cause with their data.
+"""The error hierarchy: problems a user can fix, as opposed to bugs.
 
-Every problem in a snapshot a user supplies is reported as a :class:`SnapshotError`
-whose message names the file, the column, how many rows are affected and a few example
-values, so the user can find and fix the fault without reading a traceback.
+:class:`DataError` (a ``ValueError``) is the base of every problem a user can cause with
+their data or choices and fix without reading code:
+
+* :class:`SnapshotError`: a snapshot folder or an export violates the snapshot format; the
+  message names the file, the column, how many rows are affected and a few example values;
+* :class:`~crm_core.clv.errors.ModelFitError`: a model cannot be fitted to the data (no
+  repeat purchases, nobody churned yet, ...);
+* :class:`NotEnoughData`: the data does not reach far enough back, or holds too few
+  customers, for what was asked (say what would be needed).
+
+The app shows a ``DataError`` as a friendly error box and keeps the rest of the page
+working; any other exception (including a plain ``ValueError`` from a bad argument) is a
+programming error and surfaces as such, never as "could not compute".
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-__all__ = ["SnapshotError"]
+__all__ = ["DataError", "NotEnoughData", "SnapshotError"]
 
 _MAX_EXAMPLES = 5
 
 
-class SnapshotError(ValueError):
+class DataError(ValueError):
+    """A problem the user can fix by changing their data or their choices (see module)."""
+
+
+class NotEnoughData(DataError):
+    """The data is too short or too small for the computation asked for."""
+
+
+class SnapshotError(DataError):
     """A snapshot folder (or an export to build one) violates the snapshot format.
 
     Parameters

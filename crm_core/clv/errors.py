@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from crm_core.errors import DataError
+
 __all__ = ["ModelFitError"]
 
 
-class ModelFitError(ValueError):
+class ModelFitError(DataError):
     """A probability model could not be fitted: degenerate data or no proper maximum.
 
     Raised instead of returning parameters that do not describe the data, for example when
