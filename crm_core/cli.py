@@ -113,7 +113,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 def _cmd_clv(args: argparse.Namespace) -> int:
     from crm_core.clv import customer_clv
-    from crm_core.clv.customer import (
+    from crm_core.clv.valuation import (
         CLV,
         EXPECTED_PURCHASES,
         EXPECTED_SPEND,

@@ -21,18 +21,8 @@ import streamlit as st
 from crm_app import state
 from crm_app.ui import page_header
 from crm_core.charts import clv as charts
-from crm_core.clv.customer import (
-    CLV,
-    EXPECTED_PURCHASES,
-    EXPECTED_SPEND,
-    NEXT_RENEWAL_YEARS,
-    P_ALIVE,
-    PERIODS_PAID,
-    REVENUE_PER_PERIOD,
-    ClvResult,
-    customer_clv,
-    parameter_table,
-)
+from crm_core.clv.customer import customer_clv, parameter_table
+from crm_core.clv.fitted import NEXT_RENEWAL_YEARS, PERIODS_PAID, REVENUE_PER_PERIOD
 from crm_core.clv.formulas import clv_contribution, clv_profit, clv_retention, clv_revenue
 from crm_core.clv.holdout import HoldoutCheck, calibration_choices, holdout_check
 from crm_core.clv.ltv import (
@@ -46,6 +36,7 @@ from crm_core.clv.ltv import (
 )
 from crm_core.clv.summary import FREQUENCY, RECENCY, T_AGE
 from crm_core.clv.uncertainty import ALL_CUSTOMERS, GROUPINGS, ClvBands, clv_bands_by, group_labels
+from crm_core.clv.valuation import CLV, EXPECTED_PURCHASES, EXPECTED_SPEND, P_ALIVE, ClvResult
 from crm_core.data.schema import C
 from crm_core.formatting import CURRENCY_SYMBOLS, fmt_count, fmt_money, fmt_pct
 

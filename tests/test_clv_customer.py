@@ -10,7 +10,9 @@ import pytest
 from conftest import contact, customer, purchase
 
 from crm_core.clv import ModelFitError
-from crm_core.clv.customer import contribution_margin, customer_clv
+from crm_core.clv.customer import customer_clv
+from crm_core.clv.margin import contribution_margin
+from crm_core.data.ledger import build_ledger
 from crm_core.clv.uncertainty import clv_bands
 from crm_core.data.snapshot import Snapshot, load_snapshot
 from crm_core.errors import SnapshotError
@@ -177,18 +179,18 @@ def _margin_snapshot(make_snapshot, *, recent: bool = True, service: float = 30.
 
 def test_contribution_margin_by_hand(make_snapshot):
     # window: revenue 100 + 200 - 20 = 280, direct cost 50 + 80 = 130, service 30
-    m = contribution_margin(_margin_snapshot(make_snapshot))
+    m = contribution_margin(build_ledger(_margin_snapshot(make_snapshot)))
     assert m.ratio == pytest.approx((280 - 130 - 30) / 280)  # 3/7 = 42.9%
     assert (m.revenue, m.direct_cost, m.service_cost) == pytest.approx((280, 130, 30))
     assert (m.start, m.end, m.trailing) == (date(2025, 10, 1), date(2026, 9, 30), True)
     # no revenue in the last twelve months: the whole history, from the first purchase
-    old = contribution_margin(_margin_snapshot(make_snapshot, recent=False))
+    old = contribution_margin(build_ledger(_margin_snapshot(make_snapshot, recent=False)))
     revenue, direct, service = 1000 + 500 + 280, 100 + 450 + 130, 1000 + 30
     assert old.ratio == pytest.approx((revenue - direct - service) / revenue)  # 4.5%
     assert (old.start, old.trailing) == (date(2024, 1, 5), False)
     # service costs take the rest of the margin: no positive CLV, said in words
     with pytest.raises(SnapshotError, match="loses money on every sale"):
-        contribution_margin(_margin_snapshot(make_snapshot, service=150.0))
+        contribution_margin(build_ledger(_margin_snapshot(make_snapshot, service=150.0)))
 
 
 def test_default_margin_is_net_of_service_costs(retail):

@@ -22,12 +22,12 @@ from crm_core.charts.style import (
     currency_prefix,
 )
 from crm_core.clv.bgnbd import BGNBDModel
-from crm_core.clv.customer import CLV, ClvResult
 from crm_core.clv.holdout import ACTUAL, BUCKET, PERIOD, PREDICTED, HoldoutCheck
 from crm_core.clv.ltv import CUMULATIVE_NPV, NPV_PROFIT, YEAR, payback_year
 from crm_core.clv.sbg import SBGModel
 from crm_core.clv.summary import TIME_UNIT_NAMES
 from crm_core.clv.uncertainty import ALL_CUSTOMERS, ClvBands
+from crm_core.clv.valuation import CLV, ClvResult
 from crm_core.formatting import fmt_count, fmt_money, fmt_pct
 
 __all__ = [

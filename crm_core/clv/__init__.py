@@ -1,18 +1,15 @@
 """CLV models: closed forms, the LTV table, BG/NBD, Gamma-Gamma, sBG and per-customer CLV.
 
-Import from here (``from crm_core.clv import customer_clv``); the submodules hold the
-details and cite the papers each model comes from.
+Fit once, then value: :func:`fit_models` fits the model set of a customer ledger
+(:mod:`crm_core.clv.fitted`), :func:`value` turns it into per-customer CLV at any horizon
+(:mod:`crm_core.clv.valuation`). The submodules hold the details and cite the papers each
+model comes from.
 """
 
 from crm_core.clv.bgnbd import BGNBDModel, fit_bgnbd
-from crm_core.clv.customer import (
-    ClvResult,
-    ContributionMargin,
-    contribution_margin,
-    customer_clv,
-    parameter_table,
-)
+from crm_core.clv.customer import customer_clv, parameter_table
 from crm_core.clv.errors import ModelFitError
+from crm_core.clv.fitted import FittedModels, fit_models
 from crm_core.clv.formulas import (
     annuity_factor,
     clv_contribution,
@@ -33,16 +30,20 @@ from crm_core.clv.ltv import (
     payback_finding,
     payback_year,
 )
+from crm_core.clv.margin import ContributionMargin, contribution_margin
 from crm_core.clv.sbg import SBGModel, fit_sbg, fit_sbg_censored
 from crm_core.clv.uncertainty import ClvBands, clv_bands, clv_bands_by, group_labels
+from crm_core.clv.valuation import DEFAULT_HORIZON_YEARS, ClvResult, value
 
 __all__ = [
+    "DEFAULT_HORIZON_YEARS",
     "LTV_COLUMNS",
     "BGNBDModel",
     "ClvBands",
     "ClvResult",
     "Cohort",
     "ContributionMargin",
+    "FittedModels",
     "GammaGammaModel",
     "HoldoutCheck",
     "ModelFitError",
@@ -61,6 +62,7 @@ __all__ = [
     "customer_clv",
     "fit_bgnbd",
     "fit_gamma_gamma",
+    "fit_models",
     "fit_sbg",
     "fit_sbg_censored",
     "group_labels",
@@ -71,4 +73,5 @@ __all__ = [
     "parameter_table",
     "payback_finding",
     "payback_year",
+    "value",
 ]

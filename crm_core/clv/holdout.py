@@ -26,7 +26,7 @@ import polars as pl
 
 from crm_core.clv._dates import completed_months
 from crm_core.clv.bgnbd import BGNBDModel, fit_bgnbd
-from crm_core.clv.customer import PERIODS_PAID, contract_histories, fit_contract_sbg
+from crm_core.clv.fitted import PERIODS_PAID, contract_inputs, fit_contract_sbg
 from crm_core.clv.sbg import SBGModel
 from crm_core.clv.summary import (
     DAYS_PER_UNIT,
@@ -38,6 +38,7 @@ from crm_core.clv.summary import (
     rfm_summary_lazy,
 )
 from crm_core.data.expressions import add_months, quarter_end
+from crm_core.data.ledger import build_ledger
 from crm_core.data.schema import C
 from crm_core.data.snapshot import Snapshot
 from crm_core.formatting import fmt_count, fmt_pct
@@ -310,7 +311,7 @@ _TENURE_BUCKETS = ((1, 1, "1"), (2, 2, "2"), (3, 3, "3"), (4, 6, "4-6"), (7, 12,
 def _sbg_check(snapshot: Snapshot, cal: date, period_months: int) -> HoldoutCheck:
     end = snapshot.as_of
     calib = snapshot.cut(cal)
-    histories = contract_histories(calib, period_months)
+    histories = contract_inputs(build_ledger(calib), 0, period_months)
     model = fit_contract_sbg(histories, period_months)
     active = histories.filter(pl.col("active")).select(C.customer_id, PERIODS_PAID)
     info = (

@@ -19,17 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from crm_core.clv.customer import (
-    CLV,
-    NEXT_RENEWAL_YEARS,
-    PERIODS_PAID,
-    REVENUE_PER_PERIOD,
-    ClvResult,
-    bgnbd_clv_values,
-    sbg_clv_values,
-)
+from crm_core.clv.fitted import NEXT_RENEWAL_YEARS, PERIODS_PAID, REVENUE_PER_PERIOD
 from crm_core.clv.gamma_gamma import GammaGammaModel
 from crm_core.clv.summary import FREQUENCY, MONETARY_VALUE, RECENCY, T_AGE
+from crm_core.clv.valuation import CLV, ClvResult, bgnbd_clv_values, sbg_clv_values
 from crm_core.data.schema import C
 from crm_core.data.snapshot import Snapshot
 

@@ -706,12 +706,13 @@ def _tenure_curves(
     """Per segment: the sBG yearly retention curve shifted to its observed retention, and
     the median tenure (years) of its active customers; plus a note in words."""
     try:
-        from crm_core.clv.customer import contract_histories, fit_contract_sbg
         from crm_core.clv.errors import ModelFitError
+        from crm_core.clv.fitted import contract_inputs, fit_contract_sbg
+        from crm_core.data.ledger import build_ledger
     except ImportError:  # pragma: no cover - the CLV package is part of the repo
         return {}, "Tenure curves are not available in this version; retention is flat."
     try:
-        model = fit_contract_sbg(contract_histories(snapshot, 1), 1)
+        model = fit_contract_sbg(contract_inputs(build_ledger(snapshot), 0, 1), 1)
     except (ModelFitError, ValueError) as exc:
         return {}, f"The retention-by-tenure model could not be fitted ({exc}); retention is flat."
     survival = np.asarray(model.survival(np.arange(0, 12 * (_CURVE_YEARS + 1), 12)), dtype=float)
