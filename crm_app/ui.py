@@ -8,7 +8,7 @@ import streamlit as st
 
 from crm_app.state import Selection
 from crm_core.formatting import fmt_delta, fmt_kind
-from crm_core.overview.report import Kpi
+from crm_core.metrics.registry import Kpi
 
 __all__ = ["kpi_cards", "page_header"]
 

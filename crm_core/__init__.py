@@ -43,7 +43,8 @@ from crm_core.lifecycle.report import (
     stage_transitions,
 )
 from crm_core.lifecycle.tenure import TenureProfit, tenure_profit
-from crm_core.overview.report import ClvHeadline, Kpi, OverviewReport, overview_report
+from crm_core.metrics.registry import METRICS, Kpi, Metric
+from crm_core.overview.report import OverviewReport, overview_report
 from crm_core.sample import generate_sample
 from crm_core.segments.profit import ProfitWindow, customer_profit, customer_profit_lazy
 from crm_core.segments.report import (
@@ -81,6 +82,7 @@ from crm_core.whatif.optimize import (
 from crm_core.whatif.scenarios import delete_scenario, list_scenarios, load_scenario, save_scenario
 
 __all__ = [
+    "METRICS",
     "SEGMENTATIONS",
     "STAGES",
     "BGNBDModel",
@@ -89,7 +91,6 @@ __all__ = [
     "BreakEven",
     "BudgetAllocation",
     "ClvBands",
-    "ClvHeadline",
     "ClvResult",
     "CohortReport",
     "ContributionMargin",
@@ -100,6 +101,7 @@ __all__ = [
     "Levers",
     "LifecycleReport",
     "Manifest",
+    "Metric",
     "ModelFitError",
     "OverviewReport",
     "ProfitWindow",

@@ -13,6 +13,7 @@ from conftest import contact, customer, purchase
 from polars.testing import assert_frame_equal
 
 from crm_core import load_snapshot
+from crm_core.metrics.compute import snapshot_metrics
 from crm_core.overview.report import overview_report
 from crm_core.whatif.baseline import DEFAULT_HORIZON_YEARS, SEGMENTATIONS, baseline_segments
 from crm_core.whatif.engine import Levers, Scenario, simulate
@@ -258,7 +259,7 @@ def samples(sample_dir, subscription_dir):
 
 @pytest.fixture(scope="module")
 def overviews(samples):
-    return {name: overview_report(snap) for name, snap in samples.items()}
+    return {name: overview_report(snapshot_metrics(snap)) for name, snap in samples.items()}
 
 
 @pytest.mark.parametrize("by", list(SEGMENTATIONS))

@@ -6,15 +6,9 @@ import plotly.graph_objects as go
 import polars as pl
 
 from crm_core.charts.style import NEGATIVE, NEUTRAL, POSITIVE, PRIMARY, apply_layout
+from crm_core.data.periods import LABEL
 from crm_core.formatting import fmt_count, fmt_money, fmt_pct
-from crm_core.overview.report import (
-    GROSS_PROFIT,
-    LABEL,
-    LOST,
-    REACTIVATED,
-    REVENUE,
-    WON,
-)
+from crm_core.metrics.quarters import GROSS_PROFIT, LOST, REACTIVATED, REVENUE, WON
 
 __all__ = ["customers_won_lost", "revenue_profit_by_quarter"]
 

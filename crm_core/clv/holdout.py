@@ -304,8 +304,15 @@ def _bgnbd_check(snapshot: Snapshot, cal: date, time_unit: str) -> HoldoutCheck:
     )
 
 
-_TENURE_BUCKETS = ((1, 1, "1"), (2, 2, "2"), (3, 3, "3"), (4, 6, "4-6"), (7, 12, "7-12"),
-                   (13, 24, "13-24"), (25, 10**9, "25+"))  # fmt: skip
+_TENURE_BUCKETS = (
+    (1, 1, "1"),
+    (2, 2, "2"),
+    (3, 3, "3"),
+    (4, 6, "4-6"),
+    (7, 12, "7-12"),
+    (13, 24, "13-24"),
+    (25, 10**9, "25+"),
+)
 
 
 def _sbg_check(snapshot: Snapshot, cal: date, period_months: int) -> HoldoutCheck:

@@ -56,9 +56,21 @@ NPV_PROFIT = "npv_profit"
 CUMULATIVE_NPV = "cumulative_npv"
 LTV = "ltv"
 
-LTV_COLUMNS = (YEAR, CUSTOMERS, RETENTION, SPEND, REVENUE, COST_RATIO, ACQUISITION,
-               TOTAL_COSTS, GROSS_PROFIT, DISCOUNT_FACTOR, NPV_PROFIT, CUMULATIVE_NPV,
-               LTV)  # fmt: skip
+LTV_COLUMNS = (
+    YEAR,
+    CUSTOMERS,
+    RETENTION,
+    SPEND,
+    REVENUE,
+    COST_RATIO,
+    ACQUISITION,
+    TOTAL_COSTS,
+    GROSS_PROFIT,
+    DISCOUNT_FACTOR,
+    NPV_PROFIT,
+    CUMULATIVE_NPV,
+    LTV,
+)
 """Columns of every LTV table, in order (money in the snapshot's or caller's currency)."""
 
 _OPERATING = "_operating_costs"
@@ -326,8 +338,12 @@ def ltv_table_from_cohort(
             ).item()
             for k in range(rows)
         ]
-        active = pl.LazyFrame({YEAR: np.arange(1, rows + 1, dtype=np.int64),
-                               CUSTOMERS: np.asarray(counts, dtype=np.float64)})  # fmt: skip
+        active = pl.LazyFrame(
+            {
+                YEAR: np.arange(1, rows + 1, dtype=np.int64),
+                CUSTOMERS: np.asarray(counts, dtype=np.float64),
+            }
+        )
     else:
         active = by_year(
             purchase_days(snapshot.transactions),

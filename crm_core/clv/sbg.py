@@ -61,8 +61,9 @@ class SBGModel:
     period: str = "period"
     alpha_se: float = float("nan")
     beta_se: float = float("nan")
-    covariance: np.ndarray = field(default_factory=lambda: np.full((2, 2), np.nan),
-                                   repr=False, compare=False)  # fmt: skip
+    covariance: np.ndarray = field(
+        default_factory=lambda: np.full((2, 2), np.nan), repr=False, compare=False
+    )
 
     @property
     def params(self) -> tuple[float, float]:

@@ -18,7 +18,7 @@ in one lazy polars pipeline and returns a :class:`Ledger`:
   ``revenue``                   net amount of the period's transactions (refunds included)
   ``direct_cost``               direct cost of those transactions
   ``service_cost``, ``contacts`` cost and number of service contacts
-  ``purchases``                 transactions with a positive amount
+  ``transactions``              transaction rows; ``purchases`` those with a positive amount
   ``purchase_days``             purchase days (days netting to >= 0), ``purchase_day_revenue``
                                 their net amount
   ``cum_purchase_days``         purchase days up to the period end; ``cum_purchase_day_revenue``
@@ -84,6 +84,7 @@ class L:
     service_cost = "service_cost"
     contacts = "contacts"
     purchases = "purchases"
+    transactions = "transactions"
     purchase_days = "purchase_days"
     purchase_day_revenue = "purchase_day_revenue"
     cum_purchase_days = "cum_purchase_days"
@@ -310,6 +311,7 @@ def _activity(
             pl.col(C.amount).sum().alias("_net"),
             pl.col(C.cost).sum().alias("_cost"),
             (pl.col(C.amount) > 0).sum().cast(pl.Int32).alias("_purchases"),
+            pl.len().cast(pl.Int32).alias("_rows"),
         )
         .with_columns(
             (pl.col("_daykey") // _DAY_BITS).cast(pl.UInt32).alias(L.cid),
@@ -339,6 +341,7 @@ def _activity(
             pl.col("_net").sum().alias(L.revenue),
             pl.col("_cost").sum().alias(L.direct_cost),
             pl.col("_purchases").sum().alias(L.purchases),
+            pl.col("_rows").sum().alias(L.transactions),
             pl.col("_pd").sum().cast(pl.Int32).alias(L.purchase_days),
             pl.col("_pd_net").sum().alias(L.purchase_day_revenue),
             pl.col("_pd_day").max().alias("_last_day"),
@@ -445,6 +448,7 @@ def _panel(
         L.purchase_day_revenue: 0.0,
         L.service_cost: 0.0,
         L.purchases: 0,
+        L.transactions: 0,
         L.purchase_days: 0,
         L.contacts: 0,
     }

@@ -82,7 +82,7 @@ from crm_core.clv.summary import DAYS_PER_UNIT
 from crm_core.data.expressions import add_months
 from crm_core.data.schema import C
 from crm_core.data.snapshot import Snapshot
-from crm_core.overview.report import Kpi
+from crm_core.metrics.registry import Kpi
 
 __all__ = [
     "AS_OF",

@@ -1280,7 +1280,7 @@ def scenario_kpis(baseline: SimulationResult, scenario: SimulationResult) -> tup
     the scenario's yearly path where one exists (cumulative discounted profit, profit,
     customers).
     """
-    from crm_core.overview.report import Kpi
+    from crm_core.metrics.registry import Kpi
 
     if baseline.segments != scenario.segments:
         raise ValueError("baseline and scenario must have the same segments")
