@@ -12,8 +12,8 @@ from conftest import contact, customer, purchase
 from crm_core.clv import ModelFitError
 from crm_core.clv.customer import customer_clv
 from crm_core.clv.margin import contribution_margin
-from crm_core.data.ledger import build_ledger
 from crm_core.clv.uncertainty import clv_bands
+from crm_core.data.ledger import build_ledger
 from crm_core.data.snapshot import Snapshot, load_snapshot
 from crm_core.errors import SnapshotError
 
