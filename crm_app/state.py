@@ -23,12 +23,13 @@ import streamlit as st
 from crm_core.data.expressions import add_months, quarter_end
 from crm_core.data.schema import C
 from crm_core.data.snapshot import Snapshot, find_snapshots, load_snapshot
-from crm_core.errors import SnapshotError
+from crm_core.errors import DataError, SnapshotError
 
 __all__ = [
     "DATA_DIR",
     "ENV_DATA_DIR",
     "Selection",
+    "escape_markdown",
     "guard",
     "require_selection",
     "routed",
@@ -249,8 +250,9 @@ def require_selection() -> Selection:
     if error is not None:
         path, message = error
         st.error(
-            f"**This snapshot cannot be used.** {message}\n\n"
-            f"Fix the file (check it with `crm validate {path}`) or choose another snapshot "
+            f"**This snapshot cannot be used.** {escape_markdown(message)}\n\n"
+            f"Fix the file (check it with `crm validate {escape_markdown(path)}`) or choose "
+            "another snapshot "
             "in the sidebar.",
             icon="⚠️",
         )
@@ -271,11 +273,22 @@ def require_selection() -> Selection:
 def guard(what: str = "this page") -> Iterator[None]:
     """Show data problems met while computing ``what`` as an error box and stop the page.
 
-    Only user-caused problems (``SnapshotError`` and other ``ValueError``) are caught;
-    programming errors still surface as exceptions.
+    Only problems the user can fix (:class:`crm_core.errors.DataError`: a bad snapshot, a
+    model that cannot be fitted to the data, too little history) are caught; any other
+    exception is a bug and surfaces as such, never as "could not compute".
     """
     try:
         yield
-    except ValueError as exc:
-        st.error(f"**Could not compute {what}.** {exc}", icon="⚠️")
+    except DataError as exc:
+        st.error(f"**Could not compute {what}.** {escape_markdown(str(exc))}", icon="⚠️")
         st.stop()
+
+
+_MARKDOWN_SPECIALS = set("\\`*_{}[]()#+-.!|<>:~$=")
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` with every Markdown and Streamlit directive character escaped, so data
+    (customer, channel or region names, error messages quoting values) shows as typed:
+    no links, images, colours or emphasis."""
+    return "".join("\\" + c if c in _MARKDOWN_SPECIALS else c for c in str(text))
