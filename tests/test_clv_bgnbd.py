@@ -188,3 +188,85 @@ def test_prediction_inputs_are_checked(cdnow_fit):
         cdnow_fit.expected_purchases(-1, 1, 1, 5)
     with pytest.raises(ValueError, match="finite"):
         cdnow_fit.p_alive(float("nan"), 1, 5)
+
+
+# ------------------------------------------------------------- the fit's fast path
+
+
+def _weekly_sample(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Customers observed for whole days, summarised in weeks (as rfm_summary does)."""
+    rng = np.random.default_rng(seed)
+    days = rng.integers(1, 1100, size=n).astype(np.float64)
+    x, tx_weeks = simulate_bgnbd(0.9, 20.0, 0.7, 6.0, days / 7, rng)
+    tx = np.minimum(np.round(tx_weeks * 7), days) / 7
+    return x, np.where(x > 0, tx, 0.0), days / 7
+
+
+def test_codes_equal_numpy_unique():
+    from crm_core.clv._arrays import codes
+
+    rng = np.random.default_rng(3)
+    days = rng.integers(0, 1200, size=5_000)
+    weeks_polars = pl.Series(days).cast(pl.Float64) / 7  # polars multiplies by 1/7
+    for values in (days.astype(float), days / 7, weeks_polars.to_numpy(), rng.random(500)):
+        uniq, inverse = codes(values)
+        want_u, want_i = np.unique(values, return_inverse=True)
+        np.testing.assert_array_equal(uniq, want_u)
+        np.testing.assert_array_equal(inverse, want_i)
+        np.testing.assert_array_equal(uniq[inverse], values)
+
+
+def test_group_codes_equal_a_plain_group_by():
+    from crm_core.clv._arrays import group_codes
+
+    rng = np.random.default_rng(4)
+    cols = [rng.integers(0, 5, 2_000), rng.integers(0, 7, 2_000), rng.integers(0, 3, 2_000)]
+    weights = rng.integers(0, 3, 2_000).astype(float)
+    (a, b, c), w = group_codes(cols, (5, 7, 3), weights)
+    want = (
+        pl.DataFrame({"a": cols[0], "b": cols[1], "c": cols[2], "w": weights})
+        .filter(pl.col("w") > 0)
+        .group_by("a", "b", "c")
+        .agg(pl.col("w").sum())
+        .sort("a", "b", "c")
+    )
+    for got, name in ((a, "a"), (b, "b"), (c, "c"), (w, "w")):
+        np.testing.assert_array_equal(got, want[name].to_numpy())
+
+
+def test_analytic_hessian_matches_finite_differences():
+    from crm_core.clv import bgnbd
+    from crm_core.clv._fit import hessian
+
+    x, tx, t = _weekly_sample(5_000, seed=5)
+    data = bgnbd._group(x, tx, t, None, float(t.mean()))
+    theta = np.log([0.8, 0.5, 0.6, 5.0])
+    f, g, h = bgnbd._neg_ll(theta, data, hess=True)
+    f2, g2 = bgnbd._neg_ll(theta, data)
+    assert f == f2
+    np.testing.assert_array_equal(g, g2)
+    np.testing.assert_allclose(h, hessian(lambda th: bgnbd._neg_ll(th, data), theta), rtol=1e-6)
+
+
+def test_newton_path_equals_the_plain_optimiser():
+    # more customers than the start subsample: fit_bgnbd fits the subsample, then finishes
+    # with Newton steps on the analytic Hessian; the plain L-BFGS path gives the same fit
+    from crm_core.clv import bgnbd
+    from crm_core.clv._fit import maximise
+
+    x, tx, t = _weekly_sample(60_000, seed=6)
+    fast = fit_bgnbd(x, tx, t)
+    scale = float(t.mean())
+    data = bgnbd._group(x, tx, t, None, scale)
+    plain = maximise(
+        lambda th: bgnbd._neg_ll(th, data),
+        bgnbd._starts(data),
+        names=("r", "alpha", "a", "b"),
+        model="BG/NBD",
+        total_weight=float(x.size),
+    )
+    want = np.exp(plain.log_params) * np.array([1, scale, 1, 1])
+    np.testing.assert_allclose(fast.params, want, rtol=1e-6)
+    np.testing.assert_allclose(fast.covariance, plain.covariance, rtol=1e-4)
+    ll = plain.log_likelihood - data.sum_wx * np.log(scale)
+    assert fast.log_likelihood == pytest.approx(ll, rel=1e-10)

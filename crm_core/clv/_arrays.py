@@ -51,6 +51,73 @@ def wrap(result: np.ndarray, *inputs: Any, name: str) -> Any:
     return np.asarray(result, dtype=np.float64)
 
 
+def codes(values: np.ndarray, steps: Sequence[float] = (1.0, 7.0)) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values of a 1-D float array and the position of each value among them.
+
+    Equivalent to ``np.unique(values, return_inverse=True)``. When every value is a whole
+    number ``k`` of ``1 / step`` for one of ``steps`` (whole days, or days expressed in weeks
+    with step 7), reproduced bit for bit by ``k / step`` or ``k * (1 / step)`` (polars
+    divides by a constant that way), ``k`` and the value determine each other, so the values
+    are ranked by one counting pass over those integers instead of a sort.
+    """
+    v = np.asarray(values, dtype=np.float64).reshape(-1)
+    if v.size:
+        for step in steps:
+            k = np.rint(v * step)
+            if not (k.min() >= 0 and k.max() < 2**26):
+                continue
+            for back in (lambda k, step=step: k / step, lambda k, step=step: k * (1.0 / step)):
+                if np.array_equal(back(k), v):
+                    ki = k.astype(np.int64)
+                    present = np.zeros(int(ki.max()) + 1, dtype=bool)
+                    present[ki] = True
+                    rank = np.cumsum(present) - 1
+                    return back(np.flatnonzero(present).astype(np.float64)), rank[ki]
+    uniq, inverse = np.unique(v, return_inverse=True)
+    return uniq, inverse.reshape(-1)
+
+
+def group_codes(
+    columns: Sequence[np.ndarray], sizes: Sequence[int], weights: np.ndarray | None
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Distinct rows of integer code columns (``0 <= columns[i] < sizes[i]``) with their
+    summed weights, sorted by the codes; rows of zero weight are dropped.
+
+    The codes are packed into one int64 key and sorted once (polars' sort), so grouping a
+    million rows takes milliseconds.
+    """
+    n = len(columns[0])
+    if float(np.prod([float(s) for s in sizes])) >= 2.0**62:
+        raise ValueError("too many distinct values to pack into one key")
+    key = np.asarray(columns[0], dtype=np.int64)
+    for col, size in zip(columns[1:], sizes[1:], strict=True):
+        key = key * int(size) + col
+    if weights is None:
+        keys = pl.Series(key).sort().to_numpy()
+        w_sorted = None
+    else:
+        frame = pl.DataFrame({"k": key, "w": weights}).filter(pl.col("w") > 0).sort("k")
+        keys, w_sorted = frame["k"].to_numpy(), frame["w"].to_numpy()
+        n = keys.size
+    if n == 0:
+        return [np.zeros(0, dtype=np.int64) for _ in columns], np.zeros(0)
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    np.not_equal(keys[1:], keys[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    if w_sorted is None:
+        w = np.diff(np.append(starts, n)).astype(np.float64)
+    else:
+        w = np.add.reduceat(w_sorted, starts)
+    rest = keys[starts]
+    out: list[np.ndarray] = []
+    for size in reversed(sizes[1:]):
+        rest, code = np.divmod(rest, int(size))
+        out.append(code)
+    out.append(rest)
+    return out[::-1], w
+
+
 def group_rows(columns: dict[str, np.ndarray], weights: np.ndarray | None) -> dict[str, np.ndarray]:
     """Collapse identical rows of ``columns`` into one row each with summed weights ``w``.
 

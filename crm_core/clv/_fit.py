@@ -22,6 +22,7 @@ from scipy import optimize
 from crm_core.clv.errors import ModelFitError
 
 NegLogLik = Callable[[np.ndarray], tuple[float, np.ndarray]]
+NegLogLikHess = Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]]
 
 LOG_BOUND = 15.0  # parameters live in [e^-15, e^15] (3e-7 .. 3.3e6) after data scaling
 _AT_BOUND = LOG_BOUND - 1e-3
@@ -79,6 +80,106 @@ def _newton_polish(neg_ll: NegLogLik, x: np.ndarray, f: float) -> tuple[np.ndarr
     return x, f
 
 
+def _lbfgs(objective: NegLogLik, start: np.ndarray) -> optimize.OptimizeResult:
+    return optimize.minimize(
+        objective,
+        start,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(-LOG_BOUND, LOG_BOUND)] * len(start),
+        options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10},
+    )
+
+
+def _per_customer(neg_ll: NegLogLik, weight: float) -> NegLogLik:
+    """``neg_ll`` divided by ``weight``, infinite where it is not finite (for L-BFGS)."""
+
+    def scaled(x: np.ndarray) -> tuple[float, np.ndarray]:
+        with np.errstate(all="ignore"):
+            f, g = neg_ll(x)
+        if not np.isfinite(f) or not np.all(np.isfinite(g)):
+            return np.inf, np.zeros_like(x)
+        return f / weight, g / weight
+
+    return scaled
+
+
+def _coarse_fit(coarse: tuple[NegLogLik, float], starts: Sequence[np.ndarray]) -> np.ndarray | None:
+    """Optimum of the subsample objective from the best (or second best) start."""
+    objective, weight = coarse
+    scaled = _per_customer(objective, weight)
+    best = None
+    for start in starts[:2]:
+        res = _lbfgs(scaled, start)
+        if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
+            best = res
+        if best is not None and best.success and not _at_bound(best.x):
+            return np.asarray(best.x, dtype=np.float64)
+    return None
+
+
+def _newton(
+    newton: NegLogLikHess, x: np.ndarray, total_weight: float
+) -> tuple[np.ndarray, float, np.ndarray, np.ndarray] | None:
+    """Damped Newton steps with the analytic Hessian until the gradient vanishes; the
+    point, per-customer objective, gradient and Hessian, or ``None`` when a step fails."""
+
+    def full(x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        with np.errstate(all="ignore"):
+            f, g, h = newton(x)
+        return f / total_weight, g / total_weight, h / total_weight
+
+    f, g, h = full(x)
+    for _ in range(30):
+        if not (np.isfinite(f) and np.all(np.isfinite(g)) and np.all(np.isfinite(h))):
+            return None
+        if np.max(np.abs(g)) < 1e-9:
+            break
+        try:
+            chol = np.linalg.cholesky(h)
+        except np.linalg.LinAlgError:
+            return None
+        step = np.linalg.solve(chol.T, np.linalg.solve(chol, g))
+        for scale in (1.0, 0.5, 0.25, 0.125, 0.0625):
+            cand = np.clip(x - scale * step, -LOG_BOUND, LOG_BOUND)
+            fc, gc, hc = full(cand)
+            if np.isfinite(fc) and fc <= f:
+                break
+        else:
+            break  # no step improves: at the optimum up to rounding
+        improved = fc < f
+        x, f, g, h = cand, fc, gc, hc
+        if not improved:
+            break
+    return x, f, g, h
+
+
+def _coarse_then_newton(
+    coarse: tuple[NegLogLik, float],
+    newton: NegLogLikHess,
+    starts: Sequence[np.ndarray],
+    total_weight: float,
+) -> Optimum | None:
+    """Fit on a subsample first (L-BFGS, cheap), then Newton's method with the analytic
+    Hessian on the full data from there; ``None`` when any step fails (the caller then
+    runs the plain path)."""
+    x0 = _coarse_fit(coarse, starts)
+    found = None if x0 is None else _newton(newton, x0, total_weight)
+    if found is None:
+        return None
+    x, f, g, h = found
+    if _at_bound(x) or np.max(np.abs(g)) > _GRAD_TOL:
+        return None
+    try:
+        np.linalg.cholesky(h)
+        cov = np.linalg.inv(h * total_weight)
+    except np.linalg.LinAlgError:
+        return None
+    if not np.all(np.isfinite(cov)):
+        return None
+    return Optimum(log_params=x, log_likelihood=-f * total_weight, covariance=cov, iterations=0)
+
+
 def maximise(
     neg_ll: NegLogLik,
     starts: Sequence[np.ndarray],
@@ -87,6 +188,8 @@ def maximise(
     model: str,
     total_weight: float,
     start_objective: NegLogLik | None = None,
+    coarse: tuple[NegLogLik, float] | None = None,
+    newton: NegLogLikHess | None = None,
 ) -> Optimum:
     """Maximise a log-likelihood over log-parameters.
 
@@ -104,6 +207,13 @@ def maximise(
         Number of customers (the objective is divided by it for the optimiser).
     start_objective
         Cheaper objective (e.g. on a subsample) used only to rank ``starts``.
+    coarse, newton
+        Optional fast path for large data: ``coarse`` is ``(objective, weight)`` on a
+        subsample of customers and ``newton`` returns ``(-LL, -dLL/dx, -d2LL/dx2)`` on the
+        full data. The subsample is fitted first (L-BFGS), then Newton's method with the
+        analytic Hessian finishes on the full data (a few evaluations instead of dozens);
+        the Hessian at the optimum gives the covariance. If any step fails, the plain path
+        below runs as if they were not given.
 
     Raises
     ------
@@ -121,26 +231,17 @@ def maximise(
     if not scored:
         raise ModelFitError(f"{model}: the likelihood is not finite at any starting point")
     scored.sort(key=lambda item: item[0])
+    if coarse is not None and newton is not None:
+        fast = _coarse_then_newton(coarse, newton, [s for _, s in scored], total_weight)
+        if fast is not None:
+            return fast
 
-    def scaled(x: np.ndarray) -> tuple[float, np.ndarray]:
-        with np.errstate(all="ignore"):
-            f, g = neg_ll(x)
-        if not np.isfinite(f) or not np.all(np.isfinite(g)):
-            return np.inf, np.zeros_like(x)
-        return f / total_weight, g / total_weight
-
+    scaled = _per_customer(neg_ll, total_weight)
     best = None
     for _, start in scored[:2]:
         if best is not None and best.success and not _at_bound(best.x):
             break  # the best start converged inside the bounds: no second opinion needed
-        res = optimize.minimize(
-            scaled,
-            start,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=[(-LOG_BOUND, LOG_BOUND)] * len(start),
-            options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10},
-        )
+        res = _lbfgs(scaled, start)
         if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
             best = res
     if best is None:
