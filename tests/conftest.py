@@ -93,6 +93,33 @@ SCHEMAS = {
 }
 
 
+def active_by_brute_force(snap: Snapshot, t: date) -> int:
+    """The activity rule in plain Python: acquired by t, last activity (purchase day or
+    acquisition) within clamp(4 x usual gap, 365, 730) days of t."""
+    from collections import defaultdict
+
+    net: dict[tuple[str, date], float] = defaultdict(float)
+    for cid, day, amount in (
+        snap.transactions.collect().select("customer_id", "date", "amount").iter_rows()
+    ):
+        if day <= t:
+            net[(cid, day)] += amount
+    days: dict[str, list[date]] = defaultdict(list)
+    for (cid, day), amount in net.items():
+        if amount >= 0:
+            days[cid].append(day)
+    active = 0
+    for cid, acquired in snap.customers.select("customer_id", "acquired_on").collect().iter_rows():
+        if acquired > t:
+            continue
+        bought = sorted(days.get(cid, []))
+        last = max([acquired, *bought[-1:]])
+        gap = (bought[-1] - bought[0]).days / (len(bought) - 1) if len(bought) >= 2 else None
+        lapse = 365.0 if gap is None else min(max(365.0, 4 * gap), 730.0)
+        active += (t - last).days <= lapse
+    return active
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path, sample_dir: Path, subscription_dir: Path, monkeypatch) -> Path:
     """A ``CRM_DATA_DIR`` with copies of both samples (ids ``test-retail``,

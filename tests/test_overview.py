@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import contact, customer, purchase
+from conftest import active_by_brute_force, contact, customer, purchase
 
 from crm_core import load_snapshot
 from crm_core.clv import fit_models, value
@@ -123,38 +123,11 @@ def test_period_grid_labels() -> None:
 # ----------------------------------------------------------------------------- the sample
 
 
-def _active_by_brute_force(snap, t: date) -> int:
-    """The activity rule in plain Python: acquired by t, last activity (purchase day or
-    acquisition) within clamp(4 x usual gap, 365, 730) days of t."""
-    from collections import defaultdict
-
-    net: dict[tuple[str, date], float] = defaultdict(float)
-    for cid, day, amount in (
-        snap.transactions.collect().select("customer_id", "date", "amount").iter_rows()
-    ):
-        if day <= t:
-            net[(cid, day)] += amount
-    days: dict[str, list[date]] = defaultdict(list)
-    for (cid, day), amount in net.items():
-        if amount >= 0:
-            days[cid].append(day)
-    active = 0
-    for cid, acquired in snap.customers.select("customer_id", "acquired_on").collect().iter_rows():
-        if acquired > t:
-            continue
-        bought = sorted(days.get(cid, []))
-        last = max([acquired, *bought[-1:]])
-        gap = (bought[-1] - bought[0]).days / (len(bought) - 1) if len(bought) >= 2 else None
-        lapse = 365.0 if gap is None else min(max(365.0, 4 * gap), 730.0)
-        active += (t - last).days <= lapse
-    return active
-
-
 def test_active_counts_match_brute_force(sample_dir: Path) -> None:
     snap = load_snapshot(sample_dir)
     trend = _trend(snap)
     for row in trend.tail(6).iter_rows(named=True):
-        assert row["active"] == _active_by_brute_force(snap, row["period_end"]), row["label"]
+        assert row["active"] == active_by_brute_force(snap, row["period_end"]), row["label"]
 
 
 @pytest.mark.parametrize("which", ["sample_dir", "subscription_dir"])

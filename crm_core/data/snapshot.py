@@ -22,7 +22,6 @@ from typing import Any
 
 import polars as pl
 
-from crm_core.errors import SnapshotError
 from crm_core.data.schema import (
     BUSINESS_MODELS,
     CUSTOMERS,
@@ -36,6 +35,7 @@ from crm_core.data.schema import (
     C,
     TableSpec,
 )
+from crm_core.errors import SnapshotError
 
 __all__ = [
     "Manifest",
