@@ -6,7 +6,10 @@ chart looks the same on every page and in the exported deck.
 
 from __future__ import annotations
 
+import html
+
 import plotly.graph_objects as go
+import plotly.io as pio
 
 __all__ = [
     "NEGATIVE",
@@ -33,6 +36,26 @@ TIER_COLORS = {"A": "#1F4E79", "B": "#56B4E9", "C": "#B0BEC5"}
 _FONT = "Inter, Segoe UI, Helvetica Neue, Arial, sans-serif"
 
 
+def _house_template() -> go.layout.Template:
+    """The layout part of plotly's ``plotly_white`` only: the full template carries
+    defaults for every trace type, and validating it on every figure took most of the
+    time of drawing a page (about 8 ms a figure; this one takes 2 ms)."""
+    white = pio.templates["plotly_white"].layout
+    return go.layout.Template(
+        layout={
+            "paper_bgcolor": white.paper_bgcolor,
+            "plot_bgcolor": white.plot_bgcolor,
+            "xaxis": white.xaxis.to_plotly_json(),
+            "yaxis": white.yaxis.to_plotly_json(),
+            "hovermode": white.hovermode,
+            "colorscale": white.colorscale.to_plotly_json(),
+        }
+    )
+
+
+_TEMPLATE = _house_template()
+
+
 def currency_prefix(currency: str) -> str:
     """Tick prefix for an axis in ``currency`` (``$`` for USD, ``EUR `` for unknown codes)."""
     from crm_core.formatting import CURRENCY_SYMBOLS
@@ -55,19 +78,20 @@ def apply_layout(
     fig
         Figure to style (modified in place and returned).
     title
-        The finding, in words ("Top 10% of customers earn 71% of profit").
+        The finding, in words ("Top 10% of customers earn 71% of profit"); plain text
+        (``<``, ``>`` and ``&`` are shown as typed).
     subtitle
-        Optional smaller line under the title: the definition or the period.
+        Optional smaller line under the title: the definition or the period (plain text).
     height
         Figure height in pixels.
     legend
         Show the legend (horizontal, above the plot area).
     """
-    text = f"<b>{title}</b>"
+    text = f"<b>{html.escape(title, quote=False)}</b>"  # data in a title is text, never markup
     if subtitle:
-        text += f"<br><span style='font-size:12px;color:#5F6B7A'>{subtitle}</span>"
+        text += f"<br><span style='font-size:12px;color:#5F6B7A'>{html.escape(subtitle, quote=False)}</span>"
     fig.update_layout(
-        template="plotly_white",
+        template=_TEMPLATE,
         # pinned a fixed distance below the figure's top edge, whatever the figure height
         title={
             "text": text,
