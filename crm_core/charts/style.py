@@ -89,7 +89,8 @@ def apply_layout(
     """
     text = f"<b>{html.escape(title, quote=False)}</b>"  # data in a title is text, never markup
     if subtitle:
-        text += f"<br><span style='font-size:12px;color:#5F6B7A'>{html.escape(subtitle, quote=False)}</span>"
+        small = html.escape(subtitle, quote=False)
+        text += f"<br><span style='font-size:12px;color:#5F6B7A'>{small}</span>"
     fig.update_layout(
         template=_TEMPLATE,
         # pinned a fixed distance below the figure's top edge, whatever the figure height
