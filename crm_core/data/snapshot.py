@@ -10,31 +10,29 @@ pyarrow exception reaches the caller, and loading never writes to the folder.
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from crm_core.data.manifest import Manifest
 from crm_core.data.schema import (
-    BUSINESS_MODELS,
     CUSTOMERS,
     MANIFEST_FILE,
-    NON_CONTRACTUAL,
     PROSPECTS,
-    SCHEMA_VERSION,
     SERVICE_COSTS,
     TABLES,
     TRANSACTIONS,
     C,
     TableSpec,
 )
+from crm_core.data.validate import check_churn_dates, check_rows, conform, short
 from crm_core.errors import SnapshotError
 
 __all__ = [
@@ -44,139 +42,6 @@ __all__ = [
     "load_snapshot",
     "write_snapshot",
 ]
-
-_EXAMPLES = 5
-_NUMERIC_SOURCES = (
-    pl.Float32,
-    pl.Float64,
-    pl.Int8,
-    pl.Int16,
-    pl.Int32,
-    pl.Int64,
-    pl.UInt8,
-    pl.UInt16,
-    pl.UInt32,
-    pl.UInt64,
-)
-_STRING_SOURCES = (pl.String, pl.Categorical, pl.Enum)
-
-
-# ----------------------------------------------------------------------------- manifest
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """The snapshot's ``manifest.json``.
-
-    Attributes
-    ----------
-    as_of
-        Date the data describes (every row is dated on or before it).
-    company
-        Company name shown in the app.
-    currency
-        ISO 4217 code of every amount in the snapshot.
-    business_model
-        ``"non_contractual"`` (retail, cards: churn is unobserved) or ``"contractual"``
-        (subscriptions: ``customers.churned_on`` records the end of the contract).
-    discount_rate
-        Yearly discount rate used for CLV and equity (0.10 = 10% a year).
-    schema_version
-        Snapshot format version (1).
-    extra
-        Any other keys found in the manifest, kept as they were.
-    """
-
-    as_of: date
-    company: str
-    currency: str = "USD"
-    business_model: str = NON_CONTRACTUAL
-    discount_rate: float = 0.10
-    schema_version: int = SCHEMA_VERSION
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_dict(cls, raw: object, *, file: str = MANIFEST_FILE) -> Manifest:
-        """Validate a parsed manifest, raising :class:`SnapshotError` naming the bad key."""
-        if not isinstance(raw, dict):
-            raise SnapshotError(file, f"must be a JSON object, found {type(raw).__name__}")
-        missing = [k for k in ("schema_version", "as_of", "company") if k not in raw]
-        if missing:
-            raise SnapshotError(file, f"is missing the key(s) {', '.join(missing)}")
-
-        version = raw["schema_version"]
-        if version != SCHEMA_VERSION or isinstance(version, bool):
-            raise SnapshotError(
-                file,
-                f"key 'schema_version' is {version!r}; this version reads schema_version "
-                f"{SCHEMA_VERSION}",
-            )
-        try:
-            as_of = date.fromisoformat(str(raw["as_of"]))
-        except ValueError:
-            raise SnapshotError(
-                file, f"key 'as_of' must be a date YYYY-MM-DD, found {raw['as_of']!r}"
-            ) from None
-        company = raw["company"]
-        if not isinstance(company, str) or not company.strip():
-            raise SnapshotError(file, f"key 'company' must be a non-empty text, found {company!r}")
-        currency = raw.get("currency", "USD")
-        if not (isinstance(currency, str) and len(currency) == 3 and currency.isalpha()):
-            raise SnapshotError(
-                file, f"key 'currency' must be a 3-letter ISO code, found {currency!r}"
-            )
-        model = raw.get("business_model", NON_CONTRACTUAL)
-        if model not in BUSINESS_MODELS:
-            raise SnapshotError(
-                file,
-                f"key 'business_model' must be one of {', '.join(BUSINESS_MODELS)}, "
-                f"found {model!r}",
-            )
-        rate = raw.get("discount_rate", 0.10)
-        if (
-            isinstance(rate, bool)
-            or not isinstance(rate, int | float)
-            or not math.isfinite(rate)
-            or not 0 <= rate < 1
-        ):
-            raise SnapshotError(
-                file, f"key 'discount_rate' must be a number in [0, 1), found {rate!r}"
-            )
-        known = {
-            "schema_version",
-            "as_of",
-            "company",
-            "currency",
-            "business_model",
-            "discount_rate",
-        }
-        return cls(
-            as_of=as_of,
-            company=company.strip(),
-            currency=currency.upper(),
-            business_model=model,
-            discount_rate=float(rate),
-            schema_version=SCHEMA_VERSION,
-            extra={k: v for k, v in raw.items() if k not in known},
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form written to ``manifest.json``."""
-        return {
-            "schema_version": self.schema_version,
-            "as_of": self.as_of.isoformat(),
-            "company": self.company,
-            "currency": self.currency,
-            "business_model": self.business_model,
-            "discount_rate": self.discount_rate,
-            **dict(self.extra),
-        }
-
-    @property
-    def contractual(self) -> bool:
-        """Whether churn is observed (``churned_on`` is meaningful)."""
-        return self.business_model != NON_CONTRACTUAL
-
 
 # ----------------------------------------------------------------------------- snapshot
 
@@ -339,12 +204,12 @@ def _validated(
     label = (lambda spec: str(path / spec.file)) if path is not None else (lambda s: s.file)
     for spec in TABLES:
         lf = frames.get(spec.name)
-        checked[spec.name] = spec.empty() if lf is None else _conform(spec, lf, label(spec))
+        checked[spec.name] = spec.empty() if lf is None else conform(spec, lf, label(spec))
     customer_ids = checked[CUSTOMERS.name].select(C.customer_id)
     for spec in TABLES:
         if frames.get(spec.name) is not None:
-            _check_rows(spec, checked[spec.name], label(spec), manifest.as_of, customer_ids)
-    _check_churn_dates(checked[CUSTOMERS.name], label(CUSTOMERS))
+            check_rows(spec, checked[spec.name], label(spec), manifest.as_of, customer_ids)
+    check_churn_dates(checked[CUSTOMERS.name], label(CUSTOMERS))
     return Snapshot(
         manifest=manifest,
         customers=checked[CUSTOMERS.name],
@@ -353,153 +218,6 @@ def _validated(
         prospects=checked[PROSPECTS.name],
         path=path,
     )
-
-
-def _conform(spec: TableSpec, lf: pl.LazyFrame, file: str) -> pl.LazyFrame:
-    """Check column presence and dtypes; cast safe widenings (ints to float)."""
-    try:
-        schema = lf.collect_schema()
-    except Exception as exc:  # polars/pyarrow raise many types for damaged files
-        raise SnapshotError(
-            file, f"cannot be read as Parquet (truncated or damaged?): {_short(exc)}"
-        ) from None
-    casts: list[pl.Expr] = []
-    for name, dtype in spec.columns.items():
-        if name not in schema:
-            if name in spec.nullable:
-                casts.append(pl.lit(None, dtype=dtype).alias(name))
-                continue
-            found = ", ".join(schema.names()) or "no columns"
-            raise SnapshotError(file, f"required column is missing (found: {found})", column=name)
-        actual = schema[name]
-        if actual == dtype:
-            continue
-        if actual == pl.Null:
-            casts.append(pl.col(name).cast(dtype))
-        elif dtype == pl.Float64 and isinstance(actual, _NUMERIC_SOURCES):
-            casts.append(pl.col(name).cast(pl.Float64))
-        elif dtype == pl.String and isinstance(actual, _STRING_SOURCES):
-            casts.append(pl.col(name).cast(pl.String))
-        else:
-            raise SnapshotError(
-                file, f"has type {actual}, expected {_type_name(dtype)}", column=name
-            )
-    return lf.with_columns(casts) if casts else lf
-
-
-def _type_name(dtype: pl.DataType) -> str:
-    return {pl.String: "text (string)", pl.Date: "date", pl.Float64: "number (float64)"}.get(
-        type(dtype), str(dtype)
-    )
-
-
-def _short(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text if len(text) <= 160 else text[:157] + "..."
-
-
-@dataclass(frozen=True)
-class _Rule:
-    column: str
-    problem: str
-    bad: pl.Expr  # True on offending rows
-    show: pl.Expr  # value shown as an example
-
-
-def _rules(spec: TableSpec, as_of: date) -> list[_Rule]:
-    rules: list[_Rule] = []
-    row = pl.format("row {}", pl.col("_row") + 1)
-    for name in spec.not_null:
-        rules.append(_Rule(name, "has missing (null) values", pl.col(name).is_null(), row))
-    for name in spec.finite:
-        rules.append(
-            _Rule(name, "has NaN or infinite values", ~pl.col(name).is_finite(), pl.col(name))
-        )
-    for name in spec.non_negative:
-        rules.append(_Rule(name, "has negative values", pl.col(name) < 0, pl.col(name)))
-    for name in spec.not_after_as_of:
-        rules.append(
-            _Rule(
-                name,
-                f"has dates after the snapshot's as_of {as_of}",
-                pl.col(name) > pl.lit(as_of),
-                pl.col(name),
-            )
-        )
-    if spec.key is not None:
-        rules.append(
-            _Rule(
-                spec.key,
-                "has duplicate ids",
-                pl.col(spec.key).is_duplicated() & pl.col(spec.key).is_not_null(),
-                pl.col(spec.key),
-            )
-        )
-    return rules
-
-
-def _collect(lf: pl.LazyFrame, file: str) -> pl.DataFrame:
-    try:
-        return lf.collect()
-    except Exception as exc:  # damaged pages surface only when the data is read
-        raise SnapshotError(
-            file, f"cannot be read (truncated or damaged?): {_short(exc)}"
-        ) from None
-
-
-def _check_rows(
-    spec: TableSpec, lf: pl.LazyFrame, file: str, as_of: date, customer_ids: pl.LazyFrame
-) -> None:
-    """One pass of counts over the table; examples are fetched only for a failing rule."""
-    rules = _rules(spec, as_of)
-    if rules:
-        counts = _collect(
-            lf.select([r.bad.sum().alias(f"r{i}") for i, r in enumerate(rules)]), file
-        ).row(0)
-        for i, (rule, n) in enumerate(zip(rules, counts, strict=True)):
-            if n:
-                examples = _collect(
-                    lf.with_row_index("_row")
-                    .filter(rules[i].bad)
-                    .select(rule.show.alias("v"))
-                    .unique(maintain_order=True)
-                    .head(_EXAMPLES),
-                    file,
-                )["v"].to_list()
-                raise SnapshotError(
-                    file, rule.problem, column=rule.column, rows=int(n), examples=examples
-                )
-    if spec.references_customers is not None:
-        col = spec.references_customers
-        unknown = lf.filter(pl.col(col).is_not_null()).join(
-            customer_ids, left_on=col, right_on=C.customer_id, how="anti"
-        )
-        n = _collect(unknown.select(pl.len()), file).item()
-        if n:
-            examples = _collect(
-                unknown.select(pl.col(col).unique(maintain_order=True).head(_EXAMPLES)), file
-            )[col].to_list()
-            raise SnapshotError(
-                file,
-                f"refers to customers not in {CUSTOMERS.file}",
-                column=col,
-                rows=int(n),
-                examples=examples,
-            )
-
-
-def _check_churn_dates(customers: pl.LazyFrame, file: str) -> None:
-    bad = pl.col(C.churned_on) < pl.col(C.acquired_on)
-    n = _collect(customers.select(bad.sum()), file).item()
-    if n:
-        examples = _collect(customers.filter(bad).select(C.customer_id).head(_EXAMPLES), file)
-        raise SnapshotError(
-            file,
-            "has contracts ending before the customer was acquired",
-            column=C.churned_on,
-            rows=int(n),
-            examples=examples[C.customer_id].to_list(),
-        )
 
 
 # ----------------------------------------------------------------------------- writing
@@ -559,11 +277,11 @@ def _write_tables(folder: Path, tables: Iterable[tuple[TableSpec, Any]]) -> None
     for spec, frame in tables:
         if frame is None:
             continue
-        lf = _conform(spec, frame.lazy(), spec.file)
+        lf = conform(spec, frame.lazy(), spec.file)
         try:
             lf.sink_parquet(folder / spec.file, compression="zstd", statistics=True)
         except Exception as exc:
-            raise SnapshotError(spec.file, f"could not be written: {_short(exc)}") from None
+            raise SnapshotError(spec.file, f"could not be written: {short(exc)}") from None
 
 
 def _replace_folder(tmp: Path, target: Path) -> None:
