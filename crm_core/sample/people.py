@@ -1,221 +1,43 @@
-"""A deterministic synthetic company, realistic enough to demonstrate every page.
-
-``generate_sample`` writes one valid snapshot with about three years of history up to
-``as_of``:
-
-* customers are acquired in quarterly cohorts (growing, with a Q4 peak) through channels
-  with different acquisition costs and customer quality;
-* non-contractual (retail) purchasing follows a BG/NBD process (Fader, Hardie & Lee 2005):
-  each customer buys at a Gamma-distributed weekly rate and may drop out after each
-  purchase with a Beta-distributed probability; spend per purchase follows the
-  Gamma-Gamma model; purchases are thinned by a monthly seasonality curve (a December
-  peak) and spend grows mildly with tenure;
-* contractual (subscription) customers pay a monthly plan fee until they cancel; the
-  monthly cancellation probability is Beta-distributed across customers, the
-  shifted-beta-geometric process of Fader & Hardie (2007), so retention rises with tenure;
-* a few percent of purchases are refunded (negative amounts) and every customer costs
-  money to serve through touchpoints (web, mail, call centre, outlet, field visits);
-  low-value customers lean on the expensive ones, so some customers lose money and the
-  whale curve rises above 100%;
-* prospects are recorded with their first contact; some convert into customers.
-
-Everything is drawn from ``numpy.random.default_rng`` streams derived from ``seed``, in
-fixed chunks of customers, so the same arguments always give the same snapshot and
-memory stays bounded (1,000,000 customers with about 20 million transactions fit in a few
-GB).
-"""
+"""Customers and their transactions, drawn chunk by chunk (see :mod:`crm_core.sample`)."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from datetime import date, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 import numpy as np
 import polars as pl
 
-from crm_core.data.expressions import add_months
-from crm_core.data.schema import BUSINESS_MODELS, CONTRACTUAL, NON_CONTRACTUAL, C
-from crm_core.data.snapshot import Manifest, write_snapshot
-
-__all__ = ["DEFAULT_AS_OF", "generate_sample"]
-
-DEFAULT_AS_OF = date(2026, 9, 30)
-HISTORY_YEARS = 3
-CHUNK = 100_000
-EPOCH = date(1970, 1, 1)
-
-# Monthly seasonality of purchase intensity (January .. December); a December peak.
-SEASONALITY = np.array([0.85, 0.78, 0.9, 0.95, 1.0, 0.95, 0.9, 0.95, 1.0, 1.05, 1.3, 1.55])
-SEASON_MAX = float(SEASONALITY.max())
-
-# Retail purchase process (BG/NBD, weekly rate ~ Gamma(shape, scale); dropout ~ Beta(a, b))
-# and spend (Gamma-Gamma: spend ~ Gamma(p, nu), nu ~ Gamma(q, rate gamma)); contacts per
-# year for the lowest- and highest-value customers; direct-cost ratio of purchases by the
-# lowest- and highest-value customers (MARGIN_CURVE bends it so only the best earn rich
-# margins). Calibrated so the A/B/C table lands near the domain brief's 75/20/5% of profit.
-RATE_SHAPE, RATE_SCALE = 4.0, 0.2
-DROPOUT_A, DROPOUT_B = 0.7, 6.0
-SPEND_P, SPEND_Q, SPEND_GAMMA = 4.0, 10.0, 90.0
-CONTACTS_LOW, CONTACTS_HIGH = 4.0, 2.0
-COST_RATIO_LOW, COST_RATIO_HIGH = 0.80, 0.30
-MARGIN_CURVE = 3.0
-VIP_SHARE, VIP_RATE, VIP_SPEND = 0.06, 3.0, 3.0
+from crm_core.data.schema import C
+from crm_core.sample.world import (
+    CONTACTS_HIGH,
+    CONTACTS_LOW,
+    COST_RATIO_HIGH,
+    COST_RATIO_LOW,
+    DROPOUT_A,
+    DROPOUT_B,
+    EPOCH,
+    MARGIN_CURVE,
+    PLANS,
+    RATE_SCALE,
+    RATE_SHAPE,
+    REGIONS,
+    SEASON_MAX,
+    SEASONALITY,
+    SPEND_GAMMA,
+    SPEND_P,
+    SPEND_Q,
+    TOUCHPOINTS,
+    TX_CHANNELS,
+    VIP_RATE,
+    VIP_SHARE,
+    VIP_SPEND,
+    Channel,
+)
 
 
 @dataclass(frozen=True)
-class _Channel:
-    name: str
-    share: float
-    cac: float  # mean acquisition cost (currency)
-    rate: float  # multiplier of the purchase rate
-    dropout: float  # multiplier of the dropout (or cancellation) probability
-    spend: float  # multiplier of spend per purchase
-
-
-_RETAIL_CHANNELS = (
-    _Channel("Paid search", 0.30, 57.0, 1.00, 1.00, 1.00),
-    _Channel("Social media", 0.24, 45.0, 0.85, 1.30, 0.85),
-    _Channel("Referral", 0.14, 21.0, 1.20, 0.70, 1.10),
-    _Channel("Retail store", 0.22, 33.0, 1.10, 0.90, 0.95),
-    _Channel("Affiliate", 0.10, 69.0, 0.90, 1.15, 1.05),
-)
-_SUBSCRIPTION_CHANNELS = (
-    _Channel("Paid search", 0.32, 180.0, 1.0, 1.00, 1.00),
-    _Channel("Content marketing", 0.22, 120.0, 1.0, 0.85, 0.95),
-    _Channel("Referral", 0.14, 60.0, 1.0, 0.70, 1.05),
-    _Channel("Sales team", 0.17, 420.0, 1.0, 0.75, 1.60),
-    _Channel("Partner", 0.15, 240.0, 1.0, 1.10, 1.10),
-)
-_REGIONS = (("Northeast", 0.28), ("Southeast", 0.22), ("Midwest", 0.24), ("West", 0.26))
-_TX_CHANNELS = ("web", "store", "app", "phone")
-# touchpoint: (cost per contact, share of contacts for the lowest- and highest-value customers)
-_TOUCHPOINTS = {
-    "web": (0.6, 0.20, 0.55),
-    "mail": (2.5, 0.10, 0.18),
-    "call_center": (11.0, 0.42, 0.14),
-    "outlet": (16.0, 0.24, 0.08),
-    "field": (120.0, 0.04, 0.05),
-}
-_PLANS = (("Starter", 29.0, 0.50), ("Team", 79.0, 0.35), ("Business", 199.0, 0.15))
-
-
-def generate_sample(
-    path: str | os.PathLike[str],
-    *,
-    customers: int = 2000,
-    seed: int = 7,
-    as_of: date | str | None = None,
-    business_model: str = NON_CONTRACTUAL,
-    company: str | None = None,
-) -> Path:
-    """Write the snapshot of a synthetic company to ``path`` and return the folder.
-
-    Parameters
-    ----------
-    path
-        Snapshot folder to create (replaced atomically if it exists).
-    customers
-        Number of customers acquired over the three years of history.
-    seed
-        Seed of every random draw: the same arguments give the same snapshot.
-    as_of
-        Last day of the history (default 2026-09-30, a quarter end).
-    business_model
-        ``"non_contractual"`` (a retailer) or ``"contractual"`` (a subscription business
-        whose customers' ``churned_on`` is filled when they cancel).
-    company
-        Company name in the manifest (default depends on the business model).
-    """
-    if business_model not in BUSINESS_MODELS:
-        raise ValueError(
-            f"business_model must be one of {', '.join(BUSINESS_MODELS)}, got {business_model!r}"
-        )
-    if customers < 1:
-        raise ValueError(f"customers must be at least 1, got {customers}")
-    end = _as_date(as_of) if as_of is not None else DEFAULT_AS_OF
-    start = add_months(end, -12 * HISTORY_YEARS) + timedelta(days=1)
-    contractual = business_model == CONTRACTUAL
-    channels = _SUBSCRIPTION_CHANNELS if contractual else _RETAIL_CHANNELS
-    streams = np.random.SeedSequence([seed, 1 if contractual else 0]).spawn(
-        (customers + CHUNK - 1) // CHUNK + 1
-    )
-
-    acquired = _acquisition_days(np.random.default_rng(streams[0]), customers, start, end)
-    width = max(6, len(str(customers)))
-    customer_parts, tx_parts, service_parts, prospect_parts = [], [], [], []
-    for index, lo in enumerate(range(0, customers, CHUNK)):
-        hi = min(lo + CHUNK, customers)
-        rng = np.random.default_rng(streams[index + 1])
-        chunk = _Chunk(
-            rng=rng,
-            first=lo,
-            acquired=acquired[lo:hi],
-            end=(end - EPOCH).days,
-            channels=channels,
-            width=width,
-        )
-        people = chunk.customers()
-        purchases = chunk.subscriptions(people) if contractual else chunk.purchases(people)
-        customer_parts.append(people.frame)
-        tx_parts.append(purchases)
-        service_parts.append(chunk.service(people, purchases))
-        prospect_parts.append(chunk.prospects(people, start=(start - EPOCH).days))
-
-    manifest = Manifest(
-        as_of=end,
-        company=company or ("Northwind Subscriptions" if contractual else "Northwind Outfitters"),
-        currency="USD",
-        business_model=business_model,
-        discount_rate=0.10,
-        extra={"generator": {"name": "crm_core.sample", "seed": seed, "customers": customers}},
-    )
-    prospects = pl.concat(prospect_parts)
-    prospects = prospects.with_columns(
-        pl.format("P{}", pl.int_range(1, pl.len() + 1).cast(pl.String).str.zfill(width + 1)).alias(
-            C.prospect_id
-        )
-    ).select(C.prospect_id, C.first_contact, C.channel, C.converted_customer_id)
-    return write_snapshot(
-        path,
-        manifest=manifest,
-        customers=pl.concat(customer_parts),
-        transactions=pl.concat(tx_parts),
-        service_costs=pl.concat(service_parts),
-        prospects=prospects.sort(C.first_contact, C.prospect_id),
-    )
-
-
-def _as_date(value: date | str) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
-
-
-def _acquisition_days(rng: np.random.Generator, n: int, start: date, end: date) -> np.ndarray:
-    """Acquisition day (days since 1970) of ``n`` customers in quarterly cohorts.
-
-    Cohort sizes grow 5% a quarter with a fourth-quarter peak; days inside a quarter are
-    uniform. Returned sorted, so customer ids follow acquisition order.
-    """
-    quarters: list[tuple[int, int, float]] = []
-    q_start = start
-    k = 0
-    while q_start <= end:
-        q_end = min(add_months(q_start, 3) - timedelta(days=1), end)
-        weight = 1.05**k * (1.25 if q_start.month >= 10 else 1.0)
-        quarters.append(((q_start - EPOCH).days, (q_end - EPOCH).days, weight))
-        q_start = q_end + timedelta(days=1)
-        k += 1
-    weights = np.array([w for *_, w in quarters])
-    cohort = rng.choice(len(quarters), size=n, p=weights / weights.sum())
-    lo = np.array([q[0] for q in quarters])[cohort]
-    hi = np.array([q[1] for q in quarters])[cohort]
-    days = lo + np.floor(rng.random(n) * (hi - lo + 1)).astype(np.int64)
-    return np.sort(days)
-
-
-@dataclass(frozen=True)
-class _People:
+class People:
     frame: pl.DataFrame  # customers table rows
     acquired: np.ndarray  # acquisition day (days since epoch)
     channel: np.ndarray  # index into channels
@@ -227,25 +49,25 @@ class _People:
 
 
 @dataclass
-class _Chunk:
+class Chunk:
     rng: np.random.Generator
     first: int
     acquired: np.ndarray
     end: int
-    channels: tuple[_Channel, ...]
+    channels: tuple[Channel, ...]
     width: int
 
     @property
     def n(self) -> int:
         return len(self.acquired)
 
-    def customers(self) -> _People:
+    def customers(self) -> People:
         rng = self.rng
         shares = np.array([c.share for c in self.channels])
         channel = rng.choice(len(self.channels), size=self.n, p=shares / shares.sum())
         cac = np.array([c.cac for c in self.channels])[channel] * rng.lognormal(0, 0.25, self.n)
-        names = np.array([r for r, _ in _REGIONS])
-        region_p = np.array([p for _, p in _REGIONS])
+        names = np.array([r for r, _ in REGIONS])
+        region_p = np.array([p for _, p in REGIONS])
         region = names[rng.choice(len(names), size=self.n, p=region_p / region_p.sum())]
         numbers = np.arange(self.first + 1, self.first + self.n + 1).astype(str)
         ids = np.char.add("C", np.char.zfill(numbers, self.width))
@@ -260,7 +82,7 @@ class _Chunk:
             }
         )
         pick = np.array
-        return _People(
+        return People(
             frame=frame,
             acquired=self.acquired,
             channel=channel,
@@ -273,7 +95,7 @@ class _Chunk:
 
     # ----------------------------------------------------------------- retail purchases
 
-    def purchases(self, people: _People) -> pl.DataFrame:
+    def purchases(self, people: People) -> pl.DataFrame:
         """BG/NBD purchase histories with Gamma-Gamma spend, seasonality and refunds."""
         rng = self.rng
         n = self.n
@@ -325,14 +147,14 @@ class _Chunk:
         frame = self._transactions(people, owner, day, amount, cost, tx_channel)
         return pl.concat([frame, self._refunds(people, owner, day, amount, tx_channel)])
 
-    def _preferred_channel(self, people: _People) -> np.ndarray:
+    def _preferred_channel(self, people: People) -> np.ndarray:
         # high-value customers buy online more, low-value ones by phone and in store
         v = people.value
         p = np.stack([0.30 + 0.25 * v, 0.35 - 0.15 * v, 0.15 + 0.10 * v, 0.20 - 0.20 * v], 1)
         p = np.clip(p, 0.01, None)
         p /= p.sum(1, keepdims=True)
         u = self.rng.random(self.n)[:, None]
-        return np.array(_TX_CHANNELS)[(u > np.cumsum(p, 1)).sum(1).clip(0, len(_TX_CHANNELS) - 1)]
+        return np.array(TX_CHANNELS)[(u > np.cumsum(p, 1)).sum(1).clip(0, len(TX_CHANNELS) - 1)]
 
     def _transactions(self, people, owner, day, amount, cost, tx_channel) -> pl.DataFrame:
         return pl.DataFrame(
@@ -364,17 +186,17 @@ class _Chunk:
 
     # ----------------------------------------------------------------- subscriptions
 
-    def subscriptions(self, people: _People) -> pl.DataFrame:
+    def subscriptions(self, people: People) -> pl.DataFrame:
         """Monthly plan fees until cancellation (sBG), plus occasional add-on purchases."""
         rng = self.rng
         n = self.n
         monthly_churn = np.clip(rng.beta(0.8, 7.5, size=n) * people.dropout_mult, 1e-4, 0.95)
         months_paid = rng.geometric(monthly_churn)  # >= 1: the first month is always paid
-        plan_p = np.array([p for *_, p in _PLANS])
+        plan_p = np.array([p for *_, p in PLANS])
         upgrade = np.clip(people.spend_mult - 1.0, 0, None)  # sales-led customers buy bigger plans
-        plan = rng.choice(len(_PLANS), size=n, p=plan_p / plan_p.sum())
-        plan = np.minimum(plan + (rng.random(n) < upgrade).astype(int), len(_PLANS) - 1)
-        fee = np.array([f for _, f, _ in _PLANS])[plan]
+        plan = rng.choice(len(PLANS), size=n, p=plan_p / plan_p.sum())
+        plan = np.minimum(plan + (rng.random(n) < upgrade).astype(int), len(PLANS) - 1)
+        fee = np.array([f for _, f, _ in PLANS])[plan]
         seats = 1 + rng.poisson(0.6 * (plan + 1), size=n)
         monthly = fee * seats
 
@@ -435,7 +257,7 @@ class _Chunk:
 
     # ----------------------------------------------------------------- service and prospects
 
-    def service(self, people: _People, purchases: pl.DataFrame) -> pl.DataFrame:
+    def service(self, people: People, purchases: pl.DataFrame) -> pl.DataFrame:
         """Touchpoint contacts while the customer is active, costlier for low-value customers."""
         rng = self.rng
         n = self.n
@@ -456,10 +278,10 @@ class _Chunk:
         offset = np.floor(rng.random(owner.size) ** 1.6 * (span + 1)).astype(np.int64)
         day = np.minimum(people.acquired[owner] + offset, self.end)
 
-        names = list(_TOUCHPOINTS)
-        unit = np.array([_TOUCHPOINTS[t][0] for t in names])
-        low = np.array([_TOUCHPOINTS[t][1] for t in names])
-        high = np.array([_TOUCHPOINTS[t][2] for t in names])
+        names = list(TOUCHPOINTS)
+        unit = np.array([TOUCHPOINTS[t][0] for t in names])
+        low = np.array([TOUCHPOINTS[t][1] for t in names])
+        high = np.array([TOUCHPOINTS[t][2] for t in names])
         mix = low[None, :] + (high - low)[None, :] * v[owner][:, None]
         mix /= mix.sum(1, keepdims=True)
         u = rng.random(owner.size)[:, None]
@@ -474,7 +296,7 @@ class _Chunk:
             }
         )
 
-    def prospects(self, people: _People, *, start: int) -> pl.DataFrame:
+    def prospects(self, people: People, *, start: int) -> pl.DataFrame:
         """Leads: 65% of customers came through one; 1.4 unconverted leads per converted one."""
         rng = self.rng
         names = np.array([c.name for c in self.channels])
