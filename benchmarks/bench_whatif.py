@@ -1,39 +1,23 @@
 """What-if recompute latency: 10 segments x 10 years, deterministic and 1,000 draws.
 
 The What-if page recomputes on every slider move, so one projection must stay well under
-50 ms. Prints p50/p95 in milliseconds over many repetitions and the ratio against a
-trivial numpy baseline measured in the same run (the closed-form sum of discounted margin
-over the same 1,000 x 10 x 10 array), so numbers from different machines compare.
+50 ms. ``crm_core.whatif.engine.simulate`` is timed over many calls (p50 and p95, in
+milliseconds) next to a trivial numpy baseline measured in the same run (the closed-form
+sum of discounted margin over the same 1,000 x 10 x 10 array), so numbers from different
+machines compare. ``whatif_p95_ms`` is the p95 of one recompute with 1,000 draws.
 
-The page's own path is measured too, on the sample companies' baselines (profit tiers and
-RFM segments): what one slider move recomputes (the scenario with 1,000 draws, the cards,
-the tornado, the budget split and the break-even table; the baseline comes from the cache),
-the cache read of a 1,000-draw result (``st.cache_data`` unpickles it), and, for
-information, building the four figures (plotly), which is drawing, not recomputing.
-
-Run: ``.venv/bin/python benchmarks/bench_whatif.py [--repeat N]``.
+Run on its own: ``.venv/bin/python benchmarks/run.py whatif``.
 """
 
 from __future__ import annotations
 
-import argparse
-import pickle
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
+from _common import Context, Result, Timing
 
-from crm_core.whatif.engine import (
-    Levers,
-    Segment,
-    apply_scenario,
-    run_scenario,
-    scenario_kpis,
-    simulate,
-)
-from crm_core.whatif.optimize import break_even, optimize_retention_budget, sensitivity
+from crm_core.whatif.engine import Levers, Segment, apply_scenario, simulate
 
 SEGMENTS = 10
 YEARS = 10
@@ -89,133 +73,57 @@ def trivial_baseline() -> Callable[[], float]:
     years = np.arange(1, YEARS + 1)
     discount = 1.1**-years
 
-    def run() -> float:
+    def baseline() -> float:
         return float((margin * retention**years * discount).sum())
 
-    return run
+    return baseline
 
 
-def page_cases(repeat: int) -> dict[str, tuple[Callable[[], object], int]]:
-    """The What-if page's slider-move path on the sample companies (see the docstring)."""
-    from crm_core.charts.whatif import (
-        allocation_figure,
-        equity_waterfall_figure,
-        projection_figure,
-        tornado_figure,
-    )
-    from crm_core.data.snapshot import load_snapshot
-    from crm_core.sample import generate_sample
-    from crm_core.whatif.baseline import baseline_segments
-
-    folder = Path(tempfile.mkdtemp(prefix="bench-whatif-"))
-    cases: dict[str, tuple[Callable[[], object], int]] = {}
-    for company, model in (("retail", "non_contractual"), ("subscriptions", "contractual")):
-        snap = load_snapshot(generate_sample(folder / company, business_model=model))
-        for by in ("tier", "rfm"):
-            base = baseline_segments(snap, by=by)
-            horizon, rate = base.horizon_years, base.discount_rate
-            reference = simulate(base.segments, horizon_years=horizon, discount_rate=rate,
-                                 draws=DRAWS)  # fmt: skip
-            budget = round(0.05 * base.company_margin * base.customers, -3)
-            moves = iter(range(10**9))
-
-            def recompute(base=base, horizon=horizon, rate=rate, reference=reference,
-                          budget=budget, moves=moves) -> object:  # fmt: skip
-                first = base.segments[0]
-                step = (next(moves) % 40 + 1) * 0.005  # a new slider position every call
-                scenario = base.scenario({first.name: min(first.retention + step, 1.0)})
-                result = run_scenario(base.segments, scenario, horizon_years=horizon,
-                                      discount_rate=rate, draws=DRAWS)  # fmt: skip
-                scenario_kpis(reference, result)
-                moved = apply_scenario(base.segments, scenario)
-                sensitivity(moved, horizon_years=horizon, discount_rate=rate)
-                optimize_retention_budget(moved, budget, horizon_years=horizon, discount_rate=rate)
-                for s in moved:
-                    break_even(s, budget, horizon_years=horizon, discount_rate=rate)
-                return result
-
-            label = f"{company}, {'tiers' if by == 'tier' else 'RFM'} ({len(base.segments)})"
-            cases[f"page: slider move, {label}"] = (recompute, repeat)
-            if by == "tier":
-                blob = pickle.dumps(reference)
-                cases[f"page: cache read, {company}"] = (
-                    lambda blob=blob: pickle.loads(blob),
-                    repeat,
-                )
-                result = recompute()
-                allocation = optimize_retention_budget(
-                    base.segments, budget, horizon_years=horizon, discount_rate=rate
-                )
-                tornado = sensitivity(base.segments, horizon_years=horizon, discount_rate=rate)
-
-                def figures(reference=reference, result=result, allocation=allocation,
-                            tornado=tornado) -> object:  # fmt: skip
-                    projection_figure(reference, result)
-                    equity_waterfall_figure(reference, result)
-                    tornado_figure(tornado)
-                    return allocation_figure(allocation)
-
-                cases[f"page: four figures (drawing), {company}"] = (figures, max(repeat // 4, 10))
-    return cases
+def _stats(ms: np.ndarray) -> tuple[Timing, float]:
+    """Median/min/max and the p95 of per-call milliseconds."""
+    return Timing.of([float(v) for v in ms]), float(np.percentile(ms, 95))
 
 
-def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
-    """Measure and print the latencies; returns ``{case: {"p50": ms, "p95": ms, "ratio": x}}``."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=200, help="timed calls per case")
-    args = parser.parse_args(argv)
-    repeat = max(args.repeat, 10)
+def run(ctx: Context) -> Result:
+    calls = 200 if ctx.scale != "smoke" else 20
     segs = segments()
     scenario = apply_scenario(segs, Levers(retention_points=5, margin_pct=3))
     cases: dict[str, tuple[Callable[[], object], int]] = {
-        "numpy baseline (1,000 x 10 x 10)": (trivial_baseline(), repeat),
-        "simulate, deterministic": (
-            lambda: simulate(segs, horizon_years=YEARS, discount_rate=0.1),
-            repeat,
-        ),
-        "simulate, 1,000 draws": (
+        "numpy baseline": (trivial_baseline(), calls),
+        "deterministic": (lambda: simulate(segs, horizon_years=YEARS, discount_rate=0.1), calls),
+        "draws": (
             lambda: simulate(scenario, horizon_years=YEARS, discount_rate=0.1, draws=DRAWS),
-            repeat,
+            calls,
         ),
-        "simulate, 1,000 draws, quarterly": (
+        "draws_quarterly": (
             lambda: simulate(
                 segs, horizon_years=YEARS, discount_rate=0.1, draws=DRAWS, periods_per_year=4
             ),
-            max(repeat // 4, 10),
-        ),
-        "sensitivity tornado, per segment": (
-            lambda: sensitivity(segs, horizon_years=YEARS, discount_rate=0.1, per_segment=True),
-            max(repeat // 4, 10),
-        ),
-        "optimise a retention budget": (
-            lambda: optimize_retention_budget(
-                segs, 250_000.0, horizon_years=YEARS, discount_rate=0.1
-            ),
-            max(repeat // 10, 10),
+            max(calls // 4, 5),
         ),
     }
-    cases |= page_cases(repeat)
-    print(
-        f"What-if recompute latency: {SEGMENTS} segments x {YEARS} years; budget {BUDGET_MS:.0f} ms"
-    )
-    print(f"{'case':<46}{'calls':>7}{'p50 ms':>10}{'p95 ms':>10}{'x numpy':>10}")
-    report: dict[str, dict[str, float]] = {}
-    base_p50 = None
-    for name, (fn, calls) in cases.items():
-        ms = timings(fn, calls)
-        p50, p95 = (float(v) for v in np.percentile(ms, [50, 95]))
-        base_p50 = base_p50 or p50
-        ratio = p50 / base_p50
-        report[name] = {"p50": p50, "p95": p95, "ratio": ratio}
-        print(f"{name:<46}{calls:>7}{p50:>10.2f}{p95:>10.2f}{ratio:>10.1f}")
-    mc = report["simulate, 1,000 draws"]["p95"]
-    verdict = "within" if mc < BUDGET_MS else "OVER"
-    print(f"Monte Carlo p95 {mc:.1f} ms: {verdict} the {BUDGET_MS:.0f} ms budget")
-    page = max(v["p95"] for k, v in report.items() if k.startswith("page: slider move"))
-    verdict = "within" if page < BUDGET_MS else "OVER"
-    print(f"Page recompute p95 (worst case) {page:.1f} ms: {verdict} the {BUDGET_MS:.0f} ms budget")
-    return report
-
-
-if __name__ == "__main__":
-    main()
+    stats = {name: _stats(timings(fn, n)) for name, (fn, n) in cases.items()}
+    base, _ = stats["numpy baseline"]
+    draws, p95 = stats["draws"]
+    _, det_p95 = stats["deterministic"]
+    _, quarterly_p95 = stats["draws_quarterly"]
+    values = {
+        "whatif_p95_ms": p95,
+        "whatif_ms": draws.as_dict(),
+        "whatif_deterministic_p95_ms": det_p95,
+        "whatif_quarterly_p95_ms": quarterly_p95,
+        "whatif_numpy_baseline_ms": base.as_dict(),
+        "whatif_vs_numpy_ratio": draws.median / base.median,
+    }
+    label = f"{SEGMENTS} segments x {YEARS} years"
+    rows = [
+        (
+            f"what-if recompute, {DRAWS:,} draws ({label})",
+            f"p95 {p95:.1f} ms (p50 {draws.median:.1f}, {draws.runs} calls)",
+            f"numpy pass p50 {base.median:.2f} ms",
+            f"{values['whatif_vs_numpy_ratio']:.0f}x numpy; budget {BUDGET_MS:.0f} ms",
+        ),
+        ("what-if recompute, deterministic", f"p95 {det_p95:.1f} ms", "", ""),
+        (f"what-if recompute, {DRAWS:,} draws, quarterly", f"p95 {quarterly_p95:.1f} ms", "", ""),
+    ]
+    return Result(values, rows)
