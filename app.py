@@ -25,15 +25,24 @@ def main() -> None:
     )
     sections: dict[str, list[st.Page]] = {}
     for i, page in enumerate(PAGES):
+        first = i == 0
         sections.setdefault(page.section, []).append(
             st.Page(
                 HERE / page.file,
                 title=page.title,
                 icon=page.icon,
-                url_path=page.url_path,
-                default=i == 0,
+                # the first page is served at "/" (its url_path only has to be unique) ...
+                url_path=f"{page.url_path}-home" if first else page.url_path,
+                default=first,
             )
         )
+        if first:
+            # ... and also at its own name, so a shared "/overview" link is not "not found"
+            sections[page.section].append(
+                st.Page(
+                    HERE / page.file, title=page.title, url_path=page.url_path, visibility="hidden"
+                )
+            )
     current = st.navigation(sections, position="sidebar", expanded=True)
     sidebar()
     with routed():

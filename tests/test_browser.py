@@ -61,3 +61,24 @@ def test_damaged_snapshot_shows_error_box_and_app_stays_usable(app_url, browser)
         assert "snapshot=test-retail" in page.url
     finally:
         page.close()
+
+
+def test_every_page_link_opens_without_page_not_found(app_url, browser) -> None:
+    """Deep links of every page, the first one included ("/overview" is also served at "/"),
+    open without Streamlit's "Page not found" dialog, on a server already running."""
+    watch = """
+      window.__notFound = 0;
+      new MutationObserver(() => {
+        if (document.body && /page not found/i.test(document.body.innerText)) window.__notFound++;
+      }).observe(document, {subtree: true, childList: true, characterData: true});
+    """
+    for entry in [None, *PAGES]:
+        page = browser.new_page()
+        page.add_init_script(watch)
+        try:
+            page.goto(f"{app_url}/{'' if entry is None else entry.url_path}?snapshot=test-retail")
+            wait_for_app(page)
+            assert page.evaluate("window.__notFound") == 0, entry
+            assert page.locator("h1").count() >= 1
+        finally:
+            page.close()
