@@ -15,12 +15,13 @@ from typing import NoReturn
 
 import polars as pl
 
+from crm_core.data.build import build_snapshot
 from crm_core.data.schema import BUSINESS_MODELS, NON_CONTRACTUAL, C
-from crm_core.data.snapshot import Manifest, Snapshot, load_snapshot, write_snapshot
+from crm_core.data.snapshot import Snapshot, load_snapshot, write_snapshot
 from crm_core.errors import SnapshotError
-from crm_core.formatting import fmt_money
+from crm_core.formatting import fmt_kind, fmt_money
 
-__all__ = ["build_snapshot", "main"]
+__all__ = ["build_snapshot", "main"]  # build_snapshot: crm_core.data.build
 
 EXIT_USAGE = 2
 
@@ -149,6 +150,46 @@ def _cmd_clv(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_metrics(args: argparse.Namespace) -> int:
+    import json
+
+    from crm_core.metrics.compute import snapshot_metrics
+    from crm_core.metrics.registry import METRICS, kpis
+
+    snap = load_snapshot(args.snapshot)
+    if args.as_of is not None:
+        snap = snap.cut(args.as_of)
+    inputs = snapshot_metrics(snap)
+    cards = kpis(inputs, tuple(METRICS), history=2)
+    result = inputs.clv.get(0)
+    report = {
+        "company": snap.manifest.company,
+        "as_of": snap.as_of.isoformat(),
+        "currency": snap.currency,
+        "business_model": snap.manifest.business_model,
+        "clv_method": result.method if result is not None else None,
+        "clv_note": inputs.clv_note,
+        "metrics": [
+            {
+                "key": k.key,
+                "label": k.label,
+                "unit": k.kind,
+                "definition": METRICS[k.key].definition,
+                "value": k.value,
+                "previous_quarter": k.previous,
+                "year_ago": k.year_ago,
+            }
+            for k in cards
+        ],
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        for k in cards:
+            print(f"{k.label}: {fmt_kind(k.value, k.kind, snap.currency)}")
+    return 0
+
+
 def _summary(snap: Snapshot) -> str:
     """A few lines describing a valid snapshot."""
     counts = {
@@ -175,150 +216,6 @@ def _summary(snap: Snapshot) -> str:
             f"{fmt_money(revenue, man.currency, compact=False)}"
         )
     return "\n".join(lines)
-
-
-# ----------------------------------------------------------------------------- build
-
-
-def _read_export(path: Path) -> pl.DataFrame:
-    if not path.is_file():
-        raise SnapshotError(str(path), "file not found")
-    try:
-        if path.suffix.lower() in {".parquet", ".pq"}:
-            return pl.read_parquet(path)
-        return pl.read_csv(path, infer_schema=False)  # every column as text, parsed below
-    except Exception as exc:  # polars raises many types for unreadable files
-        text = " ".join(str(exc).split())[:160]
-        raise SnapshotError(str(path), f"cannot be read as CSV or Parquet: {text}") from None
-
-
-def _parse(
-    frame: pl.DataFrame,
-    source: str,
-    column: str,
-    target: pl.DataType,
-    *,
-    date_format: str | None = None,
-) -> pl.Series:
-    """Column ``column`` of ``frame`` as ``target``; unparseable values raise SnapshotError."""
-    raw = frame[column]
-    if raw.dtype == target:
-        parsed = raw
-    elif target == pl.Date and raw.dtype == pl.String:
-        parsed = raw.str.strip_chars().str.to_date(date_format, strict=False)
-    elif target == pl.Date and isinstance(raw.dtype, pl.Datetime):
-        parsed = raw.dt.date()
-    elif target == pl.Float64 and raw.dtype == pl.String:
-        parsed = raw.str.strip_chars().str.replace_all(",", "").cast(pl.Float64, strict=False)
-    else:
-        parsed = raw.cast(target, strict=False)
-    bad = parsed.is_null() & raw.is_not_null()
-    if bad.any():
-        what = "dates" if target == pl.Date else "numbers"
-        raise SnapshotError(
-            source,
-            f"has values that are not {what}",
-            column=column,
-            rows=int(bad.sum()),
-            examples=raw.filter(bad).unique(maintain_order=True).head(5).to_list(),
-        )
-    return parsed
-
-
-def build_snapshot(
-    transactions: str | Path,
-    *,
-    as_of: date,
-    customer_col: str = C.customer_id,
-    date_col: str = C.date,
-    amount_col: str = C.amount,
-    cost_col: str | None = None,
-    channel_col: str | None = None,
-    region_col: str | None = None,
-    date_format: str | None = None,
-    company: str = "My company",
-    currency: str = "USD",
-    business_model: str = NON_CONTRACTUAL,
-    discount_rate: float = 0.10,
-) -> tuple[Snapshot, int]:
-    """Build a validated snapshot from a flat export of transactions.
-
-    The customers table is derived: each customer is acquired on their first transaction
-    date, through the channel of that transaction (when a channel column is given), in the
-    region of their first row with one; acquisition cost is unknown and set to 0. Rows
-    dated after ``as_of`` are left out.
-
-    Returns
-    -------
-    tuple[Snapshot, int]
-        The snapshot (not yet written) and the number of rows left out for lying after
-        ``as_of``.
-
-    Raises
-    ------
-    SnapshotError
-        If the file cannot be read, a named column is missing, or values cannot be parsed.
-    """
-    source = str(transactions)
-    frame = _read_export(Path(transactions))
-    wanted = {"customer id": customer_col, "date": date_col, "amount": amount_col}
-    for option, name in {"cost": cost_col, "channel": channel_col, "region": region_col}.items():
-        if name is not None:
-            wanted[option] = name
-    for role, name in wanted.items():
-        if name not in frame.columns:
-            raise SnapshotError(
-                source,
-                f"has no {role} column named {name!r} (columns: "
-                f"{', '.join(frame.columns)}); map it with --{role.replace(' ', '-')}"
-                f"-col",
-                column=name,
-            )
-    ids = frame[customer_col].cast(pl.String).str.strip_chars()
-    missing = ids.is_null() | (ids == "")
-    if missing.any():
-        raise SnapshotError(
-            source, "has rows without a customer id", column=customer_col, rows=int(missing.sum())
-        )
-    tx = pl.DataFrame(
-        {
-            C.customer_id: ids,
-            C.date: _parse(frame, source, date_col, pl.Date(), date_format=date_format),
-            C.amount: _parse(frame, source, amount_col, pl.Float64()),
-            C.cost: _parse(frame, source, cost_col, pl.Float64()) if cost_col else 0.0,
-            C.channel: (
-                frame[channel_col].cast(pl.String).fill_null("unknown")
-                if channel_col
-                else "unknown"
-            ),
-            C.region: frame[region_col].cast(pl.String) if region_col else None,
-        }
-    )
-    for column, name in ((C.date, date_col), (C.amount, amount_col)):
-        nulls = tx[column].is_null()
-        if nulls.any():
-            raise SnapshotError(source, "has empty values", column=name, rows=int(nulls.sum()))
-    after = tx[C.date] > as_of
-    ignored = int(after.sum())
-    tx = tx.filter(~after).sort(C.customer_id, C.date)
-    if tx.height == 0:
-        raise SnapshotError(source, f"has no transactions on or before {as_of}", column=date_col)
-    customers = tx.group_by(C.customer_id, maintain_order=True).agg(
-        pl.col(C.date).first().alias(C.acquired_on),
-        pl.col(C.channel).first().alias(C.acquisition_channel),
-        pl.lit(0.0).alias(C.acquisition_cost),
-        pl.col(C.region).drop_nulls().first().fill_null("Unknown").alias(C.region),
-    )
-    manifest = Manifest(
-        as_of=as_of,
-        company=company,
-        currency=currency,
-        business_model=business_model,
-        discount_rate=discount_rate,
-        extra={"built_from": Path(source).name},
-    )
-    snap = Snapshot.from_frames(manifest, customers=customers, transactions=tx.drop(C.region))
-    return snap, ignored
 
 
 # ----------------------------------------------------------------------------- parser
@@ -412,6 +309,17 @@ def _parser() -> argparse.ArgumentParser:
         help="yearly discount rate (default: the snapshot's manifest)",
     )
     p.set_defaults(func=_cmd_clv)
+
+    p = sub.add_parser(
+        "metrics",
+        help="print every company metric (the numbers the pages show)",
+        description="Every metric of the dashboard at the snapshot's date (or an earlier "
+        "one), with the previous quarter's and a year ago's value and its definition.",
+    )
+    p.add_argument("--snapshot", required=True, type=Path, help="snapshot folder")
+    p.add_argument("--as-of", type=_date, default=None, help="an earlier date (YYYY-MM-DD)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(func=_cmd_metrics)
     return parser
 
 

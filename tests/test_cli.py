@@ -88,7 +88,7 @@ def test_usage_errors_are_one_line(
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("command", ["sample", "validate", "build", "clv"])
+@pytest.mark.parametrize("command", ["sample", "validate", "build", "clv", "metrics"])
 def test_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, command, "--help")
     assert code == 0
@@ -271,3 +271,30 @@ def test_clv_bad_arguments(sample_dir: Path, tmp_path: Path, capsys, extra, mess
     assert code == 2
     assert message in err
     assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("which", ["sample_dir", "subscription_dir"])
+def test_metrics_json_equals_the_registry(which: str, request, capsys) -> None:
+    import json
+
+    from crm_core.metrics.compute import snapshot_metrics
+    from crm_core.metrics.registry import METRICS, metric_value
+
+    folder = request.getfixturevalue(which)
+    assert main(["metrics", "--snapshot", str(folder), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    inputs = snapshot_metrics(load_snapshot(folder))
+    shown = {m["key"]: m for m in report["metrics"]}
+    assert set(shown) == set(METRICS)
+    for key, metric in shown.items():
+        assert metric["label"] == METRICS[key].label
+        assert metric["value"] == pytest.approx(metric_value(inputs, key)), key
+        assert metric["previous_quarter"] == pytest.approx(metric_value(inputs, key, 1)), key
+
+
+def test_metrics_at_an_earlier_date_and_bad_input(sample_dir: Path, tmp_path: Path, capsys) -> None:
+    assert main(["metrics", "--snapshot", str(sample_dir), "--as-of", "2026-03-31"]) == 0
+    assert "Active customers:" in capsys.readouterr().out
+    assert main(["metrics", "--snapshot", str(tmp_path / "nothing")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "snapshot folder not found" in err[0]
