@@ -17,7 +17,7 @@ with state.guard("the overview"):
     report = overview(*sel.key)
 
 st.subheader(headline(report), help=headline_help(report))
-kpi_cards(report.kpis, report.currency, compare=f"vs {report.previous_as_of:%d %b %Y}")
+kpi_cards(report.kpis, report.currency, per_row=3, compare=f"vs {report.previous_as_of:%d %b %Y}")
 st.caption(f"CLV per active customer and customer equity: {report.clv_method}.")
 
 left, right = st.columns(2)
