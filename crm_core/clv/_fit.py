@@ -129,28 +129,34 @@ def _newton(
             f, g, h = newton(x)
         return f / total_weight, g / total_weight, h / total_weight
 
+    def usable(f: float, g: np.ndarray, h: np.ndarray) -> bool:
+        return bool(np.isfinite(f) and np.all(np.isfinite(g)) and np.all(np.isfinite(h)))
+
     f, g, h = full(x)
+    if not usable(f, g, h):
+        return None
     for _ in range(30):
-        if not (np.isfinite(f) and np.all(np.isfinite(g)) and np.all(np.isfinite(h))):
-            return None
-        if np.max(np.abs(g)) < 1e-9:
+        gmax = np.max(np.abs(g))
+        if gmax < 1e-9:
             break
         try:
             chol = np.linalg.cholesky(h)
         except np.linalg.LinAlgError:
             return None
         step = np.linalg.solve(chol.T, np.linalg.solve(chol, g))
+        # near the optimum the objective's change is below its rounding error (a sum over
+        # many customers), so a step is also taken when it shrinks the gradient
+        rounding = 1e-12 * max(1.0, abs(f))
         for scale in (1.0, 0.5, 0.25, 0.125, 0.0625):
             cand = np.clip(x - scale * step, -LOG_BOUND, LOG_BOUND)
             fc, gc, hc = full(cand)
-            if np.isfinite(fc) and fc <= f:
+            if usable(fc, gc, hc) and (
+                fc < f or (fc <= f + rounding and np.max(np.abs(gc)) < gmax)
+            ):
                 break
         else:
             break  # no step improves: at the optimum up to rounding
-        improved = fc < f
         x, f, g, h = cand, fc, gc, hc
-        if not improved:
-            break
     return x, f, g, h
 
 

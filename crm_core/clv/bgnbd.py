@@ -333,13 +333,15 @@ def _starts(d: _Data) -> list[np.ndarray]:
 
 
 def _subsample(d: _Data, size: int, seed: int = 0) -> _Data:
-    """``size`` distinct rows drawn in proportion to their weights, each of weight 1 (a
-    sample of customers), or ``d`` itself when it has no more rows."""
+    """A random sample of ``size`` customers (rows drawn with replacement in proportion to
+    their weights, so the sample mirrors the data), or ``d`` itself when it has no more
+    distinct rows."""
     if d.rows <= size:
         return d
     ix, itx, it, w = d.all_rows
-    idx = np.random.default_rng(seed).choice(ix.size, size=size, replace=False, p=w / w.sum())
-    return _Data(d.ux, d.utx, d.ut, ix[idx], itx[idx], it[idx], np.ones(size))
+    counts = np.random.default_rng(seed).multinomial(size, w / w.sum()).astype(np.float64)
+    keep = counts > 0
+    return _Data(d.ux, d.utx, d.ut, ix[keep], itx[keep], it[keep], counts[keep])
 
 
 def _group(

@@ -20,15 +20,24 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from scipy.special import digamma, gammaln
+from scipy.special import digamma, gammaln, polygamma
 
-from crm_core.clv._arrays import ArrayLike, as_float, check_weights, group_rows, wrap, wsum
+from crm_core.clv._arrays import (
+    ArrayLike,
+    as_float,
+    check_weights,
+    codes,
+    group_codes,
+    wrap,
+    wsum,
+)
 from crm_core.clv._fit import draw_log_params, maximise, standard_errors
 from crm_core.clv.errors import ModelFitError
 
 __all__ = ["GammaGammaModel", "fit_gamma_gamma"]
 
 _NAMES = ("p", "q", "gamma")
+_START_SAMPLE = 20_000  # customers fitted first when there are more (then Newton on all)
 
 
 @dataclass(frozen=True)
@@ -112,30 +121,64 @@ class GammaGammaModel:
         return wrap(out, frequency, monetary_value, name="expected_spend")
 
 
-def _neg_ll(
-    theta: np.ndarray,
-    ux: np.ndarray,
-    wx: np.ndarray,
-    ix: np.ndarray,
-    m: np.ndarray,
-    w: np.ndarray,
-    sums: tuple[float, float],
-) -> tuple[float, np.ndarray]:
-    """Negative log-likelihood of Fader & Hardie (2013) eq. 5 and its log-space gradient."""
+class _Spend:
+    """Repeat customers grouped into distinct ``(x, m)`` rows with weights ``w`` (spend
+    divided by the fit's scale), with the per-frequency and per-row constants of the
+    likelihood."""
+
+    def __init__(self, x: np.ndarray, m: np.ndarray, w: np.ndarray) -> None:
+        self.x, self.m, self.w = x, m, w
+        self.ux, self.ix = codes(x, steps=(1.0,))
+        self.wx = np.bincount(self.ix, weights=w, minlength=self.ux.size)
+        self.total = float(w.sum())
+        self.wxr = w * x  # weight times frequency, per row
+        logm = np.log(m)
+        self.sums = (float(wsum(self.wxr, logm)), float(wsum(w, logm)))
+
+    def subsample(self, size: int, seed: int = 0) -> _Spend:
+        """A random sample of ``size`` customers (rows drawn with replacement in proportion
+        to their weights), or ``self`` when there are no more distinct rows."""
+        if self.x.size <= size:
+            return self
+        counts = np.random.default_rng(seed).multinomial(size, self.w / self.total)
+        keep = counts > 0
+        return _Spend(self.x[keep], self.m[keep], counts[keep].astype(np.float64))
+
+
+def _neg_ll(theta: np.ndarray, d: _Spend, hess: bool = False) -> Any:
+    """Negative log-likelihood of Fader & Hardie (2013) eq. 5, its log-space gradient and,
+    with ``hess``, its log-space Hessian (analytic)."""
     p, q, g = np.exp(theta)
-    sum_wx_logm, sum_w_logm = sums
+    ux, wx = d.ux, d.wx
+    sum_wx_logm, sum_w_logm = d.sums
     px = p * ux
     # per distinct x
     per_x = gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(g) + px * np.log(ux)
-    x = ux[ix]
-    gm = g + m * x
+    gm = g + d.m * d.x
     log_gm = np.log(gm)
-    ll = wsum(wx, per_x) + p * sum_wx_logm - sum_w_logm - wsum(w * (p * x + q), log_gm)
+    inv_gm = 1.0 / gm
+    a_x, a_1 = wsum(d.wxr, log_gm), wsum(d.w, log_gm)  # sums of w x ln(gm), w ln(gm)
+    c_x, c_1 = wsum(d.wxr, inv_gm), wsum(d.w, inv_gm)
+    ll = wsum(wx, per_x) + p * sum_wx_logm - sum_w_logm - (p * a_x + q * a_1)
     psi_pxq = digamma(px + q)
-    d_p = wsum(wx, ux * (psi_pxq - digamma(px) + np.log(ux))) + sum_wx_logm - wsum(w * x, log_gm)
-    d_q = wsum(wx, psi_pxq - digamma(q) + np.log(g)) - wsum(w, log_gm)
-    d_g = wx.sum() * q / g - wsum(w * (p * x + q), 1.0 / gm)
-    return -float(ll), -np.array([d_p * p, d_q * q, d_g * g])
+    d_p = wsum(wx, ux * (psi_pxq - digamma(px) + np.log(ux))) + sum_wx_logm - a_x
+    d_q = wsum(wx, psi_pxq - digamma(q) + np.log(g)) - a_1
+    d_g = d.total * q / g - (p * c_x + q * c_1)
+    theta_e = np.array([p, q, g])
+    g_log = np.array([d_p, d_q, d_g]) * theta_e
+    if not hess:
+        return -float(ll), -g_log
+    t1_pxq = polygamma(1, px + q)
+    inv2 = inv_gm * inv_gm
+    h = np.empty((3, 3))
+    h[0, 0] = wsum(wx, ux * ux * (t1_pxq - polygamma(1, px)))
+    h[0, 1] = h[1, 0] = wsum(wx, ux * t1_pxq)
+    h[0, 2] = h[2, 0] = -c_x
+    h[1, 1] = wsum(wx, t1_pxq - polygamma(1, q))
+    h[1, 2] = h[2, 1] = d.total / g - c_1
+    h[2, 2] = -d.total * q / g**2 + p * wsum(d.wxr, inv2) + q * wsum(d.w, inv2)
+    h_log = h * np.outer(theta_e, theta_e) + np.diag(g_log)
+    return -float(ll), -g_log, -h_log
 
 
 def fit_gamma_gamma(
@@ -183,25 +226,30 @@ def fit_gamma_gamma(
             "Gamma-Gamma: customers with repeat purchases need a positive monetary_value "
             f"({int(np.count_nonzero(m[keep] <= 0))} have <= 0)"
         )
-    g = group_rows({"x": x[keep], "m": m[keep]}, w[keep])  # identical (x, m) rows once
-    x, m, w = g["x"], g["m"], g["w"]
+    # identical (x, m) rows once: codes of the distinct values, one sort of packed keys
+    ux, ix = codes(x[keep], steps=(1.0,))
+    um, im = codes(m[keep], steps=())
+    (gx, gm), w = group_codes((ix, im), (ux.size, um.size), w[keep])
+    x, m = ux[gx], um[gm]
     if w.sum() < 2:
         raise ModelFitError("Gamma-Gamma: need at least two customers with repeat purchases")
     if np.ptp(m) == 0:
         raise ModelFitError("Gamma-Gamma: every repeater has the same mean spend")
     n_total = float(w.sum())
     scale = float(wsum(w, m) / n_total)
-    ms = m / scale
-    ux, ix = np.unique(x, return_inverse=True)
-    wx = np.bincount(ix, weights=w)
-    logm = np.log(ms)
-    sums = (float(wsum(w * x, logm)), float(wsum(w, logm)))
-
-    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        return _neg_ll(theta, ux, wx, ix, ms, w, sums)
-
+    data = _Spend(x, m / scale, w)
+    sub = data.subsample(_START_SAMPLE)
     starts = [np.log([p, q, (q - 1) / p]) for p in (0.5, 2.0, 8.0) for q in (1.5, 3.0, 8.0)]
-    opt = maximise(objective, starts, names=_NAMES, model="Gamma-Gamma", total_weight=n_total)
+    opt = maximise(
+        lambda th: _neg_ll(th, data),
+        starts,
+        names=_NAMES,
+        model="Gamma-Gamma",
+        total_weight=n_total,
+        start_objective=None if sub is data else lambda th: _neg_ll(th, sub),
+        coarse=None if sub is data else (lambda th: _neg_ll(th, sub), sub.total),
+        newton=lambda th: _neg_ll(th, data, hess=True),
+    )
     p, q, g_s = np.exp(opt.log_params)
     params = np.array([p, q, g_s * scale])
     se = standard_errors(params, opt.covariance)
