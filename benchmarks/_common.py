@@ -42,9 +42,10 @@ class Context:
         Timed calls per measurement (the median is reported).
     page_cold_runs, page_warm_runs
         Fresh processes per page (at most) and warm reruns in each of them.
-    page_timeout_s, page_budget_s
-        Timeout of one page process, and the time after which no further cold run of
-        that page is started.
+    page_timeout_s, page_budget_s, pages_budget_s
+        Timeout of one page process; the time after which no further cold run of a page
+        is started; the time after which no further page is started at all (its entry
+        then says it was skipped), so a slow page cannot stretch the run without bound.
     """
 
     scale: str
@@ -58,6 +59,7 @@ class Context:
     page_warm_runs: int
     page_timeout_s: float
     page_budget_s: float
+    pages_budget_s: float
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,7 @@ def run(ctx: Context) -> Result:
     errors: dict[str, str] = {}
     detail: dict[str, Any] = {}
     rows = []
+    all_started = time.monotonic()
     for page in PAGES:
         key = page.url_path
         colds: list[float] = []
@@ -132,7 +133,14 @@ def run(ctx: Context) -> Result:
         info: dict[str, Any] = {"file": page.file, "title": page.title, "process_s": []}
         started = time.monotonic()
         for i in range(max(ctx.page_cold_runs, 1)):
-            if i and time.monotonic() - started + colds[-1] > ctx.page_budget_s:
+            now = time.monotonic()
+            if i and now - started + colds[-1] > ctx.page_budget_s:
+                break
+            if now - all_started > ctx.pages_budget_s:
+                if not colds:
+                    errors[key] = (
+                        f"skipped: the pages' time budget ({ctx.pages_budget_s:.0f} s) was spent"
+                    )
                 break
             res = _spawn(page.file, ctx)
             if res.get("error"):
@@ -153,6 +161,10 @@ def run(ctx: Context) -> Result:
             warm_text = fmt_s(Timing.of(warms).scaled(1000), "ms", 0) if warms else "-"
             rows.append((f"page {page.title}: cold, fresh process", fmt_s(cold_t), "", ""))
             rows.append((f"page {page.title}: warm rerun", warm_text, "", ""))
+            if key in errors:
+                rows.append(
+                    (f"page {page.title}: a later run", "ERROR: " + errors[key][:80], "", "")
+                )
         else:
             rows.append((f"page {page.title}", "ERROR: " + errors[key][:80], "", ""))
     first = cold.get(PAGES[0].url_path)

@@ -49,16 +49,18 @@ SCALES: dict[str, dict[str, Any]] = {
         "runs": 3,
         "page_cold_runs": 3,
         "page_warm_runs": 3,
-        "page_timeout_s": 900.0,
+        "page_timeout_s": 420.0,
         "page_budget_s": 420.0,
+        "pages_budget_s": 1500.0,
     },
     "quick": {
         "customers": 200_000,
         "runs": 3,
         "page_cold_runs": 3,
         "page_warm_runs": 3,
-        "page_timeout_s": 300.0,
+        "page_timeout_s": 240.0,
         "page_budget_s": 100.0,
+        "pages_budget_s": 420.0,
     },
     "smoke": {
         "customers": 2_000,
@@ -67,6 +69,7 @@ SCALES: dict[str, dict[str, Any]] = {
         "page_warm_runs": 1,
         "page_timeout_s": 300.0,
         "page_budget_s": 0.0,
+        "pages_budget_s": 600.0,
     },
 }
 
@@ -336,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
             page_warm_runs=settings["page_warm_runs"],
             page_timeout_s=settings["page_timeout_s"],
             page_budget_s=settings["page_budget_s"],
+            pages_budget_s=settings["pages_budget_s"],
         )
         rows_count = pl.scan_parquet(folder / "transactions.parquet").select(pl.len()).collect()
         values: dict[str, Any] = {}
