@@ -1,4 +1,5 @@
-"""RFM quintile scores, named segments and migration on hand-made histories."""
+"""RFM quintile scores, named segments and migration from the customer ledger, on
+hand-made histories."""
 
 from __future__ import annotations
 
@@ -11,19 +12,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from crm_core.data.snapshot import Snapshot
+from crm_core.data.ledger import build_ledger
+from crm_core.data.snapshot import Snapshot, load_snapshot
 from crm_core.segments.rfm import (
     NEW_CUSTOMER,
-    SEGMENTS,
+    SEGMENT_NAMES,
+    comparable_periods,
     quintile_score,
     rfm_migration,
-    rfm_report,
     rfm_scores_lazy,
     segment_of,
 )
+from crm_core.segments.rfm import rfm_report as ledger_rfm_report
+from crm_core.segments.rfm_scores import scores_at
 
 AS_OF = date(2026, 9, 30)
 D = date.fromisoformat
+
+
+def rfm_report(snap: Snapshot, **kw):
+    return ledger_rfm_report(build_ledger(snap), **kw)
 
 
 def scores(values: list[float], *, higher_is_better: bool = True) -> list[int]:
@@ -70,9 +78,7 @@ def test_segment_grid() -> None:
     assert segment_of(1, 5) == "Can't lose them"
     assert segment_of(2, 3) == "At risk"
     assert segment_of(1, 1) == "Hibernating"
-    assert {segment_of(r, fm) for r in range(1, 6) for fm in range(1, 6)} == {
-        s.name for s in SEGMENTS
-    }
+    assert {segment_of(r, fm) for r in range(1, 6) for fm in range(1, 6)} == set(SEGMENT_NAMES)
     with pytest.raises(ValueError, match="scores"):
         segment_of(0, 3)
 
@@ -129,10 +135,16 @@ def history() -> Snapshot:
     )
 
 
-def test_rfm_scores_by_hand() -> None:
+@pytest.mark.parametrize("source", ["ledger", "transactions"])
+def test_rfm_scores_by_hand(source: str) -> None:
+    snap = history()
+    lf = (
+        scores_at(build_ledger(snap), 0)
+        if source == "ledger"
+        else rfm_scores_lazy(snap.transactions, AS_OF)  # deprecated, for the What-if
+    )
     got = (
-        rfm_scores_lazy(history().transactions, AS_OF)
-        .collect()
+        lf.collect()
         .sort("customer_id")
         .select(
             "customer_id",
@@ -157,7 +169,7 @@ def test_rfm_scores_by_hand() -> None:
             "f_score": [4, 3, 2, 1, 5],
             "m_score": [4, 3, 2, 1, 5],
             "fm_score": [4, 3, 2, 1, 5],
-            "rfm_code": ["444", "333", "222", "511", "155"],
+            "rfm_code": [444, 333, 222, 511, 155],
             "segment": [
                 "Loyal",
                 "Need attention",
@@ -166,7 +178,10 @@ def test_rfm_scores_by_hand() -> None:
                 "Can't lose them",
             ],
         },
-        schema_overrides={c: pl.Int8 for c in ("r_score", "f_score", "m_score", "fm_score")},
+        schema_overrides={
+            **{c: pl.Int8 for c in ("r_score", "f_score", "m_score", "fm_score")},
+            "rfm_code": pl.Int16,
+        },
     )
     assert_frame_equal(
         got.with_columns(pl.col("segment").cast(pl.String)), expected, check_exact=False
@@ -182,7 +197,7 @@ def test_rfm_report_by_hand() -> None:
     report = rfm_report(history())
     assert not report.is_empty
     seg = {r["segment"]: r for r in report.segments.iter_rows(named=True)}
-    assert report.segments.height == len(SEGMENTS)
+    assert report.segments.height == len(SEGMENT_NAMES)
     assert seg["Loyal"]["customers"] == 1
     assert seg["Champions"]["customers"] == 0
     assert seg["Champions"]["profit_per_customer"] is None
@@ -218,11 +233,13 @@ def test_rfm_report_empty() -> None:
     report = rfm_report(empty)
     assert report.is_empty
     assert report.segments["customers"].sum() == 0
-    assert report.segments["customer_share"].null_count() == len(SEGMENTS)
+    assert report.segments["customer_share"].null_count() == len(SEGMENT_NAMES)
 
 
 def test_migration_by_hand() -> None:
-    mig = rfm_migration(history(), D("2026-06-30"))
+    led = build_ledger(history())
+    mig = rfm_migration(led, 1)  # one quarter back
+    assert mig.from_as_of == D("2026-06-30")
     assert mig.to_as_of == AS_OF
     flows = {
         (r["from_segment"], r["to_segment"]): r["customers"]
@@ -240,10 +257,35 @@ def test_migration_by_hand() -> None:
     assert mig.flows["share_of_from"].to_list() == [1.0] * 5
     assert mig.stayed("Hibernating") == 0.0
     assert mig.stayed("Champions") is None
+    # the scores now can come from the report the page already has
+    again = rfm_migration(led, 1, now=ledger_rfm_report(led))
+    assert again.flows.equals(mig.flows)
 
 
-def test_migration_dates_must_be_ordered() -> None:
-    with pytest.raises(ValueError, match="before"):
-        rfm_migration(history(), AS_OF)
-    with pytest.raises(ValueError, match="cannot cut"):
-        rfm_migration(history(), D("2026-01-01"), D("2027-01-01"))
+def test_migration_periods_must_be_in_the_history() -> None:
+    led = build_ledger(history())
+    for bad in (0, -1, led.periods, 1.5, True):
+        with pytest.raises(ValueError, match="periods_back"):
+            rfm_migration(led, bad)  # type: ignore[arg-type]
+
+
+def test_comparable_periods() -> None:
+    led = build_ledger(history())  # purchases since 2025-06-12, quarters to 2026-09-30
+    got = comparable_periods(led, (3, 4, 6, 12, 24))
+    assert [(c.months, c.periods_back, c.on) for c in got] == [
+        (3, 1, D("2026-06-30")),
+        (6, 2, D("2026-03-31")),
+        (12, 4, D("2025-09-30")),
+    ]
+
+
+def test_scores_at_an_earlier_period_are_those_of_the_cut_snapshot(sample_dir) -> None:
+    """The ledger is causal: scores at a past quarter end equal scoring the data cut there."""
+    snap = load_snapshot(sample_dir)
+    led = build_ledger(snap)
+    then = led.period_end(4)
+    past = scores_at(led, 4).collect().sort("customer_id")
+    cut = scores_at(build_ledger(snap.cut(then)), 0).collect().sort("customer_id")
+    columns = ["customer_id", "recency_days", "frequency", "monetary", "rfm_code", "segment"]
+    assert past.height > 100
+    assert_frame_equal(past.select(columns), cut.select(columns))  # money to float precision

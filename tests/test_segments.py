@@ -1,4 +1,5 @@
-"""ABC tiers, top share, whale curve, value matrix and cost to serve on hand-made frames."""
+"""ABC tiers, top share, whale curve, value matrix and cost to serve on hand-made frames,
+from the customer ledger."""
 
 from __future__ import annotations
 
@@ -9,26 +10,38 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from crm_core.clv.fitted import fit_models
+from crm_core.clv.valuation import value
+from crm_core.data.ledger import build_ledger
 from crm_core.data.snapshot import Snapshot, load_snapshot
-from crm_core.sample import generate_sample
-from crm_core.segments.profit import PROFIT, ProfitWindow, customer_profit
+from crm_core.metrics.compute import ledger_metrics
+from crm_core.metrics.profit import PROFIT, ProfitWindow, customer_profit
+from crm_core.metrics.registry import metric_value
+from crm_core.segments.cost_to_serve import window_rows
 from crm_core.segments.report import (
     QUADRANTS,
     TIERS,
     SegmentReport,
+    add_costs,
     assign_tiers,
-    segment_filter_options,
-    segment_report,
+    filter_options,
     tier_table,
     top_share,
     validate_cutoffs,
     whale_curve,
     whale_stats,
 )
+from crm_core.segments.report import segment_report as ledger_report
+from crm_core.segments.whale import thin_curve
 
 AS_OF = date(2026, 9, 30)
 IN_WINDOW = date(2026, 6, 1)
 BEFORE = date(2020, 1, 1)
+
+
+def segment_report(snap: Snapshot, **kw) -> SegmentReport:
+    """The report of the snapshot's ledger at its as-of date."""
+    return ledger_report(build_ledger(snap), **kw)
 
 
 def profits_frame(profits: list[float], ids: list[str] | None = None) -> pl.LazyFrame:
@@ -417,7 +430,17 @@ def test_channel_sales_per_tier() -> None:
     ch = report.channel_sales
     assert ch["channel"].unique().to_list() == ["web"]
     assert ch.sort("tier")["revenue"].to_list() == report.tiers["revenue"].to_list()
-    assert ch["share_of_tier_transactions"].to_list() == [1.0, 1.0, 1.0]
+    assert ch["share_of_tier_purchases"].to_list() == [1.0, 1.0, 1.0]
+    assert ch.sort("tier")["purchases"].to_list() == [1, 2, 6]  # c10 never bought
+
+
+def test_costs_can_be_added_later() -> None:
+    led = build_ledger(ten_customers())
+    plain = ledger_report(led, costs=False)
+    assert plain.cost_to_serve is None and plain.channel_sales is None
+    full = add_costs(plain, window_rows(led))
+    assert_frame_equal(full.cost_to_serve, ledger_report(led).cost_to_serve)
+    assert_frame_equal(full.tiers, plain.tiers)
 
 
 def test_filters_rank_within_the_selection() -> None:
@@ -439,9 +462,10 @@ def test_filters_must_be_lists_of_names() -> None:
 
 
 def test_filter_options() -> None:
-    options = segment_filter_options(ten_customers())
+    options = filter_options(build_ledger(ten_customers()))
     assert options.regions == ("North", "South")
     assert options.channels == ("Paid search", "Referral")
+    assert options.first_purchase == IN_WINDOW
 
 
 def test_clv_is_averaged_per_tier() -> None:
@@ -450,10 +474,27 @@ def test_clv_is_averaged_per_tier() -> None:
     )
     report = segment_report(ten_customers(), clv=clv)
     assert report.has_clv
-    assert report.tiers["avg_clv"].to_list() == pytest.approx([900.0, 200.0, 5.0])
+    # customers the model does not value count as 0: tier C is c04..c10, only c09 valued
+    assert report.tiers["avg_clv"].to_list() == pytest.approx([900.0, 200.0, 5.0 / 7])
     assert report.customers.filter(pl.col("customer_id") == "c05")["clv"][0] is None
     with pytest.raises(ValueError, match="clv"):
         segment_report(ten_customers(), clv=pl.DataFrame({"customer_id": ["c01"]}))
+
+
+def test_clv_of_the_shared_valuation_joins_on_the_ledger_key(sample: Path) -> None:
+    led = build_ledger(load_snapshot(sample))
+    result = value(fit_models(led))
+    report = ledger_report(led, clv=result)
+    assert report.clv_method == result.method
+    table = result.table.select("customer_id", "clv")
+    joined = report.customers.select("customer_id", pl.col("clv").alias("shown")).join(
+        table, on="customer_id", how="left"
+    )
+    assert joined["shown"].to_list() == joined["clv"].to_list()
+    tier_a = report.tiers["avg_clv"][0]
+    a_ids = report.tier_customers("A")["customer_id"]
+    expected = table.filter(pl.col("customer_id").is_in(a_ids.implode()))["clv"].sum()
+    assert tier_a == pytest.approx(expected / a_ids.len())
 
 
 def test_tier_customers_drill_down() -> None:
@@ -495,7 +536,14 @@ def test_single_customer() -> None:
 
 def test_empty_window() -> None:
     snap = ten_customers()
-    report = segment_report(snap, ProfitWindow(date(2019, 1, 1), date(2019, 12, 31)))
+    # nothing happened in the twelve months to 2028-09-30
+    later = Snapshot.from_frames(
+        {**snap.manifest.to_dict(), "as_of": "2028-09-30"},
+        customers=snap.customers,
+        transactions=snap.transactions,
+        service_costs=snap.service_costs,
+    )
+    report = segment_report(later)
     assert isinstance(report, SegmentReport)
     assert report.is_empty
     assert report.tiers["customers"].to_list() == [0, 0, 0]
@@ -506,6 +554,7 @@ def test_empty_window() -> None:
     assert report.value_matrix.table["customers"].to_list() == [0, 0, 0, 0]
     assert report.cost_to_serve.height == 0
     assert report.top_profit_share is None
+    assert report.active_dealt_with == 0
     # a filter matching nobody is an empty selection, not an error
     assert segment_report(snap, regions=["Atlantis"]).is_empty
 
@@ -513,7 +562,7 @@ def test_empty_window() -> None:
 def test_empty_snapshot() -> None:
     report = segment_report(snapshot_of([]))
     assert report.is_empty
-    assert report.customers.columns[:3] == ["customer_id", "tier", "profit_rank"]
+    assert report.customers.columns[:4] == ["cid", "customer_id", "tier", "profit_rank"]
 
 
 def test_amortised_report_keeps_the_same_customers() -> None:
@@ -521,20 +570,59 @@ def test_amortised_report_keeps_the_same_customers() -> None:
     plain = segment_report(snap)
     amortised = segment_report(snap, amortise_years=3)
     assert plain.customers.height == amortised.customers.height
+    assert not amortised.is_overview_default
+
+
+def test_the_default_controls_are_the_overviews_headline_group() -> None:
+    snap = ten_customers()
+    assert segment_report(snap).is_overview_default
+    for kw in (
+        {"months": 6},
+        {"cutoffs": (0.2, 0.3, 0.5)},
+        {"regions": ["North"]},
+        {"channels": ["Referral"]},
+        {"amortise_years": 2.0},
+    ):
+        assert not segment_report(snap, **kw).is_overview_default, kw
+
+
+def test_active_customers_among_those_dealt_with() -> None:
+    # everyone was acquired in 2020 and bought (or called) on 2026-06-01: the nine buyers
+    # are active (bought within 365 days); c10 never bought and was acquired long ago
+    report = segment_report(ten_customers())
+    assert report.active_dealt_with == 9
+
+
+def test_the_whale_curve_is_thinned_keeping_its_marks() -> None:
+    n = 5000
+    profits = [float(n // 2 - i) for i in range(n)]  # 2,499 profitable, one at 0, the rest lose
+    ranked = assign_tiers(profits_frame(profits))
+    full = whale_curve(ranked).collect()
+    keep = (500, 1500, 2499, 2500)
+    thin = thin_curve(whale_curve(ranked), n, keep, 1000).collect()
+    assert 1000 <= thin.height <= 1000 + len(keep) + 2
+    assert {0, n, *keep} <= set(thin["profit_rank"].to_list())
+    assert thin["profit_share"][-1] == 1.0
+    # the kept points are the full curve's points
+    assert_frame_equal(
+        full.filter(pl.col("profit_rank").is_in(thin["profit_rank"].implode())), thin
+    )
+    short = thin_curve(whale_curve(ranked.head(10)), 10, (), 1000).collect()
+    assert short.height == 11
 
 
 # ----------------------------------------------------------------------------- the sample company
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return generate_sample(tmp_path_factory.mktemp("seg") / "sample")
+def sample(sample_dir: Path) -> Path:
+    return sample_dir
 
 
 def test_sample_company_matches_its_calibration(sample: Path) -> None:
-    snap = load_snapshot(sample)
-    report = segment_report(snap)
-    profits = customer_profit(snap)[PROFIT]
+    led = build_ledger(load_snapshot(sample))
+    report = ledger_report(led)
+    profits = customer_profit(led).collect()[PROFIT]
     # the generator is calibrated to ~78% for the top 10% and a peak of ~106%
     assert 0.70 <= report.top_profit_share <= 0.85
     assert report.top_profit_share == pytest.approx(top_share(profits, 0.10))
@@ -545,6 +633,23 @@ def test_sample_company_matches_its_calibration(sample: Path) -> None:
     assert per_customer[2] > per_customer[0]
     cts = report.cost_to_serve.filter(pl.col("touchpoint") == "call_center")
     assert cts.filter(pl.col("tier") == "C")["share_of_touchpoint_cost"][0] > 0.5
+    # the thinned curve is short and still ends on the total
+    assert report.whale.height <= 1100
+
+
+@pytest.mark.parametrize("contractual", [False, True])
+def test_tier_a_share_is_the_registry_metric(
+    sample: Path, subscription_dir: Path, contractual: bool
+) -> None:
+    led = build_ledger(load_snapshot(subscription_dir if contractual else sample))
+    report = ledger_report(led)
+    assert report.is_overview_default
+    registry = metric_value(ledger_metrics(led), "top_profit_share")
+    assert report.top_profit_share == pytest.approx(registry, rel=1e-12)
+    # every customer dealt with is counted once; the raw rows add up to the ledger's sums
+    assert report.tiers["customers"].sum() == report.customers.height
+    assert report.cost_to_serve["cost"].sum() == pytest.approx(report.tiers["service_cost"].sum())
+    assert report.channel_sales["revenue"].sum() == pytest.approx(report.tiers["revenue"].sum())
 
 
 def test_sample_window_shifts_with_the_as_of_date(sample: Path) -> None:
@@ -553,3 +658,37 @@ def test_sample_window_shifts_with_the_as_of_date(sample: Path) -> None:
     report = segment_report(earlier)
     assert report.window.end == earlier.as_of
     assert not report.is_empty
+
+
+# ----------------------------------------------------------------------------- drill-down
+
+
+def test_tier_list_is_formatted_and_formula_safe() -> None:
+    from crm_core.segments.drilldown import csv_bytes, tier_list
+
+    members = pl.DataFrame(
+        {
+            "customer_id": ["=HYPERLINK(1)", "+1", "-2", "@x", "plain", "\tTab"],
+            "region": pl.Series(["North", "South", "=cmd", "North", "South", "North"]).cast(
+                pl.Categorical
+            ),
+            "profit": [8767.569999999998, 7.6e-21, -0.004, 12.3456, -3.0, 1e12 / 3],
+            "purchases": [1, 2, 3, 4, 5, 6],
+        }
+    )
+    shown = tier_list(members, ["customer_id", "region", "profit", "purchases"], limit=4)
+    assert shown.height == 4
+    assert shown["customer_id"].to_list() == ["'=HYPERLINK(1)", "'+1", "'-2", "'@x"]
+    assert shown["region"].to_list() == ["North", "South", "'=cmd", "North"]
+    assert shown["profit"].to_list() == [8767.57, 0.0, 0.0, 12.35]
+    text = csv_bytes(
+        tier_list(members, ["customer_id", "profit", "purchases"]),
+        {"customer_id": "Customer", "profit": "Net profit (EUR)", "purchases": "Purchases"},
+    ).decode()
+    lines = text.splitlines()
+    assert lines[0] == "Customer,Net profit (EUR),Purchases"
+    assert lines[1] == "'=HYPERLINK(1),8767.57,1"
+    assert lines[2] == "'+1,0.00,2"
+    assert lines[3] == "'-2,0.00,3"  # no "-0.00"
+    assert "333333333333.33" in text and "e-" not in text and "e+" not in text
+    assert "'\tTab" in text

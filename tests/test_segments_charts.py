@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 
 from crm_core.charts import segments as charts
+from crm_core.data.ledger import Ledger, build_ledger
 from crm_core.data.snapshot import Snapshot, load_snapshot
-from crm_core.segments.profit import ProfitWindow
 from crm_core.segments.report import SegmentReport, segment_report
 from crm_core.segments.rfm import rfm_migration, rfm_report
 
@@ -53,9 +53,9 @@ def title(fig: go.Figure) -> str:
 
 
 @pytest.fixture(scope="module")
-def sample(sample_dir: Path) -> tuple[SegmentReport, Snapshot]:
-    snap = load_snapshot(sample_dir)
-    return segment_report(snap), snap
+def sample(sample_dir: Path) -> tuple[SegmentReport, Ledger]:
+    led = build_ledger(load_snapshot(sample_dir))
+    return segment_report(led), led
 
 
 def test_titles_state_the_findings(sample) -> None:
@@ -83,14 +83,15 @@ def test_no_raw_column_names(sample, builder) -> None:
 
 
 def test_rfm_figures(sample) -> None:
-    _, snap = sample
-    rfm = rfm_report(snap)
+    _, led = sample
+    rfm = rfm_report(led)
     fig = charts.rfm_segment_shares(rfm)
     champions = rfm.segments.row(0, named=True)
     assert title(fig).startswith(
         f"Champions are {charts.share_text(champions['customer_share'])} of customers"
     )
-    mig = rfm_migration(snap, date(2026, 6, 30))
+    mig = rfm_migration(led, 1, now=rfm)
+    assert mig.from_as_of == date(2026, 6, 30)
     heat = charts.rfm_migration_heatmap(mig)
     assert f"{charts.share_text(mig.stayed('Champions'))} of Champions" in title(heat)
     for text in texts(fig) + texts(heat):
@@ -105,9 +106,9 @@ def test_share_text_never_shows_minus_zero() -> None:
     assert charts.share_text(None) == "n/a"
 
 
-def test_whale_curve_is_thinned_but_keeps_the_peak(sample, monkeypatch) -> None:
-    report, _ = sample
-    monkeypatch.setattr(charts, "MAX_CURVE_POINTS", 100)
+def test_whale_curve_is_thinned_but_keeps_the_peak(sample) -> None:
+    _, led = sample
+    report = segment_report(led, curve_points=100)
     fig = charts.whale_curve(report)
     xs = [x for trace in fig.data if trace.mode == "lines" for x in trace.x]
     assert len(xs) < 200
@@ -119,11 +120,11 @@ def test_whale_curve_is_thinned_but_keeps_the_peak(sample, monkeypatch) -> None:
 # ----------------------------------------------------------------------------- edge cases
 
 
-def snapshot_with(profits: list[float]) -> Snapshot:
+def snapshot_with(profits: list[float], as_of: str = "2026-09-30") -> Snapshot:
     n = len(profits)
     ids = [f"k{i}" for i in range(n)]
     return Snapshot.from_frames(
-        {"schema_version": 1, "as_of": "2026-09-30", "company": "T"},
+        {"schema_version": 1, "as_of": as_of, "company": "T"},
         customers=pl.DataFrame(
             {
                 "customer_id": ids,
@@ -157,17 +158,17 @@ def snapshot_with(profits: list[float]) -> Snapshot:
 
 
 @pytest.mark.parametrize(
-    ("case", "profits", "window"),
+    ("case", "profits", "as_of"),
     [
-        ("all unprofitable", [-1.0, -2.0, -3.0], None),
-        ("single customer", [4.0], None),
-        ("everyone profitable", [5.0, 3.0, 1.0], None),
-        ("empty window", [4.0, 1.0], ProfitWindow(date(2019, 1, 1), date(2019, 12, 31))),
+        ("all unprofitable", [-1.0, -2.0, -3.0], "2026-09-30"),
+        ("single customer", [4.0], "2026-09-30"),
+        ("everyone profitable", [5.0, 3.0, 1.0], "2026-09-30"),
+        ("empty window", [4.0, 1.0], "2028-09-30"),  # nothing in the last twelve months
     ],
 )
-def test_edge_cases_build(case: str, profits: list[float], window) -> None:
-    snap = snapshot_with(profits)
-    report = segment_report(snap, window)
+def test_edge_cases_build(case: str, profits: list[float], as_of: str) -> None:
+    led = build_ledger(snapshot_with(profits, as_of))
+    report = segment_report(led)
     for builder in SEGMENT_BUILDERS:
         fig = builder(report)
         assert title(fig), (case, builder.__name__)
@@ -181,5 +182,12 @@ def test_edge_cases_build(case: str, profits: list[float], window) -> None:
     if case == "empty window":
         assert title(charts.abc_shares(report)) == "No customer was active in this window"
     if case != "empty window":
-        rfm = rfm_report(snap)
+        rfm = rfm_report(led)
         assert title(charts.rfm_segment_shares(rfm))
+
+
+def test_cost_figures_without_costs_say_so(sample) -> None:
+    _, led = sample
+    report = segment_report(led, costs=False)
+    for builder in (charts.cost_to_serve, charts.touchpoint_burden, charts.channel_mix):
+        assert title(builder(report)).startswith("No ")

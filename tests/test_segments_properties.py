@@ -11,15 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crm_core.segments.profit import PROFIT
-from crm_core.segments.report import (
-    TIERS,
-    assign_tiers,
-    tier_table,
-    top_share,
-    whale_curve,
-    whale_stats,
-)
+from crm_core.metrics.profit import PROFIT, top_share
+from crm_core.segments.tiers import TIERS, assign_tiers, tier_table
+from crm_core.segments.whale import thin_curve, whale_curve, whale_stats
 
 COST_COLUMNS = ("revenue", "direct_cost", "service_cost", "acquisition_cost_charged")
 
@@ -141,3 +135,18 @@ def test_top_share_does_not_depend_on_order(profits: list[float]) -> None:
     forward = top_share(profits, 0.1)
     backward = top_share(list(reversed(profits)), 0.1)
     assert forward == backward or (forward is not None and forward == pytest.approx(backward))
+
+
+@settings(max_examples=100, deadline=None)
+@given(profits=profit_lists, points=st.integers(2, 30))
+def test_thinned_curve_keeps_its_ends_and_marks(profits: list[float], points: int) -> None:
+    ranked = assign_tiers(customers(profits))
+    n = len(profits)
+    stats = whale_stats(pl.Series(profits, dtype=pl.Float64))
+    keep = (stats.profitable_customers,)
+    thin = thin_curve(whale_curve(ranked), n, keep, points).collect()
+    ranks = thin["profit_rank"].to_list()
+    assert ranks == sorted(ranks)
+    assert ranks[0] == 0 and ranks[-1] == n
+    assert stats.profitable_customers in ranks
+    assert len(ranks) <= max(points, 2) + len(keep) + 2 or len(ranks) == n + 1

@@ -22,10 +22,13 @@ from crm_core.charts.style import (
     currency_prefix,
     share_heatmap,
 )
+from crm_core.copy.segments import humanise, share_text  # share_text: re-exported
 from crm_core.data.schema import C
 from crm_core.formatting import fmt_count, fmt_money, fmt_pct, fmt_ratio
-from crm_core.segments.profit import REVENUE, TRANSACTIONS
-from crm_core.segments.report import (
+from crm_core.segments.columns import (
+    CONTACTS,
+    CONTACTS_PER_CUSTOMER,
+    COST,
     COST_PER_CONTACT,
     COST_PER_CUSTOMER,
     COST_SHARE,
@@ -33,19 +36,21 @@ from crm_core.segments.report import (
     CUSTOMER_SHARE,
     CUSTOMERS,
     GROSS_PROFIT,
+    PROFIT,
     PROFIT_PER_CUSTOMER,
+    PROFIT_RANK,
     PROFIT_SHARE,
+    PURCHASES,
     QUADRANT,
+    REVENUE,
     REVENUE_SHARE,
     SERVICE_COST_PER_CUSTOMER,
-    SHARE_OF_TIER_TRANSACTIONS,
+    SHARE_OF_TIER_PURCHASES,
     SHARE_OF_TOUCHPOINT_COST,
     TIER,
-    TIERS,
-    SegmentReport,
-    humanise,
-    tier_name,
+    TOTAL_COST,
 )
+from crm_core.segments.report import SegmentReport
 from crm_core.segments.rfm import (
     FROM_SEGMENT,
     MEDIAN_RECENCY_DAYS,
@@ -55,6 +60,7 @@ from crm_core.segments.rfm import (
     RFMMigration,
     RFMReport,
 )
+from crm_core.segments.tiers import TIERS, tier_name
 
 __all__ = [
     "abc_shares",
@@ -67,18 +73,6 @@ __all__ = [
     "value_matrix",
     "whale_curve",
 ]
-
-MAX_CURVE_POINTS = 2000
-
-
-def share_text(value: float | None) -> str:
-    """A share in titles and labels: whole percent, one decimal below 9.5%, never "-0%"."""
-    if value is None:
-        return fmt_pct(value)
-    if abs(value) < 0.0005:
-        return fmt_pct(0.0)
-    return fmt_pct(value, digits=1 if abs(value) < 0.095 else 0)
-
 
 LOSS_FILL = "rgba(198, 40, 40, 0.08)"
 
@@ -126,10 +120,10 @@ def abc_shares(report: SegmentReport) -> go.Figure:
     measures = [
         ("Customers", CUSTOMER_SHARE, CUSTOMERS),
         ("Revenue", REVENUE_SHARE, REVENUE),
-        ("Total costs", COST_SHARE, "total_cost"),
+        ("Total costs", COST_SHARE, TOTAL_COST),
     ]
     if stats.meaningful:
-        measures.append(("Net profit", PROFIT_SHARE, "profit"))
+        measures.append(("Net profit", PROFIT_SHARE, PROFIT))
     labels = [m[0] for m in measures]
     for tier in TIERS:
         row = rows[tier]
@@ -184,15 +178,6 @@ def abc_shares(report: SegmentReport) -> go.Figure:
 # ----------------------------------------------------------------------------- whale curve
 
 
-def _thin(frame: pl.DataFrame, keep: set[int]) -> pl.DataFrame:
-    """At most about MAX_CURVE_POINTS rows, always keeping the ranks in ``keep``."""
-    if frame.height <= MAX_CURVE_POINTS:
-        return frame
-    step = frame.height // MAX_CURVE_POINTS + 1
-    rank = pl.col("profit_rank")
-    return frame.filter((rank % step == 0) | rank.is_in(sorted(keep)))
-
-
 def whale_curve(report: SegmentReport) -> go.Figure:
     """Cumulative share of profit against customers ranked by profit, coloured by tier.
 
@@ -208,15 +193,15 @@ def whale_curve(report: SegmentReport) -> go.Figure:
         return _empty(fig, "No customer was active in this window", w, "Nothing to rank.")
     n = stats.customers
     meaningful = stats.meaningful
-    y_col = "profit_share" if meaningful else CUMULATIVE_PROFIT
+    y_col = PROFIT_SHARE if meaningful else CUMULATIVE_PROFIT
     boundaries = (
         report.whale.filter(pl.col(TIER).is_not_null())
         .group_by(TIER)
-        .agg(pl.col("profit_rank").max())
+        .agg(pl.col(PROFIT_RANK).max())
         .sort(TIER)
     )
-    last_rank = dict(zip(boundaries[TIER].cast(pl.String), boundaries["profit_rank"], strict=True))
-    curve = _thin(report.whale, {0, n, stats.profitable_customers, *last_rank.values()})
+    last_rank = dict(zip(boundaries[TIER].cast(pl.String), boundaries[PROFIT_RANK], strict=True))
+    curve = report.whale  # thinned to about a thousand points, boundaries kept
     previous = curve.head(1)  # the origin
     for tier in TIERS:
         part = curve.filter(pl.col(TIER) == tier)
@@ -225,7 +210,7 @@ def whale_curve(report: SegmentReport) -> go.Figure:
         seg = pl.concat([previous, part])
         previous = part.tail(1)
         cum = seg[CUMULATIVE_PROFIT].to_list()
-        shares = seg["profit_share"].to_list()
+        shares = seg[PROFIT_SHARE].to_list()
         fig.add_scatter(
             x=seg[CUSTOMER_SHARE].to_list(),
             y=seg[y_col].to_list(),
@@ -363,7 +348,7 @@ def value_matrix(report: SegmentReport) -> go.Figure:
             share = f" ({share_text(r[PROFIT_SHARE])} of profit)" if meaningful else ""
             t_row.append(
                 f"<b>{r[QUADRANT]}</b><br>{fmt_count(r[CUSTOMERS])} customers "
-                f"({share_text(r[CUSTOMER_SHARE])})<br>Net profit {fmt_money(r['profit'], cur)}"
+                f"({share_text(r[CUSTOMER_SHARE])})<br>Net profit {fmt_money(r[PROFIT], cur)}"
                 f"{share}<br>{fmt_money(per, cur)} per customer"
             )
         z.append(z_row)
@@ -394,14 +379,14 @@ def value_matrix(report: SegmentReport) -> go.Figure:
         title_text=f"Yearly spend (high: more than {fmt_money(vm.amount_threshold, cur)})",
         showgrid=False,
     )
-    best = max(rows.values(), key=lambda r: r["profit"])
+    best = max(rows.values(), key=lambda r: r[PROFIT])
     if meaningful:
         title = (
             f"{best[QUADRANT]} customers ({share_text(best[CUSTOMER_SHARE])} of customers) "
             f"earn {share_text(best[PROFIT_SHARE])} of profit"
         )
     else:
-        title = f"{best[QUADRANT]} customers lose the least: {fmt_money(best['profit'], cur)}"
+        title = f"{best[QUADRANT]} customers lose the least: {fmt_money(best[PROFIT], cur)}"
     subtitle = f"Purchases and revenue per year, split at the {how} · {w}"
     return apply_layout(fig, title=title, subtitle=subtitle, height=440, legend=False)
 
@@ -413,7 +398,7 @@ def _touchpoint_order(report: SegmentReport) -> list[str]:
     """Touchpoints, most expensive per contact first."""
     per_contact = (
         report.cost_to_serve.group_by(C.touchpoint)
-        .agg((pl.col(C.cost).sum() / pl.col("contacts").sum()).alias(COST_PER_CONTACT))
+        .agg((pl.col(COST).sum() / pl.col(CONTACTS).sum()).alias(COST_PER_CONTACT))
         .sort([COST_PER_CONTACT, C.touchpoint], descending=[True, False], nulls_last=True)
     )
     return per_contact[C.touchpoint].to_list()
@@ -425,7 +410,7 @@ def cost_to_serve(report: SegmentReport) -> go.Figure:
     cur = report.currency
     w = report.window.label
     cts = report.cost_to_serve
-    if report.is_empty or cts.height == 0 or cts[C.cost].sum() == 0:
+    if report.is_empty or cts is None or cts.height == 0 or cts[COST].sum() == 0:
         return _empty(
             fig, "No service costs recorded in this window", w, "No touchpoint costs to show."
         )
@@ -441,7 +426,7 @@ def cost_to_serve(report: SegmentReport) -> go.Figure:
             marker_color=PALETTE[i % len(PALETTE)],
             customdata=[
                 [fmt_money(v, cur), f"{c:.2f}"]
-                for v, c in zip(values, part["contacts_per_customer"].fill_null(0.0), strict=True)
+                for v, c in zip(values, part[CONTACTS_PER_CUSTOMER].fill_null(0.0), strict=True)
             ],
             hovertemplate=f"<b>%{{x}}</b><br>{humanise(tp)}: %{{customdata[0]}} per customer "
             "(%{customdata[1]} contacts)<extra></extra>",
@@ -490,14 +475,14 @@ def touchpoint_burden(report: SegmentReport) -> go.Figure:
     cur = report.currency
     w = report.window.label
     cts = report.cost_to_serve
-    if report.is_empty or cts.height == 0 or cts[C.cost].sum() == 0:
+    if report.is_empty or cts is None or cts.height == 0 or cts[COST].sum() == 0:
         return _empty(
             fig, "No service costs recorded in this window", w, "No touchpoint costs to show."
         )
     order = _touchpoint_order(report)
     per_contact = {
         tp: cts.filter(pl.col(C.touchpoint) == tp)
-        .select(pl.col(C.cost).sum() / pl.col("contacts").sum())
+        .select(pl.col(COST).sum() / pl.col(CONTACTS).sum())
         .item()
         for tp in order
     }
@@ -505,7 +490,7 @@ def touchpoint_burden(report: SegmentReport) -> go.Figure:
     for tier in TIERS:
         part = cts.filter(pl.col(TIER) == tier)
         share = dict(zip(part[C.touchpoint], part[SHARE_OF_TOUCHPOINT_COST], strict=True))
-        cost = dict(zip(part[C.touchpoint], part[C.cost], strict=True))
+        cost = dict(zip(part[C.touchpoint], part[COST], strict=True))
         values = [share.get(tp) or 0.0 for tp in order]
         fig.add_bar(
             y=labels,
@@ -551,19 +536,19 @@ def channel_mix(report: SegmentReport) -> go.Figure:
     fig = go.Figure()
     w = report.window.label
     sales = report.channel_sales
-    if report.is_empty or sales.height == 0 or sales[TRANSACTIONS].sum() == 0:
+    if report.is_empty or sales is None or sales.height == 0 or sales[PURCHASES].sum() == 0:
         return _empty(fig, "No purchases in this window", w, "No sales channels to show.")
     channels = (
         sales.group_by(C.channel)
-        .agg(pl.col(TRANSACTIONS).sum())
-        .sort([TRANSACTIONS, C.channel], descending=[True, False])[C.channel]
+        .agg(pl.col(PURCHASES).sum())
+        .sort([PURCHASES, C.channel], descending=[True, False])[C.channel]
         .to_list()
     )
     names = [tier_name(t, report.cutoffs) for t in TIERS]
     share_of: dict[tuple[str, str], float] = {}
     for i, ch in enumerate(channels):
         part = sales.filter(pl.col(C.channel) == ch).sort(TIER)
-        values = [v or 0.0 for v in part[SHARE_OF_TIER_TRANSACTIONS].to_list()]
+        values = [v or 0.0 for v in part[SHARE_OF_TIER_PURCHASES].to_list()]
         margin = [
             share_text(g / r) if r else "n/a"
             for g, r in zip(part[GROSS_PROFIT], part[REVENUE], strict=True)
@@ -616,7 +601,7 @@ def rfm_segment_shares(rfm: RFMReport) -> go.Figure:
     meaningful = seg[PROFIT_SHARE].null_count() == 0
     detail = [
         [fmt_count(n), fmt_money(p, cur), f"{d:.0f}" if d is not None else "n/a"]
-        for n, p, d in zip(seg[CUSTOMERS], seg["profit"], seg[MEDIAN_RECENCY_DAYS], strict=True)
+        for n, p, d in zip(seg[CUSTOMERS], seg[PROFIT], seg[MEDIAN_RECENCY_DAYS], strict=True)
     ]
     hover = (
         "<b>%{y}</b><br>%{customdata[0]} customers, net profit %{customdata[1]}<br>"

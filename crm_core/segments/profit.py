@@ -1,35 +1,36 @@
-"""Per-customer profit over a date window: who earns the profit, who costs it.
+"""Deprecated: per-customer profit from a snapshot's raw rows, for callers not yet on the
+ledger.
 
-profit = revenue - direct cost - service cost (all touchpoints) - acquisition cost
+The product's per-customer profit is :func:`crm_core.metrics.profit.customer_profit` on the
+customer ledger (the Segments page, the Overview's headline). This module only keeps the
+old snapshot-level names importable for ``crm_core/__init__.py``, the What-if baseline and
+the CLV bands by tier until they move to the ledger; then it is deleted. Its
+``ProfitWindow`` and column names are the ledger's (re-exported from
+:mod:`crm_core.metrics.profit`).
 
-where revenue is the net of purchases and refunds in the window, direct cost is the cost
-of those sales, service cost sums the customer's touchpoint costs in the window, and the
-acquisition cost is charged in full when the customer was acquired inside the window, or,
-with ``amortise_years``, spread evenly over that many years from the acquisition date and
-charged for the part of that period falling inside the window.
-
-A customer belongs to the window when they had a transaction or a service contact in it,
-or were acquired in it; customers with no activity at all are left out, so shares such as
-"the top 10% of customers" refer to the customers the business actually dealt with. The
-customer base does not depend on ``amortise_years``: with amortisation, the share of an
-earlier acquisition cost that falls in the window is charged only to customers who are in
-the base (a customer acquired before the window with no purchase or contact in it is not
-listed, and neither is their amortised charge).
-
-Amounts are in the snapshot's currency; the window is inclusive at both ends.
+profit = revenue - direct cost - service cost (all touchpoints) - acquisition cost over an
+inclusive date window, for every customer with a transaction or a service contact in it,
+or acquired in it (currency of the snapshot).
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from datetime import date
-
 import polars as pl
 
-from crm_core.data.expressions import between, trailing_window
+from crm_core.data.expressions import between
 from crm_core.data.schema import C
 from crm_core.data.snapshot import Snapshot
+from crm_core.metrics.profit import (
+    ACQUISITION_COST,
+    CONTACTS,
+    DIRECT_COST,
+    PROFIT,
+    REVENUE,
+    SERVICE_COST,
+    TOTAL_COST,
+    ProfitWindow,
+    _acquisition_charge,  # the same charge as the ledger's profit
+)
 
 __all__ = [
     "ACQUISITION_COST",
@@ -41,77 +42,11 @@ __all__ = [
     "TOTAL_COST",
     "TRANSACTIONS",
     "ProfitWindow",
-    "channel_sales_lazy",
     "customer_profit",
     "customer_profit_lazy",
-    "touchpoint_costs_lazy",
 ]
 
-DAYS_PER_YEAR = 365.25
-
-# Output columns (derived frames declare their names once, here).
-REVENUE = "revenue"
-DIRECT_COST = "direct_cost"
-SERVICE_COST = "service_cost"
-ACQUISITION_COST = "acquisition_cost_charged"
-TOTAL_COST = "total_cost"
-PROFIT = "profit"
 TRANSACTIONS = "transactions"
-CONTACTS = "contacts"
-
-
-@dataclass(frozen=True)
-class ProfitWindow:
-    """An inclusive date window ``start .. end`` for profit calculations."""
-
-    start: date
-    end: date
-
-    def __post_init__(self) -> None:
-        if self.start > self.end:
-            raise ValueError(f"window start {self.start} lies after its end {self.end}")
-
-    @classmethod
-    def trailing(cls, as_of: date, months: int = 12) -> ProfitWindow:
-        """The ``months`` months ending on ``as_of`` (default: trailing twelve months)."""
-        return cls(*trailing_window(as_of, months))
-
-    @property
-    def days(self) -> int:
-        """Length of the window in days (inclusive)."""
-        return (self.end - self.start).days + 1
-
-    @property
-    def years(self) -> float:
-        """Length of the window in years of 365.25 days."""
-        return self.days / DAYS_PER_YEAR
-
-    @property
-    def label(self) -> str:
-        """The window in words for titles: ``"1 Oct 2025 – 30 Sep 2026"``."""
-        return f"{self.start.day} {self.start:%b %Y} – {self.end.day} {self.end:%b %Y}"
-
-
-def _acquisition_charge(window: ProfitWindow, amortise_years: float | None) -> pl.Expr:
-    cost = pl.col(C.acquisition_cost)
-    if amortise_years is None:
-        return pl.when(between(C.acquired_on, window.start, window.end)).then(cost).otherwise(0.0)
-    if isinstance(amortise_years, bool) or not (
-        isinstance(amortise_years, int | float)
-        and math.isfinite(amortise_years)
-        and amortise_years > 0
-    ):
-        raise ValueError(
-            f"amortise_years must be a positive number of years, got {amortise_years!r}"
-        )
-    span_days = amortise_years * DAYS_PER_YEAR
-    start = pl.col(C.acquired_on)
-    # overlap (in days) of [acquired_on, acquired_on + span) with [window.start, window.end + 1)
-    acq_day = (start - pl.lit(window.start)).dt.total_days().cast(pl.Float64)
-    overlap_start = pl.max_horizontal(acq_day, pl.lit(0.0))
-    overlap_end = pl.min_horizontal(acq_day + span_days, pl.lit(float(window.days)))
-    overlap = pl.max_horizontal(overlap_end - overlap_start, pl.lit(0.0))
-    return cost * overlap / span_days
 
 
 def customer_profit_lazy(
@@ -197,45 +132,4 @@ def customer_profit(
         customer_profit_lazy(snapshot, window, amortise_years=amortise_years)
         .sort([PROFIT, C.customer_id], descending=[True, False])
         .collect()
-    )
-
-
-def touchpoint_costs_lazy(snapshot: Snapshot, window: ProfitWindow | None = None) -> pl.LazyFrame:
-    """Service cost per customer and touchpoint in ``window``.
-
-    Returns
-    -------
-    pl.LazyFrame
-        ``customer_id, touchpoint, contacts, cost``: number of contacts (Int64) and their
-        cost (snapshot currency). Summed over touchpoints, ``cost`` equals the
-        ``service_cost`` of :func:`customer_profit_lazy` for the same window.
-    """
-    w = window or ProfitWindow.trailing(snapshot.as_of)
-    return (
-        snapshot.service_costs.filter(between(C.date, w.start, w.end))
-        .group_by(C.customer_id, C.touchpoint)
-        .agg(pl.len().cast(pl.Int64).alias(CONTACTS), pl.col(C.cost).sum().alias(C.cost))
-    )
-
-
-def channel_sales_lazy(snapshot: Snapshot, window: ProfitWindow | None = None) -> pl.LazyFrame:
-    """Sales per customer and sales channel (``transactions.channel``) in ``window``.
-
-    Returns
-    -------
-    pl.LazyFrame
-        ``customer_id, channel, transactions, revenue, direct_cost``: purchases (rows with a
-        positive amount), revenue net of refunds and the direct cost of the sales (snapshot
-        currency). Summed over channels these equal the columns of the same names in
-        :func:`customer_profit_lazy`.
-    """
-    w = window or ProfitWindow.trailing(snapshot.as_of)
-    return (
-        snapshot.transactions.filter(between(C.date, w.start, w.end))
-        .group_by(C.customer_id, C.channel)
-        .agg(
-            (pl.col(C.amount) > 0).sum().cast(pl.Int64).alias(TRANSACTIONS),
-            pl.col(C.amount).sum().alias(REVENUE),
-            pl.col(C.cost).sum().alias(DIRECT_COST),
-        )
     )

@@ -1,0 +1,533 @@
+"""Copy of the Segments page: labels, help texts, captions, column headers and the cards.
+
+Data-derived names (regions, channels, customer ids) are never put into Markdown here: the
+page shows them in table cells or escapes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from functools import partial
+from typing import Any
+
+import polars as pl
+
+from crm_core.clv.valuation import DEFAULT_HORIZON_YEARS
+from crm_core.data.schema import C
+from crm_core.formatting import fmt_count, fmt_kind, fmt_money, fmt_pct
+from crm_core.metrics.registry import METRICS
+from crm_core.segments import columns as S
+from crm_core.segments import rfm as R
+from crm_core.segments.report import SegmentReport
+from crm_core.segments.tiers import TIERS, tier_name
+
+__all__ = [
+    "AMORTISE",
+    "CLV_LABEL",
+    "COLUMN_LABELS",
+    "CUSTOMERS_LABEL",
+    "QUADRANT_TEXT",
+    "RFM_TEXT",
+    "VIEWS",
+    "WINDOWS",
+    "Card",
+    "cards",
+    "clv_note",
+    "customers_note",
+    "humanise",
+    "share_text",
+    "tier_summary",
+]
+
+TITLE = "Segments: who earns the profit"
+SUBTITLE = (
+    "customers ranked by net profit: revenue − direct cost − cost to serve − acquisition cost"
+)
+
+WINDOWS = (3, 6, 12, 24)
+"""Profit windows offered, in months."""
+AMORTISE: dict[str, tuple[str, float | None]] = {
+    "none": ("Charged in full when acquired", None),
+    "2": ("Spread over 2 years", 2.0),
+    "3": ("Spread over 3 years", 3.0),
+    "5": ("Spread over 5 years", 5.0),
+}
+"""Acquisition-cost options: URL value -> (label, years)."""
+VIEWS = ("Profit tiers", "Whale curve", "Value matrix", "RFM segments", "Cost to serve")
+MIGRATION_MONTHS = (3, 6, 12, 24)
+"""How far back the RFM migration can compare, in months."""
+
+HELP = {
+    "window": "Profit is counted over the months ending on the as-of date. Customers with a "
+    "purchase, a service contact or an acquisition in the window are ranked.",
+    "acquisition": "Charged in full in the window a customer was won, or spread evenly over a "
+    "number of years from the acquisition date.",
+    "tiers": "Tier A is the most profitable customers up to the first handle, tier B up to the "
+    "second, tier C the rest. The seeds use 10% / 20% / 70%.",
+    "filters": "Tiers, medians and shares are computed within the selected customers.",
+    "tier_pick": "Click a tier in the chart above or choose it here.",
+    "thresholds": "Frequent: more purchases a year than the threshold. High spend: more "
+    "revenue a year than the threshold.",
+    "migration": "Where the customers of each segment on that date are now. Scores at each "
+    "date use only the data recorded up to it.",
+}
+
+CUSTOMERS_LABEL = "Customers dealt with (window)"
+CLV_LABEL = f"Average CLV ({DEFAULT_HORIZON_YEARS:g}-year, fitted model)"
+WHATIF_VALUE_LABEL = "Projected value per customer (retention model)"
+
+# Words for every column a user may see (tables and CSV downloads).
+COLUMN_LABELS: dict[str, str] = {
+    C.customer_id: "Customer",
+    C.region: "Region",
+    C.acquisition_channel: "Acquisition channel",
+    C.acquired_on: "Acquired on",
+    C.touchpoint: "Touchpoint",
+    C.channel: "Sales channel",
+    S.TIER: "Tier",
+    S.PROFIT_RANK: "Profit rank",
+    S.PURCHASES: "Purchases",
+    S.CONTACTS: "Service contacts",
+    S.REVENUE: "Revenue",
+    S.DIRECT_COST: "Direct cost",
+    S.SERVICE_COST: "Cost to serve",
+    S.ACQUISITION_COST: "Acquisition cost",
+    S.TOTAL_COST: "Total costs",
+    S.PROFIT: "Net profit",
+    S.CLV: f"CLV ({DEFAULT_HORIZON_YEARS:g}-year)",
+    S.PURCHASES_PER_YEAR: "Purchases a year",
+    S.YEARLY_AMOUNT: "Spend a year",
+    S.QUADRANT: "Value quadrant",
+    S.CUSTOMERS: "Customers",
+    S.CUSTOMER_SHARE: "% of customers",
+    S.PROFIT_SHARE: "% of profit",
+    S.PROFIT_PER_CUSTOMER: "Net profit per customer",
+    S.COST: "Cost",
+    S.COST_PER_CUSTOMER: "Cost per customer",
+    S.COST_PER_CONTACT: "Cost per contact",
+    S.SHARE_OF_TOUCHPOINT_COST: "Share of the touchpoint's cost",
+    R.SEGMENT: "Segment",
+    R.MEDIAN_RECENCY_DAYS: "Median days since last purchase",
+    R.AVG_FREQUENCY: "Average purchase days",
+    R.AVG_MONETARY: "Average revenue",
+}
+
+# Kinds of the table columns: how the page formats them (see pages/segments.py).
+MEMBER_COLUMNS: dict[str, str] = {
+    C.customer_id: "text",
+    S.PROFIT_RANK: "count",
+    S.PROFIT: "cents",
+    S.REVENUE: "cents",
+    S.DIRECT_COST: "cents",
+    S.SERVICE_COST: "cents",
+    S.ACQUISITION_COST: "cents",
+    S.PURCHASES: "count",
+    S.CONTACTS: "count",
+    S.QUADRANT: "text",
+    C.region: "text",
+    C.acquisition_channel: "text",
+    C.acquired_on: "date",
+}
+QUADRANT_COLUMNS: dict[str, str] = {
+    S.QUADRANT: "text",
+    S.CUSTOMERS: "count",
+    S.CUSTOMER_SHARE: "pct",
+    S.REVENUE: "money",
+    S.PROFIT: "money",
+    S.PROFIT_SHARE: "pct",
+    S.PROFIT_PER_CUSTOMER: "cents",
+}
+RFM_COLUMNS: dict[str, str] = {
+    R.SEGMENT: "text",
+    S.CUSTOMERS: "count",
+    S.CUSTOMER_SHARE: "pct",
+    S.PROFIT: "money",
+    S.PROFIT_SHARE: "pct",
+    R.MEDIAN_RECENCY_DAYS: "count",
+    R.AVG_FREQUENCY: "one",
+    R.AVG_MONETARY: "money",
+}
+TOUCHPOINT_COLUMNS: dict[str, str] = {
+    S.TIER: "text",
+    C.touchpoint: "text",
+    S.CONTACTS: "count",
+    S.COST: "money",
+    S.COST_PER_CUSTOMER: "cents",
+    S.COST_PER_CONTACT: "cents",
+    S.SHARE_OF_TOUCHPOINT_COST: "pct",
+}
+
+# Words for the codes found in ``service_costs.touchpoint`` and ``transactions.channel``.
+VALUE_LABELS: dict[str, str] = {
+    "call_center": "Call centre",
+    "call_centre": "Call centre",
+    "field": "Field visits",
+    "outlet": "Outlet",
+    "web": "Web",
+    "mail": "Mail",
+    "app": "App",
+    "store": "Store",
+    "phone": "Phone",
+    "email": "Email",
+    "chat": "Chat",
+}
+
+QUADRANT_TEXT: dict[str, tuple[str, str]] = {
+    "Frequent, high spend": (
+        "Best customers: the buying habit and the capacity to spend.",
+        "Reward and protect: loyalty benefits, dedicated service, early access.",
+    ),
+    "Occasional, high spend": (
+        "Capacity without a habit: a few large purchases.",
+        "Build the habit: usage incentives and reminders; watch refund and credit risk.",
+    ),
+    "Frequent, low spend": (
+        "A habit with little capacity: many small purchases.",
+        "Grow the basket: cross-sell, bundles and trade-up offers; serve through cheap channels.",
+    ),
+    "Occasional, low spend": (
+        "Little activity and little spend.",
+        "Serve at low cost: self-service and automated campaigns; limit costly contacts.",
+    ),
+}
+"""Quadrant -> (what it means, recommended action)."""
+
+RFM_TEXT: dict[str, tuple[str, str]] = {
+    "Champions": (
+        "Bought recently, buy often and spend the most.",
+        "Reward them; early access to new products; ask for referrals and reviews.",
+    ),
+    "Loyal": (
+        "Buy often and spend well; not always the most recent.",
+        "Up-sell higher-value products; enrol in the loyalty programme.",
+    ),
+    "Potential loyalists": (
+        "Recent customers with average frequency and spend.",
+        "Offer membership or a loyalty programme; recommend related products.",
+    ),
+    "New customers": (
+        "Bought very recently, only once or twice so far.",
+        "Onboard well: welcome series, first-month support, a reason to come back.",
+    ),
+    "Promising": (
+        "Recent buyers who have not spent much yet.",
+        "Build the relationship: targeted offers and product education.",
+    ),
+    "Need attention": (
+        "Average recency, frequency and spend: drifting.",
+        "Limited-time offers based on past purchases; reactivate before they sleep.",
+    ),
+    "About to sleep": (
+        "Below-average recency, frequency and spend.",
+        "Share popular products and renewals at a discount; reconnect cheaply.",
+    ),
+    "At risk": (
+        "Bought often and spent well, but long ago.",
+        "Personal win-back contact; find out why they left; tailored offers.",
+    ),
+    "Can't lose them": (
+        "Once among the best customers; no purchase for a long time.",
+        "Win them back now: talk to them, personal offers, service recovery.",
+    ),
+    "Hibernating": (
+        "Last purchase long ago, few purchases, low spend.",
+        "Serve at low cost: automated reactivation offers; do not chase expensively.",
+    ),
+}
+"""RFM segment -> (who they are, recommended action)."""
+
+
+def humanise(value: str) -> str:
+    """A code as words: ``"call_center" -> "Call centre"``, ``"self_service" -> "Self service"``."""
+    if value in VALUE_LABELS:
+        return VALUE_LABELS[value]
+    text = value.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+@dataclass(frozen=True)
+class Card:
+    """One headline card: its label, formatted value and tooltip."""
+
+    label: str
+    value: str
+    help: str
+
+
+def cards(report: SegmentReport, registry_top_share: float | None) -> tuple[Card, ...]:
+    """The five headline cards.
+
+    ``registry_top_share`` is the registry's ``top_profit_share`` at the as-of date: with
+    the default controls (:attr:`SegmentReport.is_overview_default`) the third card *is*
+    that metric, under its registry label; otherwise it is tier A's share of this
+    selection, under a label of its own.
+    """
+    cur = report.currency
+    stats = report.whale_stats
+    if report.is_overview_default:
+        metric = METRICS["top_profit_share"]
+        top = Card(metric.label, fmt_kind(registry_top_share, metric.kind, cur), metric.definition)
+    else:
+        top = Card(
+            f"Top {fmt_pct(report.cutoffs[0])} earn (this selection)",
+            fmt_kind(report.top_profit_share, "pct", cur),
+            "Share of net profit earned by tier A, the most profitable customers of this "
+            "window and selection. With the default controls (12 months, top 10%, acquisition "
+            "charged in full, no filter) it is the Executive overview's headline.",
+        )
+    return (
+        Card(
+            CUSTOMERS_LABEL,
+            fmt_count(stats.customers),
+            "Customers with a purchase, a service contact or an acquisition in the profit "
+            "window (after the filters): the customers ranked here.",
+        ),
+        Card(
+            "Net profit",
+            fmt_money(stats.total_profit, cur),
+            "Revenue net of refunds minus direct cost, cost to serve and acquisition cost, "
+            "over the window.",
+        ),
+        top,
+        Card(
+            "Profitable customers",
+            fmt_pct(stats.peak_customer_share),
+            "Share of the customers dealt with whose profit in the window is above zero.",
+        ),
+        Card(
+            "Lost by loss-makers",
+            fmt_money(-stats.loss_tail_profit, cur),
+            "Total loss of the customers with negative profit: what they give back of the "
+            "profit the others earn.",
+        ),
+    )
+
+
+def customers_note(report: SegmentReport, active_total: float | None) -> str:
+    """One line relating the customers dealt with to the registry's active customers."""
+    active = METRICS["active_customers"].label
+    line = (
+        f"{CUSTOMERS_LABEL}: {fmt_count(report.customers.height)} customers bought, "
+        f"contacted service or were acquired in {report.window.label}"
+    )
+    if report.active_dealt_with is not None:
+        line += f"; {fmt_count(report.active_dealt_with)} of them are active today"
+    if active_total is not None and not report.regions and not report.channels:
+        line += (
+            f". The Overview's {active} ({fmt_count(active_total)}) counts customers within "
+            "their usual buying rhythm at the date, whether or not they bought in the window"
+        )
+    return line + "."
+
+
+def clv_note(report: SegmentReport, reason: str | None) -> str:
+    """How the tier table's average CLV was computed and how it relates to the What-if."""
+    if not report.has_clv:
+        return f"{CLV_LABEL} is not shown: {reason or 'no fitted model'}."
+    return (
+        f"{CLV_LABEL}: expected discounted margin over the next {DEFAULT_HORIZON_YEARS:g} "
+        f"years per customer of the tier, from the model set behind the Overview's customer "
+        f"equity ({report.clv_method}); customers the model does not value count as 0. The "
+        f"What-if page's {WHATIF_VALUE_LABEL.lower()} projects whole segments with a "
+        "retention rate and margin instead, so the two differ by design."
+    )
+
+
+def scope(report: SegmentReport) -> str:
+    """The window and filters in words (plain text: filter values are data)."""
+    parts = [report.window.label]
+    if report.regions:
+        parts.append(", ".join(report.regions))
+    if report.channels:
+        parts.append("acquired via " + ", ".join(report.channels))
+    return " · ".join(parts)
+
+
+def migration_choice(months: int, earlier: date) -> str:
+    """A migration date option: ``"30 Jun 2026 (3 months earlier)"``."""
+    return f"{earlier:%d %b %Y} ({months} months earlier)"
+
+
+def share_text(value: float | None) -> str:
+    """A share in titles and labels: whole percent, one decimal below 9.5%, never "-0%"."""
+    if value is None:
+        return fmt_pct(value)
+    if abs(value) < 0.0005:
+        return fmt_pct(0.0)
+    return fmt_pct(value, digits=1 if abs(value) < 0.095 else 0)
+
+
+_SUMMED = (S.REVENUE, S.TOTAL_COST, S.DIRECT_COST, S.SERVICE_COST, S.ACQUISITION_COST, S.PROFIT)
+
+
+def tier_summary(report: SegmentReport) -> pl.DataFrame:
+    """The seeds' A/B/C table in words: measures as rows, tiers and all customers as columns
+    (every cell formatted text)."""
+    t = report.tiers
+    rows = {str(r[S.TIER]): r for r in t.iter_rows(named=True)}
+    n = int(t[S.CUSTOMERS].sum())
+    total: dict[str, Any] = {S.CUSTOMERS: n, **{c: float(t[c].sum()) for c in _SUMMED}}
+    clv = report.customers[S.CLV].fill_null(0.0).mean() if report.has_clv else None
+    total |= {
+        S.CUSTOMER_SHARE: 1.0,
+        S.REVENUE_SHARE: 1.0,
+        S.COST_SHARE: 1.0,
+        S.PROFIT_SHARE: 1.0 if report.whale_stats.meaningful else None,
+        S.PROFIT_PER_CUSTOMER: total[S.PROFIT] / n if n else None,
+        S.SERVICE_COST_PER_CUSTOMER: total[S.SERVICE_COST] / n if n else None,
+        S.AVG_CLV: clv,
+    }
+    money = partial(fmt_money, currency=report.currency)
+    exact = partial(fmt_money, currency=report.currency, compact=False)
+    measures: list[tuple[str, str, Callable[[Any], str]]] = [
+        ("Customers", S.CUSTOMERS, fmt_count),
+        ("Share of customers", S.CUSTOMER_SHARE, share_text),
+        ("Revenue", S.REVENUE, money),
+        ("Share of revenue", S.REVENUE_SHARE, share_text),
+        ("Total costs", S.TOTAL_COST, money),
+        ("· direct cost of sales", S.DIRECT_COST, money),
+        ("· cost to serve", S.SERVICE_COST, money),
+        ("· acquisition cost", S.ACQUISITION_COST, money),
+        ("Share of total costs", S.COST_SHARE, share_text),
+        ("Net profit", S.PROFIT, money),
+        ("Share of net profit", S.PROFIT_SHARE, share_text),
+        ("Net profit per customer", S.PROFIT_PER_CUSTOMER, exact),
+        ("Cost to serve per customer", S.SERVICE_COST_PER_CUSTOMER, exact),
+    ]
+    if not report.whale_stats.meaningful:
+        measures = [m for m in measures if m[1] != S.PROFIT_SHARE]
+    if report.has_clv:
+        measures.append((CLV_LABEL, S.AVG_CLV, exact))
+    table: dict[str, list[str]] = {"": [m[0] for m in measures]}
+    for tier in TIERS:
+        table[tier_name(tier, report.cutoffs)] = [f(rows[tier][c]) for _, c, f in measures]
+    table["All customers"] = [f(total[c]) for _, c, f in measures]
+    return pl.DataFrame(table)
+
+
+def empty_message(report: SegmentReport) -> str:
+    """Markdown: nobody in the window; what to do (no data-derived text)."""
+    filtered = " with these filters" if report.regions or report.channels else ""
+    return (
+        f"**No customer bought, contacted us or was acquired in {report.window.label}"
+        f"{filtered}.** Choose a longer profit window, another *As of* date in the sidebar, "
+        "or clear the region and channel filters."
+    )
+
+
+def loss_message(report: SegmentReport) -> str:
+    """Markdown: customers lost money in total, so shares of profit are not meaningful."""
+    stats = report.whale_stats
+    cur = report.currency
+    still = (
+        f"{fmt_count(stats.profitable_customers)} customers were still profitable"
+        if stats.profitable_customers
+        else "No customer was profitable"
+    )
+    return (
+        f"**Customers lost {fmt_money(-stats.total_profit, cur)} in total over "
+        f"{report.window.label}.** Shares of profit are not meaningful when the total is a "
+        f"loss, so the charts show amounts in {cur} instead. {still}; compare the cost to "
+        "serve and the direct costs with the revenue below."
+    )
+
+
+def tier_lead(report: SegmentReport, tier: str, customers: int, profit: float) -> str:
+    """Markdown: how many customers the tier has and what they earn."""
+    share = report.tiers.filter(pl.col(S.TIER) == tier)[S.PROFIT_SHARE][0]
+    text = (
+        f"**{fmt_count(customers)} customers in tier {tier_name(tier, report.cutoffs)}** earn "
+        f"{fmt_money(profit, report.currency)} net profit"
+    )
+    if report.whale_stats.meaningful:
+        text += f" ({share_text(share)} of the total)"
+    return text + "."
+
+
+def shown_rows(shown: int, total: int) -> str:
+    """Caption under a tier's list."""
+    if shown >= total:
+        return f"All {fmt_count(total, compact=False)} customers of the tier, best first."
+    return (
+        f"The {fmt_count(shown, compact=False)} most profitable of "
+        f"{fmt_count(total, compact=False)} customers; the CSV has them all."
+    )
+
+
+def whale_finding(report: SegmentReport) -> str | None:
+    """Markdown under the whale curve (``None`` when there is no loss tail to discuss)."""
+    stats = report.whale_stats
+    if not (stats.meaningful and stats.unprofitable_customers):
+        return None
+    cur = report.currency
+    return (
+        f"Ranked from most to least profitable, customers earn **{fmt_pct(stats.peak_share)}"
+        f"** of the total by the time the last profitable one is counted "
+        f"({fmt_pct(stats.peak_customer_share)} of customers). The remaining "
+        f"{fmt_count(stats.unprofitable_customers)} customers lose "
+        f"**{fmt_money(-stats.loss_tail_profit, cur)}**, giving back "
+        f"{fmt_pct(stats.given_back_share, digits=1)} of profit. Making them break even "
+        "(cheaper service channels, fewer costly contacts, or a minimum order) is worth as "
+        "much as that."
+    )
+
+
+CAPTIONS = {
+    "tiers": "The seeds' benchmark (a leisure company): tier A, 10% of customers, earns 75% "
+    "of net profit; tier C, 70%, earns 5% and causes 50% of costs. Customers are ranked by "
+    "net profit, highest first; equal profits are ordered by customer id.",
+    "whale": "Whale curve: Kaplan & Narayanan, *Measuring and managing customer "
+    "profitability* (2001). When total profit is negative the curve is drawn in currency; "
+    "about a thousand of its points are drawn.",
+    "matrix": "The activity matrix of the seeds (credit cards): frequency shows the habit, "
+    "yearly amount the capacity to spend. Both are the window's purchases and revenue per "
+    "year.",
+    "rfm": "Scores 1-5 are quintiles of days since the last purchase (recency), purchase days "
+    "(frequency) and revenue net of refunds (monetary) over the whole history up to the date, "
+    "read off the customer ledger; segments follow the usual map of recency against "
+    "frequency-and-spend.",
+    "costs": "Cost to serve and sales channels are drill-downs on the snapshot's own "
+    "service-cost and transaction rows dated in the window, summed per customer and tier "
+    "(they add up to the ledger's cost to serve and revenue).",
+}
+
+
+def rfm_caption(report: SegmentReport) -> str:
+    """Caption of the RFM tab, with the profit window."""
+    return f"{CAPTIONS['rfm']} Net profit over {report.window.label}."
+
+
+def quadrant_text() -> pl.DataFrame:
+    """What each quadrant means and what to do, as a table."""
+    return pl.DataFrame(
+        {
+            "Quadrant": list(QUADRANT_TEXT),
+            "What it means": [v[0] for v in QUADRANT_TEXT.values()],
+            "Recommended action": [v[1] for v in QUADRANT_TEXT.values()],
+        }
+    )
+
+
+def rfm_text() -> pl.DataFrame:
+    """Who each RFM segment is and what to do, as a table."""
+    return pl.DataFrame(
+        {
+            "Segment": list(RFM_TEXT),
+            "Who they are": [v[0] for v in RFM_TEXT.values()],
+            "Recommended action": [v[1] for v in RFM_TEXT.values()],
+        }
+    )
+
+
+def touchpoint_rows(report: SegmentReport) -> pl.DataFrame:
+    """The cost-to-serve table with tiers and touchpoints in words (empty without costs)."""
+    cts = report.cost_to_serve
+    if cts is None:
+        return pl.DataFrame()
+    names = {t: tier_name(t, report.cutoffs) for t in TIERS}
+    return cts.with_columns(
+        pl.col(S.TIER).cast(pl.String).replace_strict(names),
+        pl.col(C.touchpoint).map_elements(humanise, return_dtype=pl.String),
+    )
