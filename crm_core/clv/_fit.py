@@ -104,30 +104,39 @@ def _per_customer(neg_ll: NegLogLik, weight: float) -> NegLogLik:
     return scaled
 
 
-def _coarse_fit(coarse: tuple[NegLogLik, float], starts: Sequence[np.ndarray]) -> np.ndarray | None:
-    """Optimum of the subsample objective from the best (or second best) start."""
-    objective, weight = coarse
-    scaled = _per_customer(objective, weight)
-    best = None
-    for start in starts[:2]:
-        res = _lbfgs(scaled, start)
-        if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
-            best = res
-        if best is not None and best.success and not _at_bound(best.x):
-            return np.asarray(best.x, dtype=np.float64)
+def _newton_step(h: np.ndarray, g: np.ndarray) -> np.ndarray | None:
+    """``h^-1 g``, with ``h`` shifted towards the identity until it is positive definite
+    (far from the optimum the log-likelihood need not be concave)."""
+    shift = 0.0
+    scale = max(1e-12, float(np.max(np.abs(np.diag(h)))))
+    for _ in range(30):
+        try:
+            chol = np.linalg.cholesky(h + shift * np.eye(h.shape[0]))
+        except np.linalg.LinAlgError:
+            shift = max(1e-8 * scale, 10 * shift)
+            continue
+        return np.linalg.solve(chol.T, np.linalg.solve(chol, g))
     return None
 
 
 def _newton(
-    newton: NegLogLikHess, x: np.ndarray, total_weight: float
+    newton: NegLogLikHess,
+    x: np.ndarray,
+    weight: float,
+    gtol: float = 1e-9,
+    max_iter: int = 60,
 ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray] | None:
-    """Damped Newton steps with the analytic Hessian until the gradient vanishes; the
-    point, per-customer objective, gradient and Hessian, or ``None`` when a step fails."""
+    """Damped Newton steps with the analytic Hessian until the per-customer gradient is
+    below ``gtol``: the point, per-customer objective, gradient and Hessian, or ``None``
+    when the objective is not finite or no step can be found. Steps are at most 2 in
+    log-parameters and backtracked until the objective falls (Armijo). No scipy here:
+    L-BFGS-B's small BLAS calls stall for milliseconds each when OpenBLAS threads compete
+    with other work for the cores."""
 
     def full(x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         with np.errstate(all="ignore"):
             f, g, h = newton(x)
-        return f / total_weight, g / total_weight, h / total_weight
+        return f / weight, g / weight, h / weight
 
     def usable(f: float, g: np.ndarray, h: np.ndarray) -> bool:
         return bool(np.isfinite(f) and np.all(np.isfinite(g)) and np.all(np.isfinite(h)))
@@ -135,40 +144,56 @@ def _newton(
     f, g, h = full(x)
     if not usable(f, g, h):
         return None
-    for _ in range(30):
+    for _ in range(max_iter):
         gmax = np.max(np.abs(g))
-        if gmax < 1e-9:
+        if gmax < gtol:
             break
-        try:
-            chol = np.linalg.cholesky(h)
-        except np.linalg.LinAlgError:
+        step = _newton_step(h, g)
+        if step is None:
             return None
-        step = np.linalg.solve(chol.T, np.linalg.solve(chol, g))
+        longest = float(np.max(np.abs(step)))
+        if longest > 2.0:
+            step = step * (2.0 / longest)
+        slope = float(np.sum(g * step))
         # near the optimum the objective's change is below its rounding error (a sum over
         # many customers), so a step is also taken when it shrinks the gradient
         rounding = 1e-12 * max(1.0, abs(f))
-        for scale in (1.0, 0.5, 0.25, 0.125, 0.0625):
+        scale = 1.0
+        for _ in range(40):
             cand = np.clip(x - scale * step, -LOG_BOUND, LOG_BOUND)
             fc, gc, hc = full(cand)
             if usable(fc, gc, hc) and (
-                fc < f or (fc <= f + rounding and np.max(np.abs(gc)) < gmax)
+                fc <= f - 1e-4 * scale * slope or (fc <= f + rounding and np.max(np.abs(gc)) < gmax)
             ):
                 break
+            scale /= 2
         else:
             break  # no step improves: at the optimum up to rounding
         x, f, g, h = cand, fc, gc, hc
     return x, f, g, h
 
 
+def _coarse_fit(
+    coarse: tuple[NegLogLikHess, float], starts: Sequence[np.ndarray]
+) -> np.ndarray | None:
+    """Optimum of the subsample objective from the best (or second best) start."""
+    objective, weight = coarse
+    for start in starts[:2]:
+        found = _newton(objective, np.asarray(start, dtype=np.float64), weight, gtol=1e-7)
+        if found is not None and not _at_bound(found[0]) and np.max(np.abs(found[2])) < 1e-5:
+            return found[0]
+    return None
+
+
 def _coarse_then_newton(
-    coarse: tuple[NegLogLik, float],
+    coarse: tuple[NegLogLikHess, float],
     newton: NegLogLikHess,
     starts: Sequence[np.ndarray],
     total_weight: float,
 ) -> Optimum | None:
-    """Fit on a subsample first (L-BFGS, cheap), then Newton's method with the analytic
-    Hessian on the full data from there; ``None`` when any step fails (the caller then
-    runs the plain path)."""
+    """Fit on a subsample first (cheap), then on the full data from there, both by Newton's
+    method with the analytic Hessian; ``None`` when any step fails (the caller then runs
+    the plain path)."""
     x0 = _coarse_fit(coarse, starts)
     found = None if x0 is None else _newton(newton, x0, total_weight)
     if found is None:
@@ -194,7 +219,7 @@ def maximise(
     model: str,
     total_weight: float,
     start_objective: NegLogLik | None = None,
-    coarse: tuple[NegLogLik, float] | None = None,
+    coarse: tuple[NegLogLikHess, float] | None = None,
     newton: NegLogLikHess | None = None,
 ) -> Optimum:
     """Maximise a log-likelihood over log-parameters.
@@ -214,12 +239,13 @@ def maximise(
     start_objective
         Cheaper objective (e.g. on a subsample) used only to rank ``starts``.
     coarse, newton
-        Optional fast path for large data: ``coarse`` is ``(objective, weight)`` on a
-        subsample of customers and ``newton`` returns ``(-LL, -dLL/dx, -d2LL/dx2)`` on the
-        full data. The subsample is fitted first (L-BFGS), then Newton's method with the
-        analytic Hessian finishes on the full data (a few evaluations instead of dozens);
-        the Hessian at the optimum gives the covariance. If any step fails, the plain path
-        below runs as if they were not given.
+        Optional fast path for large data: ``newton`` returns ``(-LL, -dLL/dx,
+        -d2LL/dx2)`` on the full data and ``coarse`` is ``(same on a subsample of
+        customers, its weight)``. The subsample is fitted first from the best start, then
+        the full data from its optimum (a few evaluations instead of dozens), both by
+        Newton's method with the analytic Hessian; the Hessian at the optimum gives the
+        covariance. If any step fails, the plain path (L-BFGS, finite-difference
+        Hessian) runs as if they were not given.
 
     Raises
     ------

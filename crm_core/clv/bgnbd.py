@@ -402,7 +402,7 @@ def fit_bgnbd(
     scale = float(wsum(wx, t) / wx.sum())
     data = _group(x, tx, t, w, scale)
     sub = _subsample(data, _START_SAMPLE)
-    coarse = None if sub is data else (lambda th: _neg_ll(th, sub), sub.total)
+    coarse = None if sub is data else (lambda th: _neg_ll(th, sub, hess=True), sub.total)
     opt = maximise(
         lambda th: _neg_ll(th, data),
         _starts(data),

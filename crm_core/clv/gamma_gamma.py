@@ -247,7 +247,7 @@ def fit_gamma_gamma(
         model="Gamma-Gamma",
         total_weight=n_total,
         start_objective=None if sub is data else lambda th: _neg_ll(th, sub),
-        coarse=None if sub is data else (lambda th: _neg_ll(th, sub), sub.total),
+        coarse=None if sub is data else (lambda th: _neg_ll(th, sub, hess=True), sub.total),
         newton=lambda th: _neg_ll(th, data, hess=True),
     )
     p, q, g_s = np.exp(opt.log_params)
