@@ -10,7 +10,8 @@ from conftest import wait_for_app
 
 pytestmark = pytest.mark.browser
 
-EQUITY = '[data-testid="stMetric"]:has-text("Customer equity") [data-testid="stMetricValue"]'
+CARD = '[data-testid="stMetric"]:has-text("Projected equity with new customers")'
+EQUITY = f'{CARD} [data-testid="stMetricValue"]'
 
 
 def retention_slider(page, segment: str):
@@ -45,9 +46,7 @@ def test_slider_changes_the_cards_and_the_url_restores_them(app_url, browser, sn
         assert moved == pytest.approx(start + 5.0)
         after = equity.inner_text()
         assert after != before
-        delta = page.locator(
-            '[data-testid="stMetric"]:has-text("Customer equity") [data-testid="stMetricDelta"]'
-        )
+        delta = page.locator(f'{CARD} [data-testid="stMetricDelta"]')
         assert delta.inner_text().strip().startswith("+")
         expect(page).to_have_url(re.compile(r"[?&]r_A=" + re.escape(f"{moved:g}")))
 

@@ -61,6 +61,7 @@ def test_by_year_small_case_by_hand():
             "customers": [50.0, 25.0, 12.5],
             "customers_start": [100.0, 50.0, 25.0],
             "new_customers": [0.0, 0.0, 0.0],
+            "reactivated": [0.0, 0.0, 0.0],
             "revenue": pl.Series([None, None, None], dtype=pl.Float64),
             "costs": pl.Series([None, None, None], dtype=pl.Float64),
             "service_costs": [0.0, 0.0, 0.0],
@@ -180,6 +181,88 @@ def test_acquisition_timing_by_hand():
         10 * 0.5 / 1.1 + 10 * 0.25 / 1.21 - 5
     )
     assert result.by_segment["clv"][0] is None  # no current customers
+
+
+def test_first_year_survival_and_margin_of_new_customers_by_hand():
+    # 10 new a year, 90% still active at the end of their first year earning 4 each, then
+    # 50% retention and margin 10 like the base (no current customers).
+    seg = Segment(
+        "A", 0.0, 0.5, 10.0, 10.0, 5.0, new_survival=0.9, new_margin=4.0, revenue=30.0,
+        new_revenue=12.0, cost_to_serve=2.0, new_cost_to_serve=1.0,
+    )  # fmt: skip
+    result = simulate([seg], horizon_years=2, discount_rate=0.1)
+    frame = result.by_year
+    assert frame["customers"].to_list() == pytest.approx([9.0, 9.0 * 0.5 + 9.0])
+    assert frame["customers_start"].to_list() == pytest.approx([10.0, 19.0])
+    # year 2: 4.5 second-year customers at 10, 9 first-year ones at 4
+    assert frame["margin"].to_list() == pytest.approx([36.0, 45.0 + 36.0])
+    assert frame["revenue"].to_list() == pytest.approx([108.0, 4.5 * 30 + 9 * 12])
+    assert frame["service_costs"].to_list() == pytest.approx([9.0, 4.5 * 2 + 9 * 1])
+    assert result.customer_equity == pytest.approx(36 / 1.1 + 81 / 1.21 - 50 - 50 / 1.1)
+    # one new customer: 0.9 * 4 at the end of year 1, 0.45 * 10 at the end of year 2, - 5
+    assert result.by_segment["new_customer_value"][0] == pytest.approx(
+        0.9 * 4 / 1.1 + 0.45 * 10 / 1.21 - 5
+    )
+
+
+def test_default_first_year_is_the_base_retention_and_margin():
+    plain = simulate([Segment("A", 0.0, 0.5, 10.0, 10.0, 5.0)], horizon_years=3, discount_rate=0.1)
+    same = simulate(
+        [Segment("A", 0.0, 0.5, 10.0, 10.0, 5.0, new_survival=0.5, new_margin=10.0)],
+        horizon_years=3,
+        discount_rate=0.1,
+    )
+    assert_frame_equal(plain.by_year, same.by_year)
+
+
+def test_reactivations_join_at_year_end_and_leave_like_the_base():
+    seg = Segment("A", 100.0, 0.5, 10.0, reactivations_per_year=20.0)
+    result = simulate([seg], horizon_years=3, discount_rate=0.0)
+    frame = result.by_year
+    # base 50, 25, 12.5; returning 20, 20 * 0.5 + 20 = 30, 35
+    assert frame["customers"].to_list() == pytest.approx([70.0, 55.0, 47.5])
+    assert frame["reactivated"].to_list() == [20.0, 20.0, 20.0]
+    assert frame["customers_start"].to_list() == pytest.approx([100.0, 70.0, 55.0])
+    assert result.by_segment["equity_current"][0] == pytest.approx(10 * (50 + 25 + 12.5))
+    assert result.by_segment["equity_reactivated"][0] == pytest.approx(10 * (20 + 30 + 35))
+    assert result.equity_today == pytest.approx(result.customer_equity)
+    quarterly = simulate([seg], horizon_years=3, discount_rate=0.0, periods_per_year=4)
+    # 5 a quarter; at the end of year 1: 5 * (1 + r + r^2 + r^3) with r = 0.5 ** 0.25
+    rq = 0.5**0.25
+    assert quarterly.by_year["customers"][0] == pytest.approx(50 + 5 * sum(rq**k for k in range(4)))
+
+
+def test_quarterly_first_year_survival_spreads_over_four_quarters():
+    seg = Segment("A", 0.0, 0.5, 4.0, 4.0, 0.0, new_survival=0.81, new_margin=8.0)
+    result = simulate([seg], horizon_years=2, discount_rate=0.0, periods_per_year=4)
+    s, r = 0.81**0.25, 0.5**0.25
+    # one new customer each quarter; at the end of year 1 the four cohorts are 1..4 quarters old
+    year1 = sum(s**k for k in range(1, 5))
+    assert result.by_year["customers"][0] == pytest.approx(year1)
+    first = result.by_quarter.filter(pl.col("year") == 1)["margin"].to_list()
+    assert first == pytest.approx(
+        [8.0 / 4 * sum(s**k for k in range(1, q + 1)) for q in range(1, 5)]
+    )
+    # year 2, quarter 1: cohorts of ages 1..4 quarters in their first year, one in its second
+    q5 = result.by_quarter.filter((pl.col("year") == 2) & (pl.col("quarter") == 1))
+    assert q5["customers"][0] == pytest.approx(sum(s**k for k in range(1, 5)) + s**4 * r)
+
+
+def test_base_retention_curve_for_todays_customers():
+    seg = Segment("A", 100.0, 0.6, 10.0, base_retention_curve=(0.6, 0.8))
+    result = simulate([seg], horizon_years=3, discount_rate=0.0)
+    assert result.by_year["customers"].to_list() == pytest.approx([60.0, 48.0, 38.4])
+    moved = apply_scenario([seg], Levers(retention_points=10))[0]
+    assert moved.base_retention_curve == pytest.approx((0.7, 0.9))
+
+
+def test_retention_lever_moves_the_first_year_survival_too():
+    seg = Segment("A", 10.0, 0.5, 10.0, 5.0, new_survival=0.97, new_margin=2.0)
+    moved = apply_scenario([seg], Levers(retention_points=5, margin_pct=10))[0]
+    assert moved.retention == pytest.approx(0.55)
+    assert moved.new_survival == 1.0  # clipped
+    assert moved.new_margin == pytest.approx(2.2)
+    assert moved.margin == pytest.approx(11.0)
 
 
 def test_retention_spend_is_paid_at_year_start_on_active_customers():
@@ -315,6 +398,14 @@ def test_zero_margin_without_spend_half_has_no_response():
         ({"observed_at_risk": 10, "observed_retained": 11}, "observed_retained"),
         ({"observed_at_risk": 0, "observed_retained": 0}, "observed_at_risk"),
         ({"observed_at_risk": 10.5, "observed_retained": 1}, "observed_at_risk"),
+        ({"new_survival": 1.2}, "new_survival"),
+        ({"new_survival": math.nan}, "new_survival"),
+        ({"new_margin": math.inf}, "new_margin"),
+        ({"new_cost_to_serve": -1.0}, "new_cost_to_serve"),
+        ({"reactivations_per_year": -3.0}, "reactivations_per_year"),
+        ({"base_retention_curve": ()}, "base_retention_curve"),
+        ({"base_retention_curve": (0.5, 1.5)}, "base_retention_curve[1]"),
+        ({"revenue": 30.0, "new_margin": 20.0, "new_revenue": 10.0}, "first-year revenue"),
     ],
 )
 def test_invalid_segment_fields_raise_clear_value_error(kwargs, field):
@@ -480,6 +571,7 @@ def test_results_are_numpy_free_frames():
         "clv",
         "new_customer_value",
         "equity_current",
+        "equity_reactivated",
         "equity_new",
         "equity",
     ]
@@ -498,20 +590,20 @@ def test_scenario_kpis_compare_a_scenario_with_its_baseline():
         segs, Scenario(segment_levers={"B": Levers(retention_points=10)}), horizon_years=3,
         discount_rate=0.1,
     )  # fmt: skip
-    kpis = {k.key: k for k in scenario_kpis(base, scen)}
-    assert list(kpis) == ["equity", "equity_current", "profit", "customers_end", "clv:A", "clv:B"]
-    assert kpis["equity"].value == scen.customer_equity
-    assert kpis["equity"].previous == base.customer_equity
+    cards = {k.key: k for k in scenario_kpis(base, scen)}
+    assert list(cards) == ["equity", "equity_today", "profit", "customers_end", "clv:A", "clv:B"]
+    assert cards["equity"].value == scen.customer_equity
+    assert cards["equity"].previous == base.customer_equity
     # B's current customers at 90%: m r (1 - q^H) / (1 - q) per customer, q = r / (1 + d)
     q = 0.9 / 1.1
-    assert kpis["clv:B"].value == pytest.approx(40 * q * (1 - q**3) / (1 - q))
-    assert kpis["clv:A"].delta == 0
-    assert kpis["profit"].value == pytest.approx(scen.totals["profit"].sum())
-    assert kpis["equity_current"].value == pytest.approx(scen.by_segment["equity_current"].sum())
+    assert cards["clv:B"].value == pytest.approx(40 * q * (1 - q**3) / (1 - q))
+    assert cards["clv:B"].segment == "B"
+    assert cards["clv:A"].value == cards["clv:A"].previous
+    assert cards["profit"].value == pytest.approx(scen.totals["profit"].sum())
+    assert cards["equity_today"].value == pytest.approx(scen.by_segment["equity_current"].sum())
     # customers at the horizon, rounded to whole customers
-    assert kpis["customers_end"].value == round(scen.totals["customers"][-1])
-    assert kpis["customers_end"].label == "Customers in year 3"
-    assert kpis["equity"].history == tuple(scen.totals["cumulative_discounted_profit"])
+    assert cards["customers_end"].value == round(scen.totals["customers"][-1])
+    assert cards["equity"].history == tuple(scen.totals["cumulative_discounted_profit"])
     with pytest.raises(ValueError, match="same segments"):
         scenario_kpis(base, simulate(segs[:1], horizon_years=3, discount_rate=0.1))
 
@@ -527,6 +619,7 @@ def test_scenario_table_rows_and_changes():
     assert table["scenario"].to_list() == ["Baseline", "Better"]
     # no discounting: equity = 10 * (50 + 25) = 750 and 10% more
     assert table["customer_equity"].to_list() == pytest.approx([750.0, 825.0])
+    assert table["equity_today"].to_list() == pytest.approx([750.0, 825.0])
     assert table["equity_change"].to_list() == pytest.approx([0.0, 75.0])
     assert table["equity_p10"][0] <= 750.0 <= table["equity_p90"][0]
     plain = scenario_table({"Only": simulate(segs, horizon_years=2, discount_rate=0.0)})

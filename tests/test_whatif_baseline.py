@@ -1,20 +1,20 @@
-"""What-if baseline from a snapshot (crm_core.whatif.baseline): hand-computed segments,
-consistency with the Executive overview, the tenure curve, and engine integration."""
+"""What-if baseline from the customer ledger (crm_core.whatif.baseline): hand-computed
+segments under the one activity rule, tiers measured on last year's tiers, contracts.
+
+Sample-company checks (the Overview's totals, the backtest) are in test_whatif_backtest.py.
+"""
 
 from __future__ import annotations
 
-import math
+from dataclasses import replace
 from datetime import date
 
-import numpy as np
 import polars as pl
 import pytest
 from conftest import contact, customer, purchase
-from polars.testing import assert_frame_equal
 
-from crm_core import load_snapshot
-from crm_core.metrics.compute import snapshot_metrics
-from crm_core.overview.report import overview_report
+from crm_core.data.ledger import build_ledger
+from crm_core.errors import NotEnoughData
 from crm_core.whatif.baseline import DEFAULT_HORIZON_YEARS, SEGMENTATIONS, baseline_segments
 from crm_core.whatif.engine import Levers, Scenario, simulate
 
@@ -23,7 +23,8 @@ def row(baseline, name: str) -> dict:
     return baseline.table.filter(pl.col("segment") == name).row(0, named=True)
 
 
-# ----------------------------------------------------------------------------- by hand
+def test_segmentations_are_tiers_channels_and_regions():
+    assert list(SEGMENTATIONS) == ["tier", "channel", "region"]
 
 
 @pytest.fixture
@@ -31,8 +32,8 @@ def shop(make_snapshot):
     """Non-contractual, as of 2026-09-30 (a year ago: 2025-09-30).
 
     Web: c1 bought in both years (retained), c2 only last year (lost), c5 is new and
-    bought, c6 is new without a purchase (not active). Store: c3 retained (with a refund
-    this year), c4 new.
+    bought, c6 is new without a purchase (active: acquired two months ago). Store: c3
+    retained (with a refund this year), c4 new.
     """
     customers = [
         customer("c1", date(2024, 1, 1), channel="Web", cost=10),
@@ -62,36 +63,55 @@ def shop(make_snapshot):
 
 def test_channels_by_hand(shop):
     b = baseline_segments(shop, by="channel")
-    assert b.names == ["Store", "Web"]  # by customers (2 each), then name
+    assert b.names == ["Web", "Store"]  # by active customers (3, 2)
     web, store = row(b, "Web"), row(b, "Store")
-    # Web: active now c1, c5; a year ago c1, c2 (c1 still active)
-    assert (web["customers"], web["observed_at_risk"], web["observed_retained"]) == (2, 2, 1)
+    # Web: active now c1, c5 and c6 (acquired two months ago: the acquisition keeps a
+    # customer active for a year); a year ago c1 and c2, of whom c1 is still active
+    assert (web["customers"], web["observed_at_risk"], web["observed_retained"]) == (3, 2, 1)
     assert web["retention"] == pytest.approx(0.5)
-    # contribution: c1 200 - 80 - 15, c2 -5 (service), c5 30 - 10 -> 120 over 2 customers
+    assert web["retention_source"] == "observed"
+    # contribution: c1 200 - 80 - 15, c2 -5 (a lapsed customer still costs money), c5 30 - 10
     assert web["contribution"] == pytest.approx(120.0)
-    assert web["margin"] == pytest.approx(60.0)
-    assert web["revenue"] == pytest.approx(115.0)
-    assert web["direct_cost"] == pytest.approx(45.0)
-    assert web["cost_to_serve"] == pytest.approx(10.0)
-    assert web["acquisition_per_year"] == pytest.approx(2.0)  # c5 and c6
+    assert web["margin"] == pytest.approx(40.0)  # per active customer: the overview's margin
+    assert (web["new_customers"], web["new_active"], web["new_survival"]) == (2, 2, 1.0)
     assert web["acquisition_cost"] == pytest.approx(55.0)
-    # standard error of the mean contribution of the active customers (105 and 20)
-    assert web["margin_std"] == pytest.approx(np.std([105, 20], ddof=1) / math.sqrt(2))
+    assert web["acquisition_per_year"] == pytest.approx(2.0)  # no year before: no trend
+    assert web["reactivated"] == 0
+    # continuing customers (won before the year): c1's and c2's money over c1, still active
+    assert web["continuing"] == 1
+    assert web["continuing_margin"] == pytest.approx(100.0)
+    assert web["continuing_revenue"] == pytest.approx(200.0)
+    assert web["continuing_cost_to_serve"] == pytest.approx(20.0)
+    # first-year customers: c5's and c6's money over the two still active
+    assert web["new_margin"] == pytest.approx(10.0)
+    assert web["new_revenue"] == pytest.approx(15.0)
     assert (store["customers"], store["observed_at_risk"], store["observed_retained"]) == (2, 1, 1)
-    assert store["retention"] == pytest.approx(1.0)
     assert store["margin"] == pytest.approx((120 - 20 - 50 + 60 - 30) / 2)  # 40
-    assert store["acquisition_per_year"] == pytest.approx(1.0)
-    assert store["acquisition_cost"] == pytest.approx(40.0)
-    assert (b.customers, b.at_risk, b.retained) == (4, 3, 2)
+    assert store["continuing_margin"] == pytest.approx(50.0)  # c3, refund and all
+    assert store["new_margin"] == pytest.approx(30.0)  # c4
+    assert (b.customers, b.at_risk, b.retained) == (5, 3, 2)
     assert b.company_retention == pytest.approx(2 / 3)
-    assert b.company_margin == pytest.approx(200 / 4)
+    assert b.company_margin == pytest.approx(200 / 5)
+    assert not b.growth_observed and b.acquisition_growth == 0.0
     seg = b.segment("Web")
-    assert (seg.customers, seg.retention, seg.margin) == (2.0, 0.5, 60.0)
+    assert (seg.customers, seg.retention, seg.margin) == (3.0, 0.5, 100.0)
     assert (seg.acquisition_per_year, seg.acquisition_cost) == (2.0, 55.0)
+    assert (seg.new_survival, seg.new_margin, seg.new_revenue) == (1.0, 10.0, 15.0)
     assert (seg.observed_at_risk, seg.observed_retained) == (2, 1)
-    assert seg.revenue == pytest.approx(115.0) and seg.cost_to_serve == pytest.approx(10.0)
+    assert seg.revenue == pytest.approx(200.0) and seg.cost_to_serve == pytest.approx(20.0)
     assert b.codes == {"Store": "store", "Web": "web"}
     assert (b.horizon_years, b.discount_rate) == (DEFAULT_HORIZON_YEARS, 0.10)
+    # next year: 3 x 0.5 stay and earn 100, 2 new x 1.0 survive their first year and earn 10
+    year1 = simulate([seg], horizon_years=1, discount_rate=0.1).by_year
+    assert year1["customers"][0] == pytest.approx(3.5)
+    assert year1["margin"][0] == pytest.approx(1.5 * 100 + 2 * 10)
+
+
+def test_activity_identity_holds_by_hand(shop):
+    """active today = retained + new still active + reactivated, per fixed segment."""
+    b = baseline_segments(shop, by="channel")
+    for r in b.table.iter_rows(named=True):
+        assert r["customers"] == r["observed_retained"] + r["new_active"] + r["reactivated"]
 
 
 def test_segment_without_last_year_customers_uses_company_retention(make_snapshot):
@@ -111,8 +131,11 @@ def test_segment_without_last_year_customers_uses_company_retention(make_snapsho
     b = baseline_segments(snap, by="channel")
     partner = row(b, "Partner")
     assert partner["observed_at_risk"] == 0
+    assert partner["observed_retention"] is None
     assert partner["retention_source"] == "company"
     assert partner["retention"] == pytest.approx(0.5)  # a kept, b lost
+    # nobody continuing in Partner: the company's continuing margin (a's 10)
+    assert partner["continuing_margin"] == pytest.approx(10.0)
     seg = b.segment("Partner")
     assert seg.observed_at_risk is None and seg.retention == pytest.approx(0.5)
     assert row(b, "Web")["retention_source"] == "observed"
@@ -123,7 +146,7 @@ def tiers_shop(make_snapshot):
     """Profits a year ago: p1 1000, p2 500, p3 100, p4 50 (p5, p6 not yet customers).
     This year: p3 900, p5 300 - 100 acquisition, p1 10, p6 acquired without a purchase
     (-50). With cut-offs 50/25/25%: a year ago A = p1, p2; B = p3; C = p4. Today A = p3,
-    p5; B = p1; C = p6 (not active)."""
+    p5; B = p1; C = p6 (active: acquired four months ago)."""
     customers = [
         customer("p1", date(2023, 1, 1)),
         customer("p2", date(2023, 1, 1)),
@@ -144,39 +167,29 @@ def tiers_shop(make_snapshot):
     return make_snapshot(customers, transactions)
 
 
-def test_tiers_measure_retention_on_last_years_tiers(tiers_shop):
+def test_tiers_measure_retention_and_margin_on_last_years_tiers(tiers_shop):
     b = baseline_segments(tiers_shop, by="tier", cutoffs=(0.5, 0.25, 0.25))
-    # tier C today holds only p6 (not active, no active new customer): nothing to project
-    assert b.names == ["A: top 50%", "B: next 25%"]
-    a, tier_b = row(b, "A: top 50%"), row(b, "B: next 25%")
-    assert a["code"] == "A" and tier_b["code"] == "B"
+    assert b.names == ["A: top 50%", "B: next 25%", "C: other 25%"]
+    a, tier_b, c = (row(b, n) for n in b.names)
+    assert [a["code"], tier_b["code"], c["code"]] == ["A", "B", "C"]
     # of last year's A (p1, p2) only p1 is still active; today's A is p3 and p5
     assert (a["customers"], a["observed_at_risk"], a["observed_retained"]) == (2, 2, 1)
-    assert a["margin"] == pytest.approx((900 + 300) / 2)
-    # both new customers (p5, p6) go where the active new one is (p5: tier A), at its CAC
-    assert a["acquisition_per_year"] == pytest.approx(2.0)
-    assert a["acquisition_cost"] == pytest.approx(100.0)
-    # last year's B (p3) is still active; today's B is p1
+    assert a["margin"] == pytest.approx((900 + 300) / 2)  # today's A per active customer
+    # what last year's A earned this year (p1's 10, p2's 0) over those still active (p1)
+    assert a["continuing_margin"] == pytest.approx(10.0)
+    # p5 was won into today's A: its first-year contribution (before its acquisition cost)
+    assert (a["new_customers"], a["new_margin"], a["acquisition_cost"]) == (1, 300.0, 100.0)
     assert (tier_b["customers"], tier_b["observed_at_risk"], tier_b["observed_retained"]) == (
         1,
         1,
         1,
     )
-    assert tier_b["margin"] == pytest.approx(10.0)
-    assert tier_b["acquisition_per_year"] == 0
-    # the company counts everyone: p4 (last year's C, lost) included
-    assert (b.customers, b.at_risk, b.retained) == (3, 4, 2)
-    assert any("C: other 25%" in note and "Not projected" in note for note in b.notes)
-
-
-def test_rfm_segments_cover_every_active_customer(tiers_shop):
-    b = baseline_segments(tiers_shop, by="rfm")
-    assert int(b.table["customers"].sum()) == b.customers == 3
-    assert b.at_risk == 4  # last year's segments nobody is in today are not projected
-    assert b.table["acquisition_per_year"].sum() == pytest.approx(2.0)
-    assert {"loyal": "Loyal", "potential_loyalists": "Potential loyalists"}.items() <= {
-        code: name for name, code in b.codes.items()
-    }.items()
+    assert tier_b["continuing_margin"] == pytest.approx(900.0)  # last year's B is p3
+    # last year's C (p4) lapsed: nobody continuing, so the company's continuing margin
+    assert (c["customers"], c["observed_at_risk"], c["observed_retained"]) == (1, 1, 0)
+    assert c["continuing_margin"] == pytest.approx((10 + 900) / 2)
+    assert (c["new_customers"], c["new_active"], c["new_margin"]) == (1, 1, 0.0)
+    assert (b.customers, b.at_risk, b.retained) == (4, 4, 2)
 
 
 @pytest.fixture
@@ -201,33 +214,38 @@ def contracts(make_snapshot):
 
 
 def test_contractual_retention_from_contracts(contracts):
-    b = baseline_segments(contracts, by="region")
+    b = baseline_segments(build_ledger(contracts), by="region")  # no fit: observed retention
     north, south = row(b, "North"), row(b, "South")
     assert (north["customers"], north["observed_at_risk"], north["observed_retained"]) == (1, 2, 1)
+    assert north["retention_source"] == "observed" and b.retention_model == "observed"
     # k2 paid this year before churning: its money counts, over North's 1 active customer
     assert north["margin"] == pytest.approx(100 + 90)
+    assert north["continuing_margin"] == pytest.approx(100 + 90)
+    # k5 signed on the last day of the year before: active a year ago, still running
     assert (south["customers"], south["observed_at_risk"], south["observed_retained"]) == (2, 1, 1)
     assert south["margin"] == pytest.approx(50.0)
-    assert south["acquisition_per_year"] == 1  # k5 was signed on the last day before the window
-    assert south["acquisition_cost"] == pytest.approx(70.0)
+    assert (south["new_customers"], south["acquisition_cost"]) == (1, 70.0)
     assert (b.customers, b.at_risk, b.retained) == (3, 3, 2)
+    # one new contract this year against two the year before: -50%, the lower bound
+    assert b.growth_observed and b.acquisition_growth == pytest.approx(-0.5)
+    assert south["acquisition_per_year"] == pytest.approx(0.5)
 
 
 def test_bad_arguments(shop, make_snapshot):
     with pytest.raises(ValueError, match="by must be one of"):
         baseline_segments(shop, by="colour")
+    with pytest.raises(ValueError, match="by must be one of"):
+        baseline_segments(shop, by="rfm")  # RFM segments are not a What-if segmentation
     with pytest.raises(ValueError, match="cutoffs"):
         baseline_segments(shop, cutoffs=(0.5, 0.6, 0.1))
     with pytest.raises(ValueError, match="contractual"):
         baseline_segments(shop, retention_curve=True)
     young = make_snapshot([customer("x", date(2026, 1, 1))], [purchase("x", date(2026, 1, 2), 10)])
-    with pytest.raises(ValueError, match="retention cannot be observed"):
+    with pytest.raises(NotEnoughData, match="retention cannot be observed"):
         baseline_segments(young)
 
 
-def test_manifest_horizon(make_snapshot, shop):
-    from dataclasses import replace
-
+def test_manifest_horizon(shop):
     snap = replace(shop, manifest=replace(shop.manifest, extra={"horizon_years": 7}))
     assert baseline_segments(snap, by="region").horizon_years == 7
 
@@ -244,78 +262,3 @@ def test_scenario_from_retention_targets_and_back(shop):
     other = Scenario("Tiers", segment_levers={"A: top 10%": Levers(retention_points=5)})
     with pytest.raises(ValueError, match="A: top 10%"):
         b.retention_targets(other)
-
-
-# ----------------------------------------------------------------------------- sample data
-
-
-@pytest.fixture(scope="module")
-def samples(sample_dir, subscription_dir):
-    return {
-        "retail": load_snapshot(sample_dir),
-        "subscription": load_snapshot(subscription_dir),
-    }
-
-
-@pytest.fixture(scope="module")
-def overviews(samples):
-    return {name: overview_report(snapshot_metrics(snap)) for name, snap in samples.items()}
-
-
-@pytest.mark.parametrize("by", list(SEGMENTATIONS))
-@pytest.mark.parametrize("company", ["retail", "subscription"])
-def test_consistent_with_the_overview(samples, overviews, company, by):
-    """The segments add up to the Executive overview's active customers, annual retention,
-    margin per active customer and new customers."""
-    b = baseline_segments(samples[company], by=by)
-    report = overviews[company]
-    t = b.table
-    assert int(t["customers"].sum()) == b.customers == report.kpi("active_customers").value
-    assert b.company_retention == pytest.approx(report.kpi("retention").value, abs=1e-12)
-    trend = report.trend.tail(4)  # the last four quarters (oldest first)
-    contribution = float(trend["gross_profit"].sum() - trend["service_cost"].sum())
-    assert b.company_margin * b.customers == pytest.approx(contribution, rel=1e-9)
-    if by != "rfm":  # RFM segments nobody is active in (not projected) may hold some money
-        total = float((t["margin"] * t["customers"]).sum())
-        assert total == pytest.approx(contribution, rel=1e-9)
-    new = report.kpi("new_customers").value
-    assert float(t["acquisition_per_year"].sum()) == pytest.approx(new)
-    spend = float((t["acquisition_per_year"] * t["acquisition_cost"]).sum())
-    if by in ("channel", "region"):  # each new customer at their own cost
-        assert spend / new == pytest.approx(report.kpi("acquisition_cost").value)
-    if by != "tier":  # tiers leave out no one; the others may drop segments nobody is in
-        return
-    assert int(t["observed_at_risk"].sum()) == b.at_risk
-    assert int(t["observed_retained"].sum()) == b.retained
-
-
-@pytest.mark.parametrize("company", ["retail", "subscription"])
-def test_baseline_runs_through_the_engine(samples, company):
-    b = baseline_segments(samples[company])
-    result = simulate(b.segments, horizon_years=b.horizon_years, discount_rate=0.1, draws=200)
-    assert result.customer_equity > 0
-    assert result.segments == b.names == ["A: top 10%", "B: next 20%", "C: other 70%"]
-    assert result.uncertainty.equity.p10 < result.customer_equity < result.uncertainty.equity.p90
-    # year-1 customers of today's base decay by the observed retention
-    year1 = result.by_year.filter(pl.col("year") == 1)
-    for seg in b.segments:
-        got = year1.filter(pl.col("segment") == seg.name)["customers"].item()
-        assert got == pytest.approx(
-            seg.customers * seg.retention + seg.acquisition_per_year * seg.retention
-        )
-
-
-def test_tenure_curve_meets_observed_retention(samples):
-    b = baseline_segments(samples["subscription"], by="channel", retention_curve=True)
-    assert b.retention_curve
-    assert any("shifted-beta-geometric" in n for n in b.notes)
-    for seg in b.segments:
-        curve = np.array(seg.retention_curve)
-        assert curve[seg.base_tenure_years] == pytest.approx(seg.retention)
-        assert np.all(np.diff(curve) >= -1e-12)  # sBG retention rises with tenure
-        assert curve[0] < curve[-1] <= 1.0
-    flat = baseline_segments(samples["subscription"], by="channel")
-    assert_frame_equal(flat.table, b.table, rel_tol=1e-9)
-    # the engine uses the curve: customers at year 1 follow the base tenure's rate
-    result = simulate(b.segments, horizon_years=5, discount_rate=0.1)
-    assert result.customer_equity > 0

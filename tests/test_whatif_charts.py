@@ -1,4 +1,5 @@
-"""What-if figure builders and sentences (crm_core.charts.whatif)."""
+"""What-if figure builders (crm_core.charts.whatif, .whatif_spend) and sentences
+(crm_core.copy.whatif)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,12 @@ import plotly.graph_objects as go
 import pytest
 
 from crm_core.charts.whatif import (
-    allocation_figure,
-    break_even_sentence,
     equity_waterfall_figure,
     projection_figure,
-    retention_uplift_sentence,
     scenario_comparison_figure,
-    tornado_figure,
 )
+from crm_core.charts.whatif_spend import allocation_figure, tornado_figure
+from crm_core.copy.whatif import break_even_sentence, retention_uplift_sentence
 from crm_core.whatif.engine import (
     Levers,
     RetentionUplift,
@@ -156,8 +155,8 @@ def test_equity_waterfall(results):
     assert list(trace.measure) == ["absolute", "relative", "relative", "relative", "total"]
     assert sum(trace.y[1:4]) == pytest.approx(plus.customer_equity - base.customer_equity)
     share = plus.customer_equity / base.customer_equity - 1
-    assert f"(+{round(share * 100)}%) of customer equity; most from" in fig.layout.title.text
-    assert fig.layout.yaxis.title.text == "Customer equity (USD)"
+    assert f"(+{round(share * 100)}%) of projected equity; most from" in fig.layout.title.text
+    assert fig.layout.yaxis.title.text == "Projected equity (USD)"
     assert_readable(fig)
 
 
@@ -169,8 +168,8 @@ def test_tornado(results):
     assert len(fig.data[0].y) == 5
     top = frame.row(0, named=True)
     assert fig.data[1].y[-1].startswith(top["lever_label"])  # largest bar on top
-    assert "moves customer equity most" in fig.layout.title.text
-    assert fig.layout.xaxis.title.text == "Change in customer equity (USD)"
+    assert "moves projected equity most" in fig.layout.title.text
+    assert fig.layout.xaxis.title.text == "Change in projected equity (USD)"
     assert "Retention, Gold" in list(tornado_figure(frame).data[0].y)
     assert_readable(fig)
 
@@ -199,12 +198,12 @@ def test_allocation_figure():
 def test_scenario_comparison(results):
     base, plus = results
     fig = scenario_comparison_figure({"Baseline": base, "Loyalty": plus})
-    assert [t.name for t in fig.data] == ["Customer equity", "Customers at the end of the horizon"]
+    assert [t.name for t in fig.data] == ["Projected equity", "Customers at the end of the horizon"]
     assert list(fig.data[0].x) == ["Baseline", "Loyalty"]
     assert fig.data[0].error_y.array[0] == pytest.approx(
         base.uncertainty.equity.p90 - base.customer_equity
     )
-    assert fig.layout.title.text.startswith("<b>Loyalty gives the most customer equity")
+    assert fig.layout.title.text.startswith("<b>Loyalty gives the most projected equity")
     assert_readable(fig)
     with pytest.raises(ValueError, match="compare 1 to 4"):
         scenario_comparison_figure({str(i): base for i in range(5)})
@@ -213,14 +212,14 @@ def test_scenario_comparison(results):
 def test_retention_uplift_sentence():
     uplift = RetentionUplift(points=5, equity_before=1_000_000, equity_after=1_310_000)
     assert retention_uplift_sentence(uplift) == (
-        "Keeping 5 more customers in every 100 each year raises customer equity by 31% ($310.0k)"
+        "Keeping 5 more customers in every 100 each year raises projected equity by 31% ($310.0k)"
     )
     worse = RetentionUplift(points=-2.5, equity_before=2_000_000, equity_after=1_600_000)
     assert retention_uplift_sentence(worse, currency="EUR") == (
-        "Losing 2.5 more customers in every 100 each year lowers customer equity by 20% (€400.0k)"
+        "Losing 2.5 more customers in every 100 each year lowers projected equity by 20% (€400.0k)"
     )
     negative_base = RetentionUplift(points=5, equity_before=-10.0, equity_after=90.0)
-    assert retention_uplift_sentence(negative_base).endswith("raises customer equity by $100")
+    assert retention_uplift_sentence(negative_base).endswith("raises projected equity by $100")
 
 
 def test_break_even_sentence():
@@ -240,7 +239,7 @@ def test_break_even_sentence():
     assert break_even_sentence(result) == (
         "Spending $20.0k a year on retention in Gold pays off if it keeps 3.3 more customers in "
         "every 100 each year; the response curve expects 4.7 more. The same money buys 133 new "
-        "customers a year, adding $247.6k of customer equity."
+        "customers a year, adding $247.6k of projected equity."
     )
     hopeless = break_even(Segment("A", 100, 0.5, 0.0), 100.0, horizon_years=5, discount_rate=0.1)
     assert break_even_sentence(hopeless) == (
@@ -249,8 +248,8 @@ def test_break_even_sentence():
 
 
 def test_money_axes_put_the_dollar_after_the_sign_and_prefix_other_currencies():
-    from crm_core.charts.whatif import _money_axis
+    from crm_core.charts.whatif import money_axis
 
-    assert _money_axis("USD") == {"tickformat": "$~s"}
-    assert _money_axis("EUR") == {"tickprefix": "€", "tickformat": "~s"}
-    assert _money_axis("CHF", ",.2f") == {"tickprefix": "CHF ", "tickformat": ",.2f"}
+    assert money_axis("USD") == {"tickformat": "$~s"}
+    assert money_axis("EUR") == {"tickprefix": "€", "tickformat": "~s"}
+    assert money_axis("CHF", ",.2f") == {"tickprefix": "CHF ", "tickformat": ",.2f"}

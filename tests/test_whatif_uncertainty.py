@@ -143,3 +143,17 @@ def test_certain_retention_stays_within_bounds():
     band = result.uncertainty.equity
     assert band.p90 == pytest.approx(result.customer_equity)
     assert band.p10 < result.customer_equity
+
+
+def test_a_measured_first_year_survival_is_not_shifted_by_the_retention_draws():
+    # no current customers: year 1 holds only the year's new customers, all still active
+    seg = Segment(
+        "A", 0.0, 0.5, 10.0, 100.0, 0.0, new_survival=1.0, observed_at_risk=40,
+        observed_retained=20,
+    )  # fmt: skip
+    bands = simulate([seg], horizon_years=2, discount_rate=0.1, draws=500).uncertainty
+    customers = bands.totals.filter(pl.col("metric") == "customers").sort("year")
+    assert customers.row(0, named=True)["p10"] == pytest.approx(100.0)
+    assert customers.row(0, named=True)["p90"] == pytest.approx(100.0)
+    year2 = customers.row(1, named=True)  # the survivors' retention is uncertain
+    assert year2["p10"] < year2["p50"] < year2["p90"]

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crm_core.whatif.engine import Levers, Scenario
+from crm_core.whatif.levers import Levers, Scenario
 
 __all__ = [
     "SCENARIO_KIND",

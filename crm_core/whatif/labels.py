@@ -1,0 +1,129 @@
+"""Which segment a customer is in, at a ledger period: profit tier, channel or region.
+
+* **tier** - the Segments page's rule: customers dealt with in the twelve months to the
+  date (:func:`crm_core.metrics.profit.customer_profit`) ranked by profit, highest first
+  (ties by customer), tier A the best ``round(a * n)`` (at least one,
+  :func:`crm_core.metrics.profit.top_count_expr`), A and B together the best
+  ``round((a + b) * n)``, C the rest. Tiers are measured at each date, so a customer can
+  move between them. A customer outside the ranking (no purchase, contact or acquisition
+  in the window, yet active by a long usual gap) is placed in the last tier.
+* **channel**, **region** - the customer's acquisition channel or region, fixed for life.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import polars as pl
+
+from crm_core.data.ledger import L, Ledger
+from crm_core.data.schema import C
+from crm_core.metrics.profit import PROFIT, customer_profit, top_count_expr
+
+__all__ = [
+    "DEFAULT_CUTOFFS",
+    "SEGMENT",
+    "SEGMENTATIONS",
+    "TIERS",
+    "segment_labels",
+    "tier_names",
+    "validate_cutoffs",
+]
+
+SEGMENT = "segment"
+SEGMENTATIONS: dict[str, str] = {
+    "tier": "Profit tier (ABC)",
+    "channel": "Acquisition channel",
+    "region": "Region",
+}
+"""Ways to split customers into segments: key -> words."""
+TIERS = ("A", "B", "C")
+DEFAULT_CUTOFFS = (0.10, 0.20, 0.70)
+"""Tier shares A, B, C: the Segments page's default 10/20/70%."""
+UNKNOWN = "Unknown"
+
+
+def validate_cutoffs(cutoffs: Sequence[float]) -> tuple[float, float, float]:
+    """Three tier shares (A, B, C): finite, A > 0, none negative, summing to 1."""
+    values = tuple(cutoffs)
+    if len(values) != len(TIERS):
+        raise ValueError(f"cutoffs must give three shares (A, B, C), got {values!r}")
+    if any(
+        isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v)
+        for v in values
+    ):
+        raise ValueError(f"cutoffs must be finite numbers, got {values!r}")
+    if values[0] <= 0 or min(values) < 0 or abs(sum(values) - 1.0) > 1e-9:
+        raise ValueError(f"cutoffs must be shares >= 0 (A > 0) summing to 1, got {values!r}")
+    return values  # type: ignore[return-value]
+
+
+def tier_names(cutoffs: Sequence[float]) -> tuple[str, str, str]:
+    """``("A: top 10%", "B: next 20%", "C: other 70%")``: the Segments page's names."""
+    a, b, c = validate_cutoffs(cutoffs)
+    return (f"A: top {a:.0%}", f"B: next {b:.0%}", f"C: other {c:.0%}")
+
+
+def _tiers(ledger: Ledger, quarter: int, cutoffs: Sequence[float]) -> pl.LazyFrame:
+    a, b, _ = validate_cutoffs(cutoffs)
+    names = tier_names(cutoffs)
+    rank = pl.col("_rank")
+    tier = (
+        pl.when(rank <= top_count_expr(a))
+        .then(pl.lit(names[0]))
+        .when(rank <= top_count_expr(min(a + b, 1.0)))
+        .then(pl.lit(names[1]))
+        .otherwise(pl.lit(names[2]))
+    )
+    # The rank is a column of its own before the tiers use it: polars 2.1 computes
+    # ``when(int_range(...) <= k)`` on the unsorted rows when the frame is joined later.
+    return (
+        customer_profit(ledger, 12, quarter=quarter)
+        .select(L.cid, PROFIT)
+        .sort([PROFIT, L.cid], descending=[True, False])
+        .with_row_index("_rank", offset=1)
+        .select(L.cid, tier.alias(SEGMENT))
+    )
+
+
+def segment_labels(
+    ledger: Ledger, by: str, period: int, cutoffs: Sequence[float] = DEFAULT_CUTOFFS
+) -> tuple[pl.LazyFrame, tuple[str, ...] | None]:
+    """Every customer's segment at the end of ledger period ``period``.
+
+    Parameters
+    ----------
+    ledger
+        The customer ledger.
+    by
+        A key of :data:`SEGMENTATIONS`.
+    period
+        Ledger period; for tiers a quarter end (a multiple of the periods in a quarter).
+    cutoffs
+        Tier shares (A, B, C), for ``by="tier"``.
+
+    Returns
+    -------
+    (pl.LazyFrame, tuple or None)
+        ``cid, segment`` for every customer of the ledger, and the segments' display
+        order (``None``: by size).
+    """
+    if by not in SEGMENTATIONS:
+        raise ValueError(f"by must be one of {', '.join(SEGMENTATIONS)}, got {by!r}")
+    customers = ledger.customers.lazy().select(L.cid)
+    if by == "tier":
+        step = 3 // ledger.period_months
+        if period % step:
+            raise ValueError(f"tiers are measured at quarter ends; period {period} is not one")
+        names = tier_names(cutoffs)
+        ranked = _tiers(ledger, period // step, cutoffs)
+        labels = customers.join(ranked, on=L.cid, how="left").with_columns(
+            pl.col(SEGMENT).fill_null(names[-1])
+        )
+        return labels, names
+    column = C.acquisition_channel if by == "channel" else C.region
+    labels = ledger.customers.lazy().select(
+        L.cid, pl.col(column).cast(pl.String).fill_null(UNKNOWN).alias(SEGMENT)
+    )
+    return labels, None
