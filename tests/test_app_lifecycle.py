@@ -1,101 +1,131 @@
-"""AppTest of the Lifecycle page: renders, shows crm_core's numbers, and its controls work."""
+"""AppTest of the Lifecycle page: renders on both samples and at an earlier date, shows the
+registry's numbers under the registry's labels, and its controls and tabs work."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from conftest import open_page
+from conftest import frame_with, metrics, open_page
 from streamlit.testing.v1 import AppTest
 
 from crm_core import load_snapshot
-from crm_core.charts.segments import share_text
-from crm_core.data.expressions import add_months
-from crm_core.formatting import fmt_count, fmt_kind, fmt_money
+from crm_core.copy.lifecycle import CUSTOM_SUFFIX, TABS, headline
+from crm_core.copy.lifecycle_progress import funnel_table
+from crm_core.data.rules import StageRules
+from crm_core.formatting import fmt_kind
 from crm_core.lifecycle.funnel import lifecycle_funnel
-from crm_core.lifecycle.report import CUSTOMER_STAGES, STAGE_LABELS, StageRules, lifecycle_report
+from crm_core.lifecycle.report import CARD_KEYS, lifecycle_report
+from crm_core.lifecycle.stages import CUSTOMER_STAGES
+from crm_core.metrics.compute import snapshot_metrics
+from crm_core.metrics.registry import METRICS, metric_value
 
 PAGE = "pages/lifecycle.py"
 
 
-def assert_shows(at: AppTest, report) -> None:
-    """Stage cards (customers, revenue, months), transition cards and the headline."""
-    cur = report.currency
-    cards = [(m.label, m.value) for m in at.metric]
-    expected = []
-    for prefix in ("customers_", "revenue_", "months_"):
-        for kpi in report.kpis:
-            if kpi.key.startswith(prefix):
-                stage = kpi.key.removeprefix(prefix)
-                expected.append((STAGE_LABELS[stage], fmt_kind(kpi.value, kpi.kind, cur)))
-    t = report.transitions
-    expected += [
-        ("Started declining", fmt_count(t.into_declining.customers)),
-        ("Revenue at risk", fmt_money(t.into_declining.revenue_ttm, cur)),
-        ("Churned", fmt_count(t.into_churned.customers)),
-        ("Revenue lost", fmt_money(t.into_churned.revenue_ttm, cur)),
-    ]
-    assert cards == expected
-    declining = report.stage_value("declining", "customers")
-    assert at.subheader[0].value.startswith(f"{fmt_count(declining)} customers are declining")
-    # the stage table lists the customer stages with crm_core's counts
-    table = next(f.value for f in at.dataframe if "change" in f.value.columns)
-    assert table["customers"].tolist() == [
-        report.stage_value(s, "customers") for s in CUSTOMER_STAGES
-    ]
+def show(at: AppTest, tab: str) -> None:
+    at.session_state["lc_view"] = tab
+    at.run()
+    assert not at.exception, at.exception
+
+
+def assert_registry_cards(at: AppTest, inputs) -> None:
+    """Active customers and stage counts: the registry's labels and values."""
+    shown = metrics(at)
+    for key in CARD_KEYS:
+        metric = METRICS[key]
+        value = fmt_kind(metric_value(inputs, key), metric.kind, inputs.ledger.currency)
+        assert shown[metric.label] == value, key
 
 
 @pytest.mark.parametrize("snapshot_id", ["test-retail", "test-subscription"])
-def test_page_shows_crm_core_numbers(data_dir: Path, snapshot_id: str) -> None:
+def test_page_shows_the_registry_numbers(data_dir: Path, snapshot_id: str) -> None:
     at = open_page(snapshot_id, PAGE)
-    snap = load_snapshot(data_dir / snapshot_id)
-    assert_shows(at, lifecycle_report(snap))
-    funnel = lifecycle_funnel(snap)
-    shown = next(f.value for f in at.dataframe if "Step" in f.value.columns)
-    assert shown["Reached"].tolist() == [fmt_count(v) for v in funnel.steps["reached"]]
-    assert shown["Conversion of the eligible"].tolist()[1:] == [
-        share_text(v) for v in funnel.steps["conversion"].to_list()[1:]
+    inputs = snapshot_metrics(load_snapshot(data_dir / snapshot_id))
+    assert_registry_cards(at, inputs)
+    report = lifecycle_report(inputs)
+    assert at.subheader[0].value == headline(report)
+    table = frame_with(at, "change")
+    assert table["customers"].tolist() == [
+        report.stage_value(s, "customers") for s in CUSTOMER_STAGES
     ]
-    assert len(at.get("plotly_chart")) == 10
+    assert len(at.get("plotly_chart")) == 2  # only the open tab is drawn
     assert not at.error
+    show(at, "Early warning")
+    listed = frame_with(at, "value_at_risk")
+    assert len(listed) == min(report.early_warning.table.height, 500)
+    assert (listed["value_at_risk"] >= 0.01).all()
+    assert at.get("download_button")
+    show(at, "Funnel")
+    shown = frame_with(at, "reached")
+    funnel = lifecycle_funnel(inputs.ledger)
+    assert shown["reached"].tolist() == funnel_table(funnel)["reached"].to_list()
+    assert len(at.get("plotly_chart")) == 3
+    for tab, charts in (("Transitions", 2), ("Cohorts", 2), ("Profit by tenure", 1)):
+        show(at, tab)
+        assert len(at.get("plotly_chart")) == charts, tab
+    assert set(TABS) == {"Stages", "Early warning", "Transitions", "Funnel", "Cohorts",
+                         "Profit by tenure"}  # fmt: skip
+
+
+def test_active_customers_equal_the_overviews(data_dir: Path) -> None:
+    at = open_page("test-retail")
+    overview = metrics(at)
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    label = METRICS["active_customers"].label
+    assert metrics(at)[label] == overview[label]
 
 
 def test_controls_change_the_numbers(data_dir: Path) -> None:
     at = open_page("test-retail", PAGE)
-    at.selectbox(key="lc_compare").set_value(12).run()
+    at.selectbox(key="lc_compare").set_value(4).run()
     at.slider(key="lc_new_days").set_value(60).run()
-    at.slider(key="lc_churn_after").set_value(300).run()
+    at.select_slider(key="lc_trend_months").set_value(9).run()
     at.selectbox(key="lc_years").set_value(1).run()
     assert not at.exception, at.exception
-    snap = load_snapshot(data_dir / "test-retail")
-    rules = StageRules(new_days=60, churn_after_days=300)
-    assert_shows(at, lifecycle_report(snap, rules, add_months(snap.as_of, -12)))
-    funnel = lifecycle_funnel(snap, years=1, rules=rules)
-    shown = next(f.value for f in at.dataframe if "Step" in f.value.columns)
-    assert shown["Step"].tolist()[-1] == "Still active after 1 year"
-    assert shown["Reached"].tolist() == [fmt_count(v) for v in funnel.steps["reached"]]
-    # the rules are spelled out with the chosen thresholds
+    inputs = snapshot_metrics(load_snapshot(data_dir / "test-retail"))
+    rules = StageRules(new_days=60, trend_months=9)
+    report = lifecycle_report(inputs, rules, 4)
+    shown = metrics(at)
+    for card in report.cards:
+        fixed = card.key in ("active_customers", "stage_churned")
+        label = card.label if fixed else card.label + CUSTOM_SUFFIX
+        assert shown[label] == fmt_kind(card.value, "count"), card.key
+    assert at.subheader[0].value == headline(report)
+    # the rules are spelled out with the chosen thresholds, churn as the activity rule
     assert any("less than 60 days ago" in m.value for m in at.markdown)
+    assert "lc_churn_after" not in [s.key for s in at.slider]
+    show(at, "Funnel")
+    steps = frame_with(at, "reached")
+    assert steps["label"].tolist()[-1] == "Still active after 1 year"
 
 
-def test_p_alive_signal_and_cohort_metric(data_dir: Path) -> None:
+def test_p_alive_signal_and_cohort_measures(data_dir: Path) -> None:
     at = open_page("test-retail", PAGE)
     at.toggle(key="lc_use_p_alive").set_value(True).run()
     assert not at.exception, at.exception
-    snap = load_snapshot(data_dir / "test-retail")
-    report = lifecycle_report(snap, StageRules(decline_p_alive=0.5))
-    assert_shows(at, report)
-    at.segmented_control(key="lc_cohort_metric").set_value("revenue_retention").run()
+    inputs = snapshot_metrics(load_snapshot(data_dir / "test-retail"))
+    rules = StageRules(decline_p_alive=0.5)
+    report = lifecycle_report(inputs, rules, p_alive_model=inputs.clv[0].bgnbd)
+    declining = METRICS["stage_declining"].label + CUSTOM_SUFFIX
+    assert metrics(at)[declining] == fmt_kind(report.card("stage_declining").value, "count")
+    show(at, "Cohorts")
+    assert any("Annual retention" in c.value for c in at.caption)
+    at.segmented_control(key="lc_cohort_metric").set_value("revenue_index").run()
     assert not at.exception
     titles = [c.proto.spec for c in at.get("plotly_chart")]
     assert any("first-quarter revenue" in t for t in titles)
+    show(at, "Profit by tenure")
+    at.toggle(key="lc_complete_years").set_value(True).run()
+    assert not at.exception
 
 
-def test_earlier_as_of_date_and_contract_rules(data_dir: Path) -> None:
+def test_earlier_as_of_date_and_subscriptions(data_dir: Path) -> None:
     at = open_page("test-subscription", PAGE)
-    # churn comes from the contract: no inactivity slider for subscriptions
-    assert "lc_churn_after" not in [s.key for s in at.slider]
+    assert "lc_use_p_alive" not in [t.key for t in at.toggle]
     at.selectbox(key="as_of").set_value("2026-03-31").run()
     assert not at.exception, at.exception
     snap = load_snapshot(data_dir / "test-subscription").cut("2026-03-31")
-    assert_shows(at, lifecycle_report(snap))
+    assert_registry_cards(at, snapshot_metrics(snap))
+    assert "as of 31 Mar 2026" in at.caption[0].value

@@ -1,15 +1,12 @@
-"""Cohort retention on hand-made customers, as of 2026-09-30.
+"""Acquisition cohorts on hand-made customers, as of 2026-09-30 (ledger quarters = calendar
+quarters).
 
-Relationship quarters start on the acquisition day: a (acquired 2026-01-31) has quarter 0
-= 31 Jan .. 29 Apr, quarter 1 = 30 Apr .. 30 Jul, quarter 2 ends 30 Oct (not over);
-b (2026-02-15): quarter 0 = 15 Feb .. 14 May, quarter 1 = 15 May .. 14 Aug. So cohort
-2026 Q1 has quarters 0 and 1.
-
-* a buys 100 on 31 Jan, 50 on 15 May and refunds 20 on 20 May (quarter 1), buys 30 on
-  1 Aug (quarter 2, not reported);
-* b buys 200 on 15 Feb, nothing after;
-* d (cohort 2026 Q2, 10 Apr) only refunds 10: quarter 0 (to 9 Jul) with no purchase;
-* c (cohort 2026 Q3, 1 Aug) has no complete quarter yet.
+* a (acquired 2026-01-31, cohort 2026 Q1) buys 100 on 31 Jan; 50 on 15 May and refunds 20
+  on 20 May (quarter 1: one purchase day, net 30); buys 30 on 1 Aug (quarter 2);
+* b (2026-02-15, cohort 2026 Q1) buys 200 on 15 Feb, nothing after;
+* d (2026-04-10, cohort 2026 Q2) only refunds 10 on 20 Apr: no purchase day; active
+  nonetheless (acquired within a year);
+* c (2026-08-01, cohort 2026 Q3) buys 40 on 1 Aug.
 """
 
 from __future__ import annotations
@@ -21,6 +18,7 @@ import pytest
 from conftest import customer, purchase
 from polars.testing import assert_frame_equal
 
+from crm_core.data.ledger import build_ledger
 from crm_core.lifecycle.cohorts import cohort_retention
 
 D = date
@@ -46,50 +44,57 @@ TX = [
 ]
 
 
-def test_retention_and_nrr_worked_out_by_hand(make_snapshot) -> None:
-    report = cohort_retention(make_snapshot(people(), TX))
+def test_cohort_cells_worked_out_by_hand(make_snapshot) -> None:
+    report = cohort_retention(build_ledger(make_snapshot(people(), TX)))
+    q1, q2, q3 = D(2026, 3, 31), D(2026, 6, 30), D(2026, 9, 30)
     want = pl.DataFrame(
         {
-            "cohort": [D(2026, 1, 1), D(2026, 1, 1), D(2026, 4, 1)],
-            "cohort_label": ["2026 Q1", "2026 Q1", "2026 Q2"],
-            "quarter": [0, 1, 0],
-            "customers": [2, 2, 1],
-            "active": [2, 1, 0],
-            "retention": [1.0, 0.5, 0.0],
-            "revenue": [300.0, 30.0, -10.0],
-            "revenue_retention": [1.0, 0.1, None],
+            "cohort": [q1, q1, q1, q2, q2, q3],
+            "cohort_label": ["2026 Q1"] * 3 + ["2026 Q2"] * 2 + ["2026 Q3"],
+            "quarter": [0, 1, 2, 0, 1, 0],
+            "customers": [2, 2, 2, 1, 1, 1],
+            "buying": [2, 1, 1, 0, 0, 1],
+            "buying_share": [1.0, 0.5, 0.5, 0.0, 0.0, 1.0],
+            "active": [2, 2, 2, 1, 1, 1],
+            "active_share": [1.0] * 6,
+            "revenue": [300.0, 30.0, 30.0, -10.0, 0.0, 40.0],
+            "revenue_index": [1.0, 0.1, 0.1, None, None, 1.0],
         },
         schema_overrides={"quarter": pl.Int64},
     )
     assert_frame_equal(report.table, want)
     assert report.cohorts["cohort_label"].to_list() == ["2026 Q1", "2026 Q2", "2026 Q3"]
     assert report.cohorts["customers"].to_list() == [2, 1, 1]
-    assert report.cohorts["revenue"].to_list() == [300.0, -10.0, None]
+    assert report.cohorts["revenue"].to_list() == [300.0, -10.0, 40.0]
     avg = report.average
-    assert avg["quarter"].to_list() == [0, 1]
-    assert avg["cohorts"].to_list() == [2, 1]
-    assert avg["retention"].to_list() == pytest.approx([2 / 3, 0.5])
-    assert avg["revenue_retention"].to_list() == pytest.approx([1.0, 0.1])
+    assert avg["quarter"].to_list() == [0, 1, 2]
+    assert avg["cohorts"].to_list() == [3, 2, 1]
+    assert avg["buying_share"].to_list() == pytest.approx([3 / 4, 1 / 3, 1 / 2])
+    assert avg["active_share"].to_list() == pytest.approx([1.0, 1.0, 1.0])
+    # pooled revenue: sum(revenue(k)) / sum(revenue(0)) over the cohorts with the cell
+    assert avg["revenue_index"].to_list() == pytest.approx([1.0, 30 / 290, 30 / 300])
 
 
-def test_contractual_retention_is_the_running_contract(make_snapshot) -> None:
-    # a's contract ends on the first day of its quarter 1 (30 Apr): not retained there
+def test_contractual_active_is_the_running_contract(make_snapshot) -> None:
+    # a's contract ends on 30 Apr: not active at the end of its quarter 1 (30 Jun)
     snap = make_snapshot(people(a=D(2026, 4, 30)), TX, business_model="contractual")
-    table = cohort_retention(snap).table
-    assert table["active"].to_list() == [2, 1, 1]  # d has no payment but a contract
-    # ending one day later keeps a in quarter 1
-    later = cohort_retention(
-        make_snapshot(people(a=D(2026, 5, 1)), TX, business_model="contractual")
-    )
-    assert later.table["active"].to_list() == [2, 2, 1]
+    report = cohort_retention(build_ledger(snap))
+    assert build_ledger(snap).period_months == 1  # months summed to quarters
+    table = report.table
+    assert table["active"].to_list() == [2, 1, 1, 1, 1, 1]
+    assert table["buying"].to_list() == [2, 1, 1, 0, 0, 1]
+    assert table["revenue"].to_list() == [300.0, 30.0, 30.0, -10.0, 0.0, 40.0]
 
 
-def test_cut_snapshot_drops_quarters_not_yet_over(make_snapshot) -> None:
+def test_a_cut_ledger_has_the_quarters_ended_by_then(make_snapshot) -> None:
     snap = make_snapshot(people(), TX)
-    early = cohort_retention(snap.cut(D(2026, 7, 30)))
-    # a's quarter 1 ends 30 Jul but b's ends 14 Aug: only quarter 0 is reported for Q1
+    early = cohort_retention(build_ledger(snap.cut(D(2026, 6, 30))))
     assert early.table.select("cohort_label", "quarter").rows() == [
         ("2026 Q1", 0),
+        ("2026 Q1", 1),
         ("2026 Q2", 0),
     ]
-    assert cohort_retention(snap.cut(D(2026, 3, 1))).table.is_empty()
+    # the ledger is causal: the same cells of the full ledger hold the same numbers
+    full = cohort_retention(build_ledger(snap)).table
+    ended = full.join(early.table.select("cohort", "quarter"), on=["cohort", "quarter"], how="semi")
+    assert_frame_equal(ended, early.table)

@@ -1,4 +1,4 @@
-"""The lifecycle funnel on a hand-made company, as of 2026-09-30 (N = 2 years).
+"""The lifecycle funnel on a hand-made company's ledger, as of 2026-09-30 (N = 2 years).
 
 * a (Web, lead La 2023-12-20, a later duplicate lead La2): buys on the 10th of every
   month 2024-01-10 .. 2026-05-10 - first, repeat, stable, still active after 2 years;
@@ -21,8 +21,9 @@ from conftest import customer, purchase
 from polars.testing import assert_frame_equal
 from test_lifecycle_stages import lead, monthly
 
+from crm_core.data.ledger import build_ledger
+from crm_core.data.rules import StageRules
 from crm_core.lifecycle.funnel import lifecycle_funnel
-from crm_core.lifecycle.report import StageRules
 
 D = date
 
@@ -55,7 +56,7 @@ def snap(make_snapshot):
         {**lead("L1", D(2025, 6, 1)), "channel": "Web"},
         {**lead("L2", D(2026, 9, 1)), "channel": "Events"},
     ]
-    return make_snapshot(customers, tx, prospects=leads)
+    return build_ledger(make_snapshot(customers, tx, prospects=leads))
 
 
 def expected(rows: list[tuple]) -> pl.DataFrame:
@@ -94,7 +95,8 @@ def test_overall_funnel_worked_out_by_hand(snap) -> None:
     assert_frame_equal(report.steps, expected([(8, 8), (5, 8), (4, 5), (2, 3), (1, 2)]))
     assert report.walk_in_customers == 4  # b, c, e, f
     assert report.median_days_to_first_purchase == 16.5  # a 21 days, d 12 days
-    assert report.median_days_to_repeat == 30.5  # 28, 30, 31, 396
+    # usual gaps of the repeat customers: c 28, d 30, a 851 / 28, b 396
+    assert report.median_usual_gap_days == pytest.approx((30 + 851 / 28) / 2)
     assert report.step("stable")["conversion"] == pytest.approx(2 / 3)
 
 
@@ -142,7 +144,7 @@ def test_contractual_stable_and_active_use_the_contract(make_snapshot) -> None:
         ],
         business_model="contractual",
     )
-    report = lifecycle_funnel(snap)
+    report = lifecycle_funnel(build_ledger(snap))
     # all stable (contract ran 365+ days); s and u still under contract on 2026-01-01
     assert report.steps["reached"].to_list() == [3, 3, 3, 3, 2]
     assert report.steps["eligible"].to_list() == [3, 3, 3, 3, 3]

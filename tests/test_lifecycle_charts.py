@@ -11,32 +11,40 @@ import pytest
 
 from crm_core.charts.lifecycle import (
     STAGE_COLORS,
+    stage_history_chart,
+    stage_value_mix,
+    transition_matrix,
+    transitions_sankey,
+)
+from crm_core.charts.lifecycle_progress import (
     cohort_curves,
     cohort_heatmap,
     funnel_chart,
     funnel_conversion_heatmap,
-    stage_history_chart,
-    stage_value_mix,
     tenure_profit_chart,
-    transition_matrix,
-    transitions_sankey,
 )
+from crm_core.copy.lifecycle import STAGE_LABELS
 from crm_core.data.snapshot import load_snapshot
-from crm_core.lifecycle.cohorts import cohort_retention
+from crm_core.lifecycle.cohorts import MEASURES, cohort_retention
 from crm_core.lifecycle.funnel import lifecycle_funnel
-from crm_core.lifecycle.report import CHURNED, STAGE_LABELS, lifecycle_report
+from crm_core.lifecycle.report import lifecycle_report
+from crm_core.lifecycle.stages import CHURNED, PROSPECT
 from crm_core.lifecycle.tenure import PARTS, tenure_profit
+from crm_core.metrics.compute import snapshot_metrics
+from crm_core.metrics.registry import metric_inputs
 
 RAW = {
     "revenue_ttm",
     "share_of_customers",
     "share_of_revenue",
     "share_of_clv",
-    "months_in_stage",
+    "periods_in_stage",
+    "buying_share",
+    "active_share",
+    "revenue_index",
     "customer_id",
     "from_stage",
     "to_stage",
-    "revenue_retention",
     "tenure_year",
     "base_profit",
     "extra_purchases",
@@ -49,11 +57,12 @@ RAW = {
 @pytest.fixture(scope="module", params=["retail", "subscription"])
 def results(request, sample_dir: Path, subscription_dir: Path):
     snap = load_snapshot(sample_dir if request.param == "retail" else subscription_dir)
+    inputs = snapshot_metrics(snap)
     r = {
-        "report": lifecycle_report(snap),
-        "funnel": lifecycle_funnel(snap),
-        "cohorts": cohort_retention(snap),
-        "tenure": tenure_profit(snap),
+        "report": lifecycle_report(inputs),
+        "funnel": lifecycle_funnel(inputs.ledger),
+        "cohorts": cohort_retention(inputs.ledger),
+        "tenure": tenure_profit(inputs.ledger),
     }
     return r | {"figures": figures(r)}
 
@@ -68,9 +77,8 @@ def figures(r) -> dict[str, go.Figure]:
         "funnel": funnel_chart(r["funnel"]),
         "by_channel": funnel_conversion_heatmap(r["funnel"], "channel"),
         "by_cohort": funnel_conversion_heatmap(r["funnel"], "cohort"),
-        "heatmap": cohort_heatmap(r["cohorts"]),
-        "nrr": cohort_heatmap(r["cohorts"], "revenue_retention"),
-        "curves": cohort_curves(r["cohorts"]),
+        **{f"heatmap_{m}": cohort_heatmap(r["cohorts"], m) for m in MEASURES},
+        **{f"curves_{m}": cohort_curves(r["cohorts"], m) for m in MEASURES},
         "tenure": tenure_profit_chart(r["tenure"]),
     }
 
@@ -113,16 +121,17 @@ def test_figures_show_crm_core_numbers(results) -> None:
     # mix: customers bar = summary shares
     mature = next(t for t in figs["mix"].data if t.name == "Mature")
     assert mature.x[0] == pytest.approx(report.stage_value("mature", "share_of_customers"))
-    # sankey: every flow but churned -> churned, with its size
+    # sankey: every flow but churned -> churned and open leads -> open leads, with its size
+    standing = pl.col("from_stage").is_in([CHURNED, PROSPECT])
     flows = report.transitions.flows.filter(
-        ~((pl.col("from_stage") == CHURNED) & (pl.col("to_stage") == CHURNED))
+        ~(standing & (pl.col("from_stage") == pl.col("to_stage")))
     )
     assert list(figs["sankey"].data[0].link.value) == flows["customers"].to_list()
     # funnel: reached per step
     assert list(figs["funnel"].data[0].x) == funnel.steps["reached"].to_list()
-    # cohort heat map: the retention table, cohort by cohort
-    z = figs["heatmap"].data[0].z
-    first = cohorts.table.filter(pl.col("quarter") == 1)["retention"].to_list()
+    # cohort heat map: the cohort table, cohort by cohort
+    z = figs["heatmap_buying_share"].data[0].z
+    first = cohorts.table.filter(pl.col("quarter") == 1)["buying_share"].to_list()
     assert [row[1] for row in z if row[1] is not None] == pytest.approx(first)
     # tenure: the parts stack up to the profit marker
     bars = [t for t in figs["tenure"].data if t.type == "bar"]
@@ -141,7 +150,7 @@ def test_empty_results_give_a_message_not_an_error(results) -> None:
     tenure = results["tenure"]
     assert tenure_profit_chart(replace(tenure, table=tenure.table.clear())).layout.annotations
     with pytest.raises(ValueError, match="metric"):
-        cohort_heatmap(cohorts, "profit")
+        cohort_heatmap(cohorts, "retention")
     with pytest.raises(ValueError, match="by"):
         funnel_conversion_heatmap(results["funnel"], "region")
 
@@ -149,16 +158,18 @@ def test_empty_results_give_a_message_not_an_error(results) -> None:
 def test_young_company_titles_do_not_overclaim(sample_dir: Path) -> None:
     from datetime import date
 
-    snap = load_snapshot(sample_dir).cut(date(2024, 12, 31))
-    report = lifecycle_report(snap, compare_to=date(2023, 12, 31), with_clv=False)
-    # two growing customers a year earlier: the title speaks of the 148 new ones instead
+    from crm_core.data.ledger import build_ledger
+
+    ledger = build_ledger(load_snapshot(sample_dir).cut(date(2024, 12, 31)))
+    report = lifecycle_report(metric_inputs(ledger), compare_quarters=4)
+    # few growing or mature customers a year earlier: the title speaks of the new ones
     assert report.transitions.count("growing", "growing") < 20
     title = transitions_sankey(report.transitions, "USD").layout.title.text
     assert "who were new on 31 Dec 2023" in title
-    cohorts = cohort_retention(snap)
+    cohorts = cohort_retention(build_ledger(load_snapshot(sample_dir).cut(date(2024, 9, 30))))
     k = int(cohorts.average["quarter"].max())
     assert 0 < k < 4
     assert f"{k} quarter" in cohort_heatmap(cohorts).layout.title.text
-    tenure = tenure_profit(snap)
+    tenure = tenure_profit(ledger)
     assert tenure.table.height == 1
     assert "first year" in tenure_profit_chart(tenure).layout.title.text

@@ -1,12 +1,15 @@
 """Lifecycle stages on small hand-made histories, each worked out by hand.
 
-As of 2026-09-30 with the default rules the trend windows are 2026-04-01 .. 2026-09-30
-(recent, 183 days) and 2025-10-01 .. 2026-03-31 (previous); a customer is overdue after
-max(90, 2 x own gap) days without a purchase and churned after min(max(365, 4 x gap), 730).
+As of 2026-09-30 the ledger's quarters end on calendar quarter ends; with the default rules
+the trend windows are the two quarters 2026-04-01 .. 2026-09-30 (recent, 183 days) and
+2025-10-01 .. 2026-03-31 (previous). A customer is new for 90 days after acquisition,
+overdue after max(90, 2 x usual gap) days without a purchase, and churned when not active
+by the activity rule (no activity within min(max(365, 4 x gap), 730) days).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from types import SimpleNamespace
 
@@ -17,17 +20,18 @@ from conftest import customer, purchase
 from polars.testing import assert_frame_equal
 
 from crm_core.data.expressions import add_months
-from crm_core.lifecycle.report import (
+from crm_core.data.ledger import build_ledger
+from crm_core.data.rules import DEFAULT_ACTIVITY, StageRules
+from crm_core.lifecycle.report import STAGES, assign_stages
+from crm_core.lifecycle.stages import (
     CHURNED,
     DECLINING,
     GROWING,
     MATURE,
     NEW,
     PROSPECT,
-    STAGES,
-    StageRules,
-    assign_stages,
-    stage_history,
+    evaluate_stages,
+    stage_panel,
 )
 
 AS_OF = date(2026, 9, 30)
@@ -97,42 +101,42 @@ def retail(make_snapshot):
 
 
 EXPECTED = {
-    "A_today": NEW,  # a single purchase today
+    "A_today": NEW,  # acquired today
     "B_refund_recent": NEW,  # acquired 10 days ago, only a refund: no purchase yet
-    "C_refund_200": DECLINING,  # refund-only, acquired 200 days ago: acquired, not buying
-    "D_nothing_400": CHURNED,  # no purchase in 400 > 365 days
+    "C_refund_200": DECLINING,  # refund-only, acquired 200 days ago: active, overdue
+    "D_nothing_400": CHURNED,  # no activity for 400 > 365 days: not active
     "E_steady": MATURE,  # 2 years of monthly 100s
     "F_rising": GROWING,  # 1,200 in the recent window vs 600 before
     "G_falling": DECLINING,  # 120 vs 600: spend drop
     "H_stopped": DECLINING,  # last purchase 107 days ago, usual gap 30 days
     "I_gone": CHURNED,  # weekly buyer silent for more than two years
     "J_slow": MATURE,  # buys every 200 days, last 329 days ago: on rhythm
-    "K_young": GROWING,  # steady but 213 days since the first purchase: forming
-    "L_late_first": NEW,  # acquired 2024 but first purchase 20 days ago
+    "K_young": GROWING,  # steady but acquired 213 days ago: forming
+    "L_late_first": MATURE,  # acquired 852 days ago, first purchase 20 days ago
 }
 
 
+DEFAULT = StageRules()
+
+
+def stages_of(ledger, period: int = 0, rules: StageRules = DEFAULT, **kw) -> dict:
+    table = assign_stages(ledger, period, rules, **kw)
+    return dict(zip(table["customer_id"], table["stage"].cast(pl.String), strict=True))
+
+
 def test_each_customer_gets_the_stage_worked_out_by_hand(retail) -> None:
-    table = assign_stages(retail)
-    customers = table.filter(pl.col("customer_id").is_not_null())
-    got = dict(zip(customers["customer_id"], customers["stage"], strict=True))
-    assert got == EXPECTED
+    assert stages_of(build_ledger(retail)) == EXPECTED
 
 
 def test_signals_and_thresholds_of_hand_made_customers(retail) -> None:
-    table = assign_stages(retail).filter(pl.col("customer_id").is_not_null())
+    table = assign_stages(build_ledger(retail))
     row = {r["customer_id"]: r for r in table.iter_rows(named=True)}
     e = row["E_steady"]
-    assert e["purchase_days"] == 25
-    assert e["mean_gap_days"] == pytest.approx(730 / 24)
+    assert e["usual_gap_days"] == pytest.approx(730 / 24)
     assert e["days_since_activity"] == 15
     assert e["recent_revenue"] == 600.0  # 15 Apr .. 15 Sep
     assert e["previous_revenue"] == 600.0  # 15 Oct .. 15 Mar
-    assert e["revenue_ttm"] == 1200.0
     assert e["tenure_days"] == (AS_OF - D(2024, 9, 15)).days
-    assert e["prospect_id"] == "P4"  # the earliest of its two leads
-    assert e["decline_after_days"] == 90.0
-    assert e["churn_after_days"] == 365.0
     g = row["G_falling"]
     assert (g["recent_revenue"], g["previous_revenue"]) == (120.0, 600.0)
     assert g["spend_drop"] and not g["overdue"]
@@ -140,34 +144,33 @@ def test_signals_and_thresholds_of_hand_made_customers(retail) -> None:
     assert h["days_since_activity"] == 107
     assert h["overdue"] and not h["spend_drop"]  # recent 300 = half of 600: not below
     j = row["J_slow"]
-    assert j["mean_gap_days"] == 200.0
-    assert j["decline_after_days"] == 400.0
-    assert j["churn_after_days"] == 730.0  # 4 x 200 = 800 capped at 730
-    assert not j["overdue"] and not j["spend_drop"]
+    assert j["usual_gap_days"] == 200.0
+    assert not j["overdue"] and not j["spend_drop"]  # 329 days < 2 x 200
     c = row["C_refund_200"]
-    assert c["purchase_days"] == 0 and c["first_purchase"] is None
     assert c["days_since_activity"] == 200  # counted from acquisition
-    assert c["revenue_ttm"] == -35.0
+    assert c["last_purchase"] is None
     assert row["F_rising"]["spend_rising"]
+    assert not any(r["low_p_alive"] for r in row.values())
 
 
-def test_leads_open_recent_and_unconverted_are_prospects(retail) -> None:
-    leads = assign_stages(retail).filter(pl.col("customer_id").is_null())
-    # P2 is older than 365 days, P3 converted today, P4/P5 converted long ago
-    assert leads["prospect_id"].to_list() == ["P1"]
-    assert leads["stage"].to_list() == [PROSPECT]
-    assert leads["channel"].to_list() == ["Events"]
-    # the day before A was acquired, its lead was an open prospect and A did not exist
-    before = assign_stages(retail, D(2026, 9, 29))
-    assert "A_today" not in before["customer_id"].to_list()
-    assert before.filter(pl.col("stage") == PROSPECT)["prospect_id"].to_list() == ["P1", "P3"]
-    everyone = assign_stages(retail, rules=StageRules(prospect_days=None))
-    assert sorted(everyone.filter(pl.col("stage") == PROSPECT)["prospect_id"]) == ["P1", "P2"]
+def test_default_thresholds_reproduce_the_ledgers_stage_column(retail) -> None:
+    ledger = build_ledger(retail)
+    evaluated = evaluate_stages(ledger, StageRules())
+    assert evaluated["stage"].equals(ledger.panel["stage"])
+    for column in ("overdue", "spend_drop", "spend_rising", "recent_revenue", "previous_revenue"):
+        assert evaluated[column].equals(ledger.panel[column]), column
+    # the same rules are read off the ledger without evaluating them again
+    assert stage_panel(ledger)["stage"].equals(ledger.panel["stage"])
 
 
-def test_rows_are_sorted_by_stage_in_lifecycle_order(retail) -> None:
-    stages = assign_stages(retail)["stage"].to_list()
-    assert stages == sorted(stages, key=STAGES.index)
+def test_one_row_per_customer_acquired_by_the_period_end(retail) -> None:
+    ledger = build_ledger(retail)
+    for k in range(ledger.periods):
+        table = assign_stages(ledger, k)
+        acquired = ledger.customers.filter(pl.col("acquired_on") <= ledger.period_end(k))
+        assert table["customer_id"].to_list() == acquired["customer_id"].to_list()
+        assert table["stage"].null_count() == 0
+    assert STAGES == (PROSPECT, NEW, GROWING, MATURE, DECLINING, CHURNED)
 
 
 def test_contractual_churn_is_the_contract_end(make_snapshot) -> None:
@@ -186,10 +189,9 @@ def test_contractual_churn_is_the_contract_end(make_snapshot) -> None:
         purchase("P_new_but_churned", D(2026, 9, 1), 50),
         *monthly("R_churned_today", D(2025, 1, 1), D(2026, 9, 1), 50, day=1),
     ]
-    snap = make_snapshot(customers, tx, business_model="contractual")
-    table = assign_stages(snap)
-    got = dict(zip(table["customer_id"], table["stage"], strict=True))
-    assert got == {
+    ledger = build_ledger(make_snapshot(customers, tx, business_model="contractual"))
+    assert ledger.period_months == 1
+    assert stages_of(ledger) == {
         "M_churned_yesterday": CHURNED,
         "N_open": MATURE,
         "O_ends_later": MATURE,  # contract still running on the as-of date
@@ -197,10 +199,10 @@ def test_contractual_churn_is_the_contract_end(make_snapshot) -> None:
         "Q_never_billed": DECLINING,  # acquired 272 days ago, never paid
         "R_churned_today": CHURNED,
     }
-    assert table["churn_after_days"].is_null().all()
-    # a day before M churned it was a steady subscriber
-    earlier = assign_stages(snap, D(2026, 9, 28))
-    assert earlier.filter(pl.col("customer_id") == "M_churned_yesterday")["stage"][0] == MATURE
+    # at the previous month end M was a steady subscriber
+    assert stages_of(ledger, 1)["M_churned_yesterday"] == MATURE
+    # P(alive) is a BG/NBD signal: ignored for subscriptions
+    assert stages_of(ledger, rules=StageRules(decline_p_alive=0.9)) == stages_of(ledger)
 
 
 def test_non_contractual_ignores_churned_on(make_snapshot) -> None:
@@ -208,85 +210,85 @@ def test_non_contractual_ignores_churned_on(make_snapshot) -> None:
         [customer("a", D(2025, 1, 1), churned_on=D(2026, 1, 1))],
         monthly("a", D(2025, 1, 15), D(2026, 9, 15), 10),
     )
-    assert assign_stages(snap)["stage"].to_list() == [MATURE]
+    assert stages_of(build_ledger(snap)) == {"a": MATURE}
 
 
 def test_thresholds_move_customers_between_stages(retail) -> None:
+    ledger = build_ledger(retail)
+
     def stage_of(cid: str, rules: StageRules) -> str:
-        table = assign_stages(retail, rules=rules)
-        return table.filter(pl.col("customer_id") == cid)["stage"][0]
+        return stages_of(ledger, rules=rules)[cid]
 
     assert stage_of("H_stopped", StageRules(decline_after_days=120)) == MATURE
     assert stage_of("K_young", StageRules(mature_days=200)) == MATURE
     assert stage_of("E_steady", StageRules(new_days=800)) == NEW
-    assert stage_of("D_nothing_400", StageRules(churn_after_days=500, churn_max_days=None)) == (
-        DECLINING
-    )
-    assert stage_of("J_slow", StageRules(churn_max_days=365)) == MATURE  # 329 < 365
-    assert stage_of("J_slow", StageRules(churn_max_days=300, churn_after_days=300)) == CHURNED
     assert stage_of("G_falling", StageRules(decline_drop=0.9)) == MATURE  # 120 > 60
+    assert stage_of("C_refund_200", StageRules(decline_after_days=210)) == GROWING
+    # windows of one quarter compare Jul-Sep with Apr-Jun: both at the new level
+    one_quarter = stages_of(ledger, rules=StageRules(trend_months=3))
+    assert one_quarter["G_falling"] == MATURE  # 60 vs 60
+    assert one_quarter["F_rising"] == MATURE  # 600 vs 600
+    # churn is the activity rule, never a threshold: no rule revives D
+    assert stage_of("D_nothing_400", StageRules(decline_after_days=365)) == CHURNED
+    with pytest.raises(ValueError, match="multiple"):
+        assign_stages(ledger, rules=StageRules(trend_months=4))
 
 
 def test_p_alive_signal_uses_the_model_in_its_time_unit(retail) -> None:
     seen: dict[str, np.ndarray] = {}
 
     def p_alive(x, tx, t):
-        seen.update(x=x, tx=tx, t=t)
-        return np.where(x >= 20, 0.2, 0.9)  # E, F, G (24+ repeats) look dead
+        seen.update(x=np.asarray(x), tx=np.asarray(tx), t=np.asarray(t))
+        return np.where(np.asarray(x) >= 20, 0.2, 0.9)  # E, F, G (24+ repeats) look dead
 
     model = SimpleNamespace(time_unit="W", p_alive=p_alive)
+    ledger = build_ledger(retail)
     rules = StageRules(decline_p_alive=0.5)
-    table = assign_stages(retail, rules=rules, p_alive_model=model)
-    got = dict(zip(table["customer_id"], table["stage"], strict=True))
+    got = stages_of(ledger, rules=rules, p_alive_model=model)
     assert got["E_steady"] == DECLINING and got["F_rising"] == DECLINING
     assert got["K_young"] == GROWING
-    e = table.filter(pl.col("customer_id") == "E_steady").row(0, named=True)
-    assert e["p_alive"] == 0.2 and e["low_p_alive"]
-    # frequency = repeat purchase days, times in weeks from the first purchase
-    i = int(np.flatnonzero(seen["x"] == 24)[0])
-    assert seen["tx"][i] == pytest.approx(730 / 7)
-    assert seen["t"][i] == pytest.approx((AS_OF - D(2024, 9, 15)).days / 7)
-    # without the rule the model is not used
-    plain = assign_stages(retail, p_alive_model=model)
-    assert plain["p_alive"].is_null().all()
+    table = assign_stages(ledger, 0, rules, model)
+    assert table.filter(pl.col("customer_id") == "E_steady")["low_p_alive"][0]
+    # frequency = repeat purchase days, times in weeks from the first purchase, for every
+    # period end (E, F and G at the as-of date: 24 repeats over 730 days, age 745 days)
+    mask = (seen["x"] == 24) & np.isclose(seen["t"], (AS_OF - D(2024, 9, 15)).days / 7)
+    assert mask.sum() == 3
+    assert seen["tx"][mask] == pytest.approx([730 / 7] * 3)
+    with pytest.raises(ValueError, match="no model"):
+        stage_panel(ledger, rules)
 
 
-def test_earlier_dates_match_the_cut_snapshot(retail) -> None:
-    for day in (D(2025, 6, 30), D(2026, 3, 31), D(2026, 9, 29)):
-        assert_frame_equal(assign_stages(retail, day), assign_stages(retail.cut(day)))
+def test_earlier_period_ends_match_the_cut_snapshot(retail) -> None:
+    ledger = build_ledger(retail)
+    rules = StageRules(new_days=60, trend_months=3)
+    for k in (1, 2, 4):
+        day = ledger.period_end(k)
+        cut = build_ledger(retail.cut(day))
+        for r in (StageRules(), rules):
+            mine = assign_stages(ledger, k, r).drop("cid", "period")
+            theirs = assign_stages(cut, 0, r).drop("cid", "period")
+            assert_frame_equal(mine, theirs)
 
 
-def test_history_stacks_one_table_per_date(retail) -> None:
-    days = [D(2026, 6, 30), AS_OF]
-    history = stage_history(retail, days)
-    assert history["as_of"].unique().sort().to_list() == days
-    assert_frame_equal(
-        history.filter(pl.col("as_of") == AS_OF), assign_stages(retail), check_row_order=True
-    )
-
-
-def test_bad_rules_and_dates_are_rejected(retail) -> None:
+def test_bad_arguments_are_rejected(retail) -> None:
+    ledger = build_ledger(retail)
+    with pytest.raises(ValueError, match="period"):
+        assign_stages(ledger, ledger.periods)
     with pytest.raises(ValueError, match="new_days"):
         StageRules(new_days=0)
-    with pytest.raises(ValueError, match="decline_drop"):
-        StageRules(decline_drop=1.5)
-    with pytest.raises(ValueError, match="churn_max_days"):
-        StageRules(churn_after_days=400, churn_max_days=300)
     with pytest.raises(ValueError, match="decline_p_alive"):
         StageRules(decline_p_alive=2.0)
-    with pytest.raises(ValueError, match="after the snapshot"):
-        assign_stages(retail, D(2026, 10, 1))
-    with pytest.raises(ValueError, match="at least one date"):
-        stage_history(retail, [])
 
 
-def test_definitions_state_the_thresholds() -> None:
-    rules = StageRules(new_days=60, churn_after_days=400, decline_p_alive=0.4)
-    retail = rules.definitions(contractual=False)
+def test_definitions_state_the_thresholds_and_the_activity_rule() -> None:
+    from crm_core.copy.lifecycle import stage_definitions
+
+    rules = StageRules(new_days=60, decline_p_alive=0.4)
+    retail = stage_definitions(rules, DEFAULT_ACTIVITY, contractual=False)
     assert set(retail) == set(STAGES)
     assert "60 days" in retail[NEW]
-    assert "400 days" in retail[CHURNED]
+    assert DEFAULT_ACTIVITY.definition(contractual=False) in retail[CHURNED]
     assert "P(alive) below 40%" in retail[DECLINING]
-    contract = rules.definitions(contractual=True)
-    assert "contract has ended" in contract[CHURNED]
+    contract = stage_definitions(replace(rules), DEFAULT_ACTIVITY, contractual=True)
+    assert "under contract" in contract[CHURNED]
     assert "P(alive)" not in contract[DECLINING]

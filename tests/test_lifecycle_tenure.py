@@ -1,16 +1,19 @@
-"""Profit by tenure year on hand-made customers, as of 2026-09-30.
+"""Profit by tenure year on hand-made customers' ledger, as of 2026-09-30.
 
-* a (acquired 2024-01-01, CAC 100): year 0 buys 500 (cost 200), service 50; year 1 buys
-  800 (cost 300), service 20; year 2 (in progress, 273 of 365 days seen) buys 600 (cost
-  200), service 10;
-* b (2025-06-01, CAC 40): year 0 buys 100 (cost 60), service 30; year 1 only 122 days
-  seen (< half a year): left out;
+Tenure year y = the ledger periods 4y .. 4y + 3 counted from the quarter of acquisition
+(contractual: 12 months from the month of acquisition).
+
+* a (acquired 2024-01-01, CAC 100): year 0 (2024) buys 500 (cost 200), service 50; year 1
+  (2025) buys 800 (cost 300), service 20; year 2 (2026 Q1-Q3: 3 of 4 quarters, w = 0.75)
+  buys 600 (cost 200), service 10;
+* b (2025-06-01, CAC 40): year 0 (2025 Q2 .. 2026 Q1) buys 100 (cost 60), service 30; year
+  1 (2026 Q2-Q3, half a year) has no purchase: not surviving;
 * c (2025-01-01, CAC 10): year 0 buys 50 (cost 20); no purchase in year 1: not surviving;
-* d (2026-03-01): year 0 not over: left out.
+* d (2026-03-01): year 0 not over (3 quarters): left out.
 
 Year 0: profit (650 - 280 - 80 - 150) / 3; base = (250 + 10 + 30) / 3, acquisition -50.
 Year 1 (a): 800 - 300 - 20 = 480 = base 250 + extra 200 + lower cost 30.
-Year 2 (a, weight w = 273/365): profit 390 / w = base 250 + extra (400/w - 300) + lower
+Year 2 (a, weight w = 0.75): profit 390 / w = base 250 + extra (400/w - 300) + lower
 cost (50 - 10/w).
 """
 
@@ -23,10 +26,11 @@ from conftest import contact, customer, purchase
 from hypothesis import given, settings
 from test_lifecycle_properties import snapshots
 
+from crm_core.data.ledger import build_ledger
 from crm_core.lifecycle.tenure import PARTS, tenure_profit
 
 D = date
-W = 273 / 365
+W = 0.75
 
 
 @pytest.fixture
@@ -52,7 +56,7 @@ def snap(make_snapshot):
             contact("a", D(2026, 2, 1), "web", 10),
             contact("b", D(2025, 7, 1), "call_center", 30),
         ]
-        return make_snapshot(customers, tx, service, business_model=business_model)
+        return build_ledger(make_snapshot(customers, tx, service, business_model=business_model))
 
     return build
 
@@ -94,7 +98,8 @@ def test_complete_years_only_and_breakeven(snap) -> None:
 
 
 def test_contractual_survivors_hold_a_contract_at_the_year_start(snap) -> None:
-    # c has no purchase in year 1 but an open contract: it counts (at 0 profit)
+    # c has no purchase in year 1 but an open contract: it counts (at 0 profit); b's year 1
+    # (June to September 2026, 4 of 12 months) is less than half observed
     result = tenure_profit(snap(business_model="contractual", a_churn=D(2025, 12, 31)))
     rows = {r["tenure_year"]: r for r in result.table.iter_rows(named=True)}
     assert rows[1]["customers"] == 2  # a (ended in year 1) and c
@@ -104,7 +109,7 @@ def test_contractual_survivors_hold_a_contract_at_the_year_start(snap) -> None:
 @settings(max_examples=40, deadline=None)
 @given(snap=snapshots())
 def test_parts_always_add_up_to_profit(snap) -> None:
-    table = tenure_profit(snap, min_year_fraction=0.2).table
+    table = tenure_profit(build_ledger(snap), min_year_fraction=0.2).table
     total = sum(table[p] for p in PARTS)
     assert (total - table["profit"]).abs().max() is None or (
         (total - table["profit"]).abs().max() < 1e-6

@@ -1,12 +1,12 @@
-"""Transitions between two dates, time in stage and the lifecycle report, worked by hand.
+"""Transitions between two quarter ends, time in stage and the lifecycle report, by hand.
 
-Between 2026-06-30 (start) and 2026-09-30 (end):
+Between 2026-06-30 (start, ledger period 1) and 2026-09-30 (end, period 0):
 
 * E buys 100 on the 15th of every month since 2024-09-15: mature at both dates;
 * H did the same until 2026-06-15: mature at the start, overdue (107 days) at the end;
-  its trailing-12-month revenue at the start is 12 x 100 = 1,200;
+  its net revenue over the 12 months to the start is 12 x 100 = 1,200;
 * X bought 50 monthly from 2025-01-15 to 2025-08-15: declining at the start (319 days
-  silent), churned at the end (411 > 365); revenue at the start 2 x 50 = 100;
+  silent, still active), churned at the end (411 > 365); revenue then 2 x 50 = 100;
 * I bought weekly in early 2024: churned at both dates;
 * A (acquired today) came through a lead first contacted after the start: from nowhere;
 * R (acquired 2026-08-01) came through lead P6, open at the start;
@@ -23,19 +23,13 @@ import pytest
 from conftest import customer, purchase
 from test_lifecycle_stages import lead, monthly
 
-from crm_core.lifecycle.report import (
-    CHURNED,
-    DECLINING,
-    LEAD_DROPPED,
-    MATURE,
-    NEW,
-    NOT_YET,
-    PROSPECT,
-    MovedValue,
-    StageRules,
-    lifecycle_report,
-    stage_transitions,
-)
+from crm_core.data.ledger import build_ledger
+from crm_core.data.rules import StageRules
+from crm_core.errors import NotEnoughData
+from crm_core.lifecycle.report import MovedValue, lifecycle_report, stage_transitions
+from crm_core.lifecycle.stages import CHURNED, DECLINING, GROWING, MATURE, NEW, PROSPECT
+from crm_core.lifecycle.transitions import LEAD_DROPPED, NOT_YET
+from crm_core.metrics.registry import metric_inputs, metric_value
 
 AS_OF = date(2026, 9, 30)
 START = date(2026, 6, 30)
@@ -70,12 +64,18 @@ def snap(make_snapshot):
     return make_snapshot(customers, tx, prospects=prospects)
 
 
+@pytest.fixture
+def inputs(snap):
+    return metric_inputs(build_ledger(snap))
+
+
 def as_dict(flows: pl.DataFrame) -> dict[tuple[str, str], int]:
     return {(r["from_stage"], r["to_stage"]): r["customers"] for r in flows.iter_rows(named=True)}
 
 
 def test_every_customer_and_lead_moves_along_one_worked_out_path(snap) -> None:
-    t = stage_transitions(snap, START)
+    t = stage_transitions(build_ledger(snap), 1)
+    assert (t.start, t.end) == (START, AS_OF)
     assert as_dict(t.flows) == {
         (NOT_YET, PROSPECT): 1,  # P1
         (NOT_YET, NEW): 1,  # A
@@ -90,30 +90,31 @@ def test_every_customer_and_lead_moves_along_one_worked_out_path(snap) -> None:
     assert t.into_declining == MovedValue(customers=1, revenue_ttm=1200.0, clv=None)
     assert t.into_churned == MovedValue(customers=1, revenue_ttm=100.0, clv=None)
     assert t.share(MATURE, DECLINING) == 0.5
-    assert t.share("growing", DECLINING) is None
+    assert t.share(GROWING, DECLINING) is None
     assert t.count(PROSPECT, NEW) == 1
     assert t.flows["clv"].is_null().all()
     # rows in node order: newcomers first, lead drop-outs last
     assert t.flows["from_stage"].to_list()[0] == NOT_YET
-    with pytest.raises(ValueError, match="before the later date"):
-        stage_transitions(snap, AS_OF)
+    assert t.flows["to_stage"].to_list()[-1] == CHURNED
+    with pytest.raises(ValueError, match="start_period"):
+        stage_transitions(build_ledger(snap), 0)
 
 
-def test_report_counts_shares_and_values_by_stage(snap) -> None:
-    report = lifecycle_report(snap, with_clv=False)
+def test_report_counts_shares_and_values_by_stage(inputs) -> None:
+    report = lifecycle_report(inputs)
     assert report.compare_to == START
     s = {r["stage"]: r for r in report.summary.iter_rows(named=True)}
     assert {k: v["customers"] for k, v in s.items()} == {
         PROSPECT: 2,
         NEW: 2,
-        "growing": 0,
+        GROWING: 0,
         MATURE: 1,
         DECLINING: 1,
         CHURNED: 2,
     }
     assert s[NEW]["share_of_customers"] == pytest.approx(2 / 6)
     assert s[PROSPECT]["share_of_customers"] is None
-    # trailing-12-month revenue: E 1,200, H 900 (Oct..Jun), A 50, R 70
+    # 12-month revenue: E 1,200, H 900 (Oct..Jun), A 50, R 70
     assert s[MATURE]["revenue_ttm"] == 1200.0
     assert s[DECLINING]["revenue_ttm"] == 900.0
     assert s[NEW]["share_of_revenue"] == pytest.approx(120 / 2220)
@@ -121,73 +122,78 @@ def test_report_counts_shares_and_values_by_stage(snap) -> None:
     shares = report.summary.filter(pl.col("stage") != PROSPECT)
     assert shares["share_of_customers"].sum() == pytest.approx(1.0)
     assert shares["share_of_revenue"].sum() == pytest.approx(1.0)
-    kpi = report.kpi("customers_declining")
-    assert kpi.value == pytest.approx(1 / 6)
-    assert kpi.previous == pytest.approx(1 / 4)  # X of E, H, X, I
-    assert not kpi.higher_is_better
+    # the cards are the registry's metrics, the previous value at the comparison date
+    card = report.card("stage_declining")
+    assert (card.label, card.value, card.previous) == ("Declining", 1, 1)  # H now, X then
+    assert not card.higher_is_better
+    for key in ("active_customers", "stage_new", "stage_churned"):
+        assert report.card(key).value == metric_value(inputs, key)
+        assert report.card(key).previous == metric_value(inputs, key, 1)
+    assert report.card("active_customers").value == 4  # E, H, A, R
     assert report.transitions.into_declining.revenue_ttm == 1200.0
 
 
-def test_time_in_stage_from_the_monthly_history(snap) -> None:
-    report = lifecycle_report(snap, with_clv=False)
-    row = {r["customer_id"]: r for r in report.stages.iter_rows(named=True) if r["customer_id"]}
-    # H was mature at 31 Aug: entered decline during the last month
-    assert row["H"]["months_in_stage"] == 0.5
-    # E mature since its 1st anniversary: mature at 30 Sep 2025 .. 30 Sep 2026 (13 month
-    # ends), growing at 31 Aug 2025
-    assert row["E"]["months_in_stage"] == 12.5
-    # I churned 365 days after 13 May 2024: churned at month ends 31 May 2025 .. now (17)
-    assert row["I"]["months_in_stage"] == 16.5
-    assert row["A"]["months_in_stage"] == 0.5
-    assert not row["E"]["in_stage_whole_history"]
-    months = report.kpi("months_mature")
-    assert months.value == 12.5
-    assert months.previous == 9.5  # E and H at 30 Jun: mature since 30 Sep 2025
-    short = lifecycle_report(snap, with_clv=False, history_months=6)
-    e = short.stages.filter(pl.col("customer_id") == "E").row(0, named=True)
-    assert e["months_in_stage"] == 6.0 and e["in_stage_whole_history"]
-    assert short.summary.filter(pl.col("stage") == MATURE)["whole_history_share"][0] == 1.0
+def test_time_in_stage_from_the_quarterly_history(inputs) -> None:
+    report = lifecycle_report(inputs)
+    row = {r["customer_id"]: r for r in report.stages.iter_rows(named=True)}
+    # H was mature at 30 Jun: entered decline during the last quarter
+    assert row["H"]["periods_in_stage"] == 0.5
+    # E mature from 30 Sep 2025 (380 days, steady windows) to now: 5 quarter ends
+    assert row["E"]["periods_in_stage"] == 4.5
+    # I churned after 13 May 2025 (365 days after its last purchase): 6 quarter ends
+    assert row["I"]["periods_in_stage"] == 5.5
+    assert row["A"]["periods_in_stage"] == 0.5
+    mature = report.summary.filter(pl.col("stage") == MATURE)["periods_in_stage"][0]
+    assert mature == 4.5
+    before = report.previous_summary.filter(pl.col("stage") == MATURE)
+    assert before["periods_in_stage"][0] == 3.5  # E and H at 30 Jun, since 30 Sep 2025
 
 
-def test_mix_and_decline_signals(snap) -> None:
-    report = lifecycle_report(snap, with_clv=False, history_months=3)
-    assert report.mix["as_of"].unique().len() == 4
-    now = report.mix.filter(pl.col("as_of") == AS_OF)
-    assert dict(zip(now["stage"], now["customers"], strict=True)) == {
-        PROSPECT: 2,
-        NEW: 2,
-        MATURE: 1,
-        DECLINING: 1,
-        CHURNED: 2,
-    }
+def test_mix_signals_and_early_warning(inputs) -> None:
+    report = lifecycle_report(inputs)
+    assert report.mix["period"].n_unique() == inputs.ledger.periods
+    now = report.mix.filter(pl.col("period") == 0)
+    counts = dict(zip(now["stage"].cast(pl.String), now["customers"], strict=True))
+    assert counts == {NEW: 2, GROWING: 0, MATURE: 1, DECLINING: 1, CHURNED: 2}
+    # revenue booked in the quarter by the stage at its end: E 300, A 50 + R 70
+    revenue = dict(zip(now["stage"].cast(pl.String), now["revenue"], strict=True))
+    assert (revenue[MATURE], revenue[NEW], revenue[DECLINING]) == (300.0, 120.0, 0.0)
     signals = dict(report.decline_signals.iter_rows())
-    assert list(signals.values()) == [1]
-    assert next(iter(signals)).startswith("Overdue")
+    assert signals == {"overdue": 1, "spend_drop": 0, "low_p_alive": 0}
+    warning = report.early_warning
+    assert not warning.with_clv  # no valuation: ranked by 12-month revenue
+    assert warning.table["customer_id"].to_list() == ["H"]
+    assert warning.declining == 1 and warning.left_out == 0
 
 
-def test_report_without_a_fittable_clv_model_still_works(snap) -> None:
-    report = lifecycle_report(snap)  # a handful of customers: the CLV models cannot fit
-    assert report.clv_method.startswith("CLV not available")
-    assert report.summary["clv"].is_null().all()
-    assert report.transitions.into_churned.clv is None
+def test_custom_rules_and_arguments(inputs) -> None:
+    custom = lifecycle_report(inputs, StageRules(decline_after_days=120))
+    assert not custom.default_rules
+    assert custom.stage_value(DECLINING, "customers") == 0  # H's 107 days are not overdue
+    assert custom.card("stage_mature").value == 2
+    assert custom.card("active_customers").value == 4  # never depends on the thresholds
     with pytest.raises(ValueError, match="P\\(alive\\)"):
-        lifecycle_report(snap, rules=StageRules(decline_p_alive=0.5))
-
-
-def test_report_arguments_are_checked(snap) -> None:
-    with pytest.raises(ValueError, match="compare_to"):
-        lifecycle_report(snap, compare_to=AS_OF, with_clv=False)
-    with pytest.raises(ValueError, match="history_months"):
-        lifecycle_report(snap, history_months=0, with_clv=False)
-    custom = lifecycle_report(snap, compare_to=D(2026, 8, 15), with_clv=False)
-    assert custom.transitions.start == D(2026, 8, 15)
+        lifecycle_report(inputs, StageRules(decline_p_alive=0.5))
+    with pytest.raises(ValueError, match="compare_quarters"):
+        lifecycle_report(inputs, compare_quarters=0)
+    with pytest.raises(NotEnoughData, match="does not reach"):
+        lifecycle_report(inputs, compare_quarters=inputs.ledger.periods)
+    year = lifecycle_report(inputs, compare_quarters=4)
+    assert year.compare_to == D(2025, 9, 30)
+    assert year.transitions.count(DECLINING, CHURNED) == 0  # X was still growing then
 
 
 def test_second_lead_of_a_customer_drops_out_when_it_converts(make_snapshot) -> None:
+    # W makes the ledger reach back before the start (leads are not customers: the ledger's
+    # periods start at the first customer activity)
     snap = make_snapshot(
-        [customer("Z", D(2026, 8, 1))],
-        [purchase("Z", D(2026, 8, 1), 40)],
+        [customer("Z", D(2026, 8, 1)), customer("W", D(2026, 1, 1))],
+        [purchase("Z", D(2026, 8, 1), 40), purchase("W", D(2026, 1, 1), 40)],
         prospects=[lead("first", D(2026, 5, 1), "Z"), lead("second", D(2026, 6, 1), "Z")],
     )
-    t = stage_transitions(snap, START)
-    assert as_dict(t.flows) == {(PROSPECT, NEW): 1, (PROSPECT, LEAD_DROPPED): 1}
+    t = stage_transitions(build_ledger(snap), 1)
+    assert as_dict(t.flows) == {
+        (PROSPECT, NEW): 1,
+        (PROSPECT, LEAD_DROPPED): 1,
+        (DECLINING, DECLINING): 1,  # W: one purchase, 180 and 272 days ago
+    }

@@ -1,91 +1,42 @@
-"""Figures of the Lifecycle page: stage mix, stage history, transitions (Sankey and matrix),
-the funnel, cohort retention heat maps and curves, and profit by tenure year.
+"""Figures of the Lifecycle page's stages: value by stage, the stage mix over time, and
+transitions between two dates (Sankey and matrix).
 
-Every builder takes a result of :mod:`crm_core.lifecycle` (report, funnel, cohorts or
-tenure) and returns a ``go.Figure`` whose title
-states the finding, finished with :func:`crm_core.charts.style.apply_layout`. Stage colours
-are declared once, in :data:`STAGE_COLORS`, and used by every chart.
+Every builder takes a result of :mod:`crm_core.lifecycle` and returns a ``go.Figure`` whose
+title states the finding, finished with :func:`crm_core.charts.style.apply_layout`. Stage
+colours are declared once, in :data:`STAGE_COLORS`, and used by every chart (the funnel,
+cohort and tenure figures are in :mod:`crm_core.charts.lifecycle_progress`).
 """
 
 from __future__ import annotations
 
-from datetime import date
-
 import plotly.graph_objects as go
 import polars as pl
 
-from crm_core.charts.segments import share_text
-from crm_core.charts.style import (
-    NEGATIVE,
-    NEUTRAL,
-    POSITIVE,
-    PRIMARY,
-    apply_layout,
-    currency_prefix,
-    share_heatmap,
-)
+from crm_core.charts.style import NEGATIVE, NEUTRAL, PRIMARY, apply_layout, share_heatmap
+from crm_core.copy.lifecycle import FLOW_LABELS, STAGE_LABELS, day, period_word, share_text
+from crm_core.data.ledger import CHURNED, CUSTOMER_STAGES, DECLINING, GROWING, MATURE, NEW, L
+from crm_core.data.periods import PERIOD_END
 from crm_core.formatting import fmt_count, fmt_money
-from crm_core.lifecycle.cohorts import (
-    COHORT_LABEL,
-    QUARTER,
-    RETENTION,
-    REVENUE_RETENTION,
-    CohortReport,
-)
-from crm_core.lifecycle.funnel import (
-    ACTIVE_AFTER,
-    CONVERSION,
-    ELIGIBLE,
-    FIRST_PURCHASE,
-    LABEL,
-    REACHED,
-    REPEAT,
-    STABLE,
-    STEP,
-    STEP_INDEX,
-    FunnelReport,
-)
-from crm_core.lifecycle.report import (
-    AS_OF,
-    CHURNED,
-    CUSTOMER_STAGES,
-    CUSTOMERS,
-    DECLINING,
-    FLOW_LABELS,
+from crm_core.lifecycle.history import CUSTOMERS
+from crm_core.lifecycle.report import LifecycleReport
+from crm_core.lifecycle.stages import PROSPECT, STAGE
+from crm_core.lifecycle.transitions import (
     FLOW_NODES,
     FROM_STAGE,
-    GROWING,
     LEAD_DROPPED,
-    MATURE,
-    NEW,
     NOT_YET,
-    PROSPECT,
-    REVENUE_TTM,
-    STAGE,
-    STAGE_LABELS,
     TO_STAGE,
-    LifecycleReport,
     Transitions,
 )
-from crm_core.lifecycle.tenure import (
-    ACQUISITION,
-    BASE_PROFIT,
-    EXTRA_PURCHASES,
-    LOWER_COST_TO_SERVE,
-    PROFIT,
-    TENURE_YEAR,
-    TenureProfit,
-)
+from crm_core.lifecycle.values import REVENUE_TTM
 
 __all__ = [
+    "MIN_FOR_A_FINDING",
     "STAGE_COLORS",
-    "cohort_curves",
-    "cohort_heatmap",
-    "funnel_chart",
-    "funnel_conversion_heatmap",
+    "empty_figure",
+    "rgba",
     "stage_history_chart",
     "stage_value_mix",
-    "tenure_profit_chart",
     "transition_matrix",
     "transitions_sankey",
 ]
@@ -105,24 +56,24 @@ STAGE_COLORS: dict[str, str] = {
 MIN_FOR_A_FINDING = 20
 """Fewer customers than this in a stage make its shares too noisy for a chart title."""
 
-
-def _day(d: date) -> str:
-    return f"{d:%d %b %Y}"
+_day = day
 
 
-def _rgba(hex_color: str, alpha: float) -> str:
+def rgba(hex_color: str, alpha: float) -> str:
+    """``#RRGGBB`` with an opacity, for fills."""
     h = hex_color.lstrip("#")
     r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def _top_axis(fig: go.Figure) -> go.Figure:
+def top_axis(fig: go.Figure) -> go.Figure:
     """Room between the subtitle and an x axis drawn on top (heat maps)."""
     fig.update_layout(margin={"t": 150})
     return fig
 
 
-def _empty(title: str, subtitle: str, message: str) -> go.Figure:
+def empty_figure(title: str, subtitle: str, message: str) -> go.Figure:
+    """A figure with a message instead of data (empty states)."""
     fig = go.Figure()
     fig.add_annotation(
         text=message,
@@ -136,6 +87,11 @@ def _empty(title: str, subtitle: str, message: str) -> go.Figure:
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return apply_layout(fig, title=title, subtitle=subtitle, legend=False, height=360)
+
+
+_empty = empty_figure
+_rgba = rgba
+_top_axis = top_axis
 
 
 # ----------------------------------------------------------------------------- stages
@@ -179,7 +135,7 @@ def stage_value_mix(report: LifecycleReport) -> go.Figure:
     best, ratio = None, 1.05  # only a stage bringing clearly more than its head count
     for stage in (NEW, GROWING, MATURE):
         c, v = rows[stage]["share_of_customers"], rows[stage]["share_of_revenue"]
-        if c and v is not None and v / c > ratio:
+        if c and v is not None and rows[stage][CUSTOMERS] >= MIN_FOR_A_FINDING and v / c > ratio:
             best, ratio = stage, v / c
     if best is None:
         title = "Where customers and revenue sit in the lifecycle"
@@ -195,7 +151,7 @@ def stage_value_mix(report: LifecycleReport) -> go.Figure:
     fig = apply_layout(
         fig,
         title=title,
-        subtitle=f"As of {_day(report.as_of)}; all customers acquired so far (leads excluded)",
+        subtitle=f"As of {_day(report.as_of)}; every customer acquired so far (leads excluded)",
         height=400,
     )
     fig.update_layout(legend_traceorder="normal")
@@ -203,47 +159,56 @@ def stage_value_mix(report: LifecycleReport) -> go.Figure:
 
 
 def stage_history_chart(report: LifecycleReport) -> go.Figure:
-    """Customers in each stage at every month end of the history (stacked areas)."""
-    mix = report.mix.filter(pl.col(STAGE) != PROSPECT)
-    if mix.height == 0:
-        return _empty("No customers yet", "Stage at each month end", "No customers.")
-    days = sorted(mix[AS_OF].unique().to_list())
+    """Customers in each stage at every period end of the ledger (stacked areas)."""
+    mix = report.mix
+    unit = period_word(report.period_months)
+    if mix.height == 0 or mix[CUSTOMERS].sum() == 0:
+        return _empty("No customers yet", f"Stage at each {unit} end", "No customers.")
+    days = mix[PERIOD_END].unique(maintain_order=True).to_list()
     fig = go.Figure()
     for stage in CUSTOMER_STAGES:
-        counts = dict(mix.filter(pl.col(STAGE) == stage).select(AS_OF, CUSTOMERS).iter_rows())
+        rows = mix.filter(pl.col(STAGE) == stage)
         fig.add_scatter(
-            x=days,
-            y=[counts.get(d, 0) for d in days],
+            x=rows[PERIOD_END].to_list(),
+            y=rows[CUSTOMERS].to_list(),
             name=STAGE_LABELS[stage],
             mode="lines",
             stackgroup="stages",
             line={"width": 0.5, "color": STAGE_COLORS[stage]},
             fillcolor=_rgba(STAGE_COLORS[stage], 0.75),
-            hovertemplate=f"{STAGE_LABELS[stage]}: %{{y:,}} customers<extra>%{{x|%b %Y}}</extra>",
+            hovertemplate=f"{STAGE_LABELS[stage]}: %{{y:,}} customers<extra>%{{x|%d %b %Y}}"
+            "</extra>",
         )
-    first = dict(mix.filter(pl.col(AS_OF) == days[0]).select(STAGE, CUSTOMERS).iter_rows())
-    last = dict(mix.filter(pl.col(AS_OF) == days[-1]).select(STAGE, CUSTOMERS).iter_rows())
-    live_first = sum(v for k, v in first.items() if k != CHURNED)
-    live_last = sum(v for k, v in last.items() if k != CHURNED)
+    live = mix.filter(pl.col(STAGE) != CHURNED)
+    totals = dict(live.group_by(L.period).agg(pl.col(CUSTOMERS).sum()).iter_rows())
     title = "How the customer base moved through the stages"
-    if live_first and live_last:
-        # the live stage whose share of the live base moved most
-        moves = [
-            (last.get(s, 0) / live_last - first.get(s, 0) / live_first, s)
-            for s in (NEW, GROWING, MATURE, DECLINING)
-        ]
+    year = 12 // report.period_months
+    then = min(year, max(totals))
+    if then > 0 and totals.get(0) and totals.get(then):
+        # the live stage whose share of the live base moved most over (up to) a year
+        def share(stage: str, k: int) -> float:
+            rows = live.filter((pl.col(STAGE) == stage) & (pl.col(L.period) == k))
+            return float(rows[CUSTOMERS].sum()) / totals[k]
+
+        moves = [(share(s, 0) - share(s, then), s) for s in (NEW, GROWING, MATURE, DECLINING)]
         _, stage = max(moves, key=lambda m: abs(m[0]))
+        ago = (
+            "a year"
+            if then == year
+            else f"{then} {period_word(report.period_months, plural=then > 1)}"
+        )
         title = (
-            f"{STAGE_LABELS[stage]} customers: {share_text(last.get(stage, 0) / live_last)} of "
-            f"the live base now, {share_text(first.get(stage, 0) / live_first)} "
-            f"{len(days) - 1} months ago"
+            f"{STAGE_LABELS[stage]} customers: {share_text(share(stage, 0))} of the live base "
+            f"now, {share_text(share(stage, then))} {ago} earlier"
         )
     fig.update_yaxes(title_text="Customers", rangemode="tozero")
-    fig.update_xaxes(title_text="Month end", dtick="M3", tickformat="%b %Y")
+    fig.update_xaxes(
+        title_text=f"{unit.capitalize()} end", tickformat="%b %Y", range=[days[0], days[-1]]
+    )
     fig = apply_layout(
         fig,
         title=title,
-        subtitle="Stage of every customer at each month end (live base = not churned)",
+        subtitle=f"Stage of every customer at each {unit} end (live base: not churned)",
         height=420,
     )
     fig.update_layout(legend_traceorder="normal")
@@ -268,17 +233,18 @@ def _flow_title(t: Transitions) -> str:
     return f"Stage moves from {_day(t.start)} to {_day(t.end)}"
 
 
-def transitions_sankey(
-    t: Transitions, currency: str, *, hide_stayed_churned: bool = True
-) -> go.Figure:
+def transitions_sankey(t: Transitions, currency: str, *, hide_standing: bool = True) -> go.Figure:
     """Customers and leads flowing between the stages of two dates (Sankey).
 
-    ``hide_stayed_churned`` leaves out customers churned at both dates, which would
-    otherwise dwarf every other flow.
+    ``hide_standing`` leaves out customers churned at both dates and leads open at both,
+    which would otherwise dwarf every other flow.
     """
     flows = t.flows
-    if hide_stayed_churned:
-        flows = flows.filter(~((pl.col(FROM_STAGE) == CHURNED) & (pl.col(TO_STAGE) == CHURNED)))
+    if hide_standing:
+        standing = (pl.col(FROM_STAGE) == pl.col(TO_STAGE)) & pl.col(FROM_STAGE).is_in(
+            [CHURNED, PROSPECT]
+        )
+        flows = flows.filter(~standing)
     if flows.height == 0:
         return _empty(_flow_title(t), f"{_day(t.start)} to {_day(t.end)}", "No movements.")
     left = [n for n in FLOW_NODES if n in set(flows[FROM_STAGE])]
@@ -324,7 +290,11 @@ def transitions_sankey(
             },
         )
     )
-    hidden = " Customers churned at both dates are left out." if hide_stayed_churned else ""
+    hidden = (
+        " Customers churned at both dates and leads open at both are left out."
+        if hide_standing
+        else ""
+    )
     return apply_layout(
         fig,
         title=_flow_title(t),
@@ -391,356 +361,4 @@ def transition_matrix(t: Transitions) -> go.Figure:
             height=500,
             legend=False,
         )
-    )
-
-
-# ----------------------------------------------------------------------------- funnel
-
-
-_FUNNEL_COLORS = {
-    "prospects": STAGE_COLORS[PROSPECT],
-    FIRST_PURCHASE: STAGE_COLORS[NEW],
-    REPEAT: STAGE_COLORS[GROWING],
-    STABLE: STAGE_COLORS[MATURE],
-    ACTIVE_AFTER: "#0B2545",
-}
-
-
-def _leak_phrase(step: str, years: int) -> str:
-    return {
-        FIRST_PURCHASE: "prospects make a first purchase",
-        REPEAT: "first-time buyers come back for a second purchase",
-        STABLE: "eligible repeat buyers become stable customers",
-        ACTIVE_AFTER: f"eligible stable customers are still buying after {years} years",
-    }[step]
-
-
-def funnel_chart(funnel: FunnelReport) -> go.Figure:
-    """The lifecycle funnel: customers reaching each step, with the step's conversion."""
-    steps = funnel.steps
-    if steps.height == 0 or steps[REACHED][0] == 0:
-        return _empty("No prospects or customers yet", "", "Nobody to count.")
-    text = []
-    for row in steps.iter_rows(named=True):
-        if row[CONVERSION] is None:
-            text.append(fmt_count(row[REACHED]))
-        else:
-            text.append(
-                f"{fmt_count(row[REACHED])} · {share_text(row[CONVERSION])} of "
-                f"{fmt_count(row[ELIGIBLE])} eligible"
-            )
-    fig = go.Figure(
-        go.Funnel(
-            y=steps[LABEL].to_list(),
-            x=steps[REACHED].to_list(),
-            text=text,
-            textinfo="text",
-            textposition="outside",
-            marker={"color": [_FUNNEL_COLORS[s] for s in steps[STEP].to_list()]},
-            connector={"fillcolor": "#E3E8EE"},
-            hovertemplate="%{y}: %{x:,}<extra></extra>",
-        )
-    )
-    leaks = steps.filter(pl.col(STEP_INDEX) > 0).drop_nulls(CONVERSION)
-    if leaks.height:
-        worst = leaks.sort(CONVERSION).row(0, named=True)
-        title = f"Biggest leak: only {share_text(worst[CONVERSION])} of " + _leak_phrase(
-            worst[STEP], funnel.years
-        )
-    else:
-        title = "The lifecycle funnel"
-    return apply_layout(
-        fig,
-        title=title,
-        subtitle="Everyone met so far; a step's rate counts only customers old enough to "
-        "have reached it",
-        height=420,
-        legend=False,
-    )
-
-
-def funnel_conversion_heatmap(funnel: FunnelReport, by: str = "channel") -> go.Figure:
-    """Step conversion rates per acquisition channel (``by="channel"``) or cohort year."""
-    if by not in ("channel", "cohort"):
-        raise ValueError(f"by must be 'channel' or 'cohort', got {by!r}")
-    frame = (funnel.by_channel if by == "channel" else funnel.by_cohort).filter(
-        pl.col(STEP_INDEX) > 0
-    )
-    if frame.height == 0:
-        return _empty("No conversions yet", "", "Nobody to count.")
-    groups = [str(g) for g in frame[by].unique().sort().to_list()]
-    steps = frame.select(STEP_INDEX, LABEL).unique().sort(STEP_INDEX)[LABEL].to_list()
-    cell = {(str(r[by]), r[LABEL]): r for r in frame.iter_rows(named=True)}
-    z = [[cell[(g, s)][CONVERSION] for s in steps] for g in groups]
-    text = [
-        [
-            "–"
-            if cell[(g, s)][CONVERSION] is None
-            else f"{share_text(cell[(g, s)][CONVERSION])}<br>"
-            f"<span style='font-size:10px'>of {fmt_count(cell[(g, s)][ELIGIBLE])}</span>"
-            for s in steps
-        ]
-        for g in groups
-    ]
-    fig = go.Figure()
-    fig.add_trace(
-        share_heatmap(
-            steps,
-            groups,
-            z,
-            text,
-            hovertemplate="<b>%{y}</b> · %{x}: %{text}<extra></extra>",
-        )
-    )
-    fig.update_yaxes(
-        autorange="reversed",
-        title_text="Acquisition channel" if by == "channel" else "Cohort (year acquired)",
-        type="category",
-        showgrid=False,
-    )
-    fig.update_xaxes(title_text="Step (conversion of the eligible)", showgrid=False, side="top")
-    stable = frame.filter((pl.col(STEP_INDEX) == 3) & pl.col(CONVERSION).is_not_null())
-    if stable.height >= 2:
-        best = stable.sort(CONVERSION, descending=True).row(0, named=True)
-        worst = stable.sort(CONVERSION).row(0, named=True)
-        what = "channel" if by == "channel" else "cohort"
-        if by == "channel":
-            title = (
-                f"{best[by]} turns {share_text(best[CONVERSION])} of repeat buyers into stable "
-                f"customers; {worst[by]} only {share_text(worst[CONVERSION])}"
-            )
-        else:
-            title = (
-                f"The {best[by]} cohort turned {share_text(best[CONVERSION])} of repeat buyers "
-                f"into stable customers; the {worst[by]} cohort only "
-                f"{share_text(worst[CONVERSION])}"
-            )
-        subtitle = f"Conversion of each step by {what}; eligible customers in small type"
-    else:
-        title = f"Funnel conversion by {by}"
-        subtitle = "Conversion of each step; eligible customers in small type"
-    return _top_axis(
-        apply_layout(
-            fig, title=title, subtitle=subtitle, height=190 + 48 * len(groups), legend=False
-        )
-    )
-
-
-# ----------------------------------------------------------------------------- cohorts
-
-
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def _metric_name(metric: str) -> str:
-    if metric == RETENTION:
-        return "customers still active"
-    if metric == REVENUE_RETENTION:
-        return "revenue kept (NRR)"
-    raise ValueError(f"metric must be {RETENTION!r} or {REVENUE_RETENTION!r}, got {metric!r}")
-
-
-def _cohort_title(cohorts: CohortReport, metric: str) -> str:
-    """The pooled value a year after acquisition (or at the latest quarter seen)."""
-    avg = cohorts.average.filter((pl.col(QUARTER) <= 4) & (pl.col(QUARTER) > 0))
-    if avg.height == 0 or avg[metric][-1] is None:
-        return "Retention of each acquisition cohort"
-    k, value = int(avg[QUARTER][-1]), avg[metric][-1]
-    when = "A year" if k == 4 else f"{k} quarter{'s' if k > 1 else ''}"
-    if metric == RETENTION:
-        verb = "under contract" if cohorts.business_model == "contractual" else "still buying"
-        return f"{when} after acquisition {share_text(value)} of customers are {verb}"
-    return f"{when} in, cohorts bring {share_text(value)} of their first-quarter revenue"
-
-
-def _cohort_subtitle(cohorts: CohortReport, metric: str) -> str:
-    if metric == RETENTION:
-        active = (
-            "with a running contract at the quarter's start"
-            if cohorts.business_model == "contractual"
-            else "with a purchase in the quarter"
-        )
-        return f"Share of each cohort {active}; quarters counted from each acquisition day"
-    return "Net revenue in quarter k / in quarter 0 (refunds netted); only complete quarters"
-
-
-def cohort_heatmap(cohorts: CohortReport, metric: str = RETENTION) -> go.Figure:
-    """Acquisition quarter x quarters since acquisition, coloured by ``metric``
-    (``"retention"`` or ``"revenue_retention"``), with the value written in each cell."""
-    name = _metric_name(metric)
-    table = cohorts.table
-    if table.height == 0:
-        return _empty("No cohort has a complete quarter yet", "", "Not enough history.")
-    present = table[COHORT_LABEL].unique().to_list()
-    labels = cohorts.cohorts.filter(pl.col(COHORT_LABEL).is_in(present))[COHORT_LABEL].to_list()
-    sizes = dict(cohorts.cohorts.select(COHORT_LABEL, "customers").iter_rows())
-    quarters = list(range(int(table[QUARTER].max()) + 1))
-    cell = {(r[COHORT_LABEL], r[QUARTER]): r for r in table.iter_rows(named=True)}
-    z = [[(cell[(c, q)][metric] if (c, q) in cell else None) for q in quarters] for c in labels]
-    text = [
-        [
-            ("" if v is None else share_text(v)) if (c, q) in cell else ""
-            for q, v in zip(quarters, row, strict=True)
-        ]
-        for c, row in zip(labels, z, strict=True)
-    ]
-    top = 1.0 if metric == RETENTION else max(1.0, max((v for r in z for v in r if v), default=1))
-    fig = go.Figure()
-    fig.add_heatmap(
-        x=[f"Q{q}" for q in quarters],
-        y=[f"{c} ({fmt_count(sizes[c])})" for c in labels],
-        z=z,
-        text=text,
-        texttemplate="%{text}",
-        textfont={"size": 11},
-        colorscale="Blues",
-        zmin=0,
-        zmax=top,
-        colorbar={"title": {"text": _capital(name)}, "tickformat": ".0%", "thickness": 12},
-        xgap=1,
-        ygap=1,
-        hovertemplate="Cohort %{y}, quarter %{x}: %{text} " + name + "<extra></extra>",
-    )
-    fig.update_yaxes(
-        autorange="reversed", title_text="Acquisition quarter (customers)", showgrid=False
-    )
-    fig.update_xaxes(title_text="Quarters since acquisition", showgrid=False, side="top")
-    return _top_axis(
-        apply_layout(
-            fig,
-            title=_cohort_title(cohorts, metric),
-            subtitle=_cohort_subtitle(cohorts, metric),
-            height=220 + 30 * len(labels),
-            legend=False,
-        )
-    )
-
-
-def cohort_curves(cohorts: CohortReport, metric: str = RETENTION) -> go.Figure:
-    """One retention curve per cohort (thin) and the pooled average (bold)."""
-    name = _metric_name(metric)
-    table = cohorts.table
-    if table.height == 0:
-        return _empty("No cohort has a complete quarter yet", "", "Not enough history.")
-    fig = go.Figure()
-    labels = table[COHORT_LABEL].unique(maintain_order=True).to_list()
-    for i, label in enumerate(labels):
-        rows = table.filter(pl.col(COHORT_LABEL) == label)
-        shade = 0.25 + 0.6 * i / max(len(labels) - 1, 1)
-        fig.add_scatter(
-            x=rows[QUARTER].to_list(),
-            y=rows[metric].to_list(),
-            name=label,
-            mode="lines",
-            line={"width": 1.2, "color": _rgba(PRIMARY, shade)},
-            hovertemplate=f"{label}, quarter %{{x}}: %{{y:.0%}} {name}<extra></extra>",
-        )
-    avg = cohorts.average
-    fig.add_scatter(
-        x=avg[QUARTER].to_list(),
-        y=avg[metric].to_list(),
-        name="All cohorts",
-        mode="lines+markers",
-        line={"width": 3.5, "color": "#E69F00"},
-        hovertemplate=f"All cohorts, quarter %{{x}}: %{{y:.0%}} {name}<extra></extra>",
-    )
-    fig.update_xaxes(title_text="Quarters since acquisition", dtick=1)
-    fig.update_yaxes(title_text=_capital(name), tickformat=".0%", rangemode="tozero")
-    return apply_layout(
-        fig,
-        title=_cohort_title(cohorts, metric),
-        subtitle=_cohort_subtitle(cohorts, metric) + "; darker lines are newer cohorts",
-        height=420,
-    )
-
-
-# ----------------------------------------------------------------------------- tenure
-
-_PART_STYLE = (
-    (ACQUISITION, "Acquisition cost", NEGATIVE),
-    (BASE_PROFIT, "Base profit (their first-year level)", PRIMARY),
-    (EXTRA_PURCHASES, "Extra (or fewer) purchases vs their first year", POSITIVE),
-    (LOWER_COST_TO_SERVE, "Lower cost to serve vs their first year", "#56B4E9"),
-)
-
-
-def _ordinal(n: int) -> str:
-    suffix = {1: "st", 2: "nd", 3: "rd"}.get(n if n < 20 else n % 10, "th")
-    return f"{n}{suffix}"
-
-
-def tenure_profit_chart(tenure: TenureProfit) -> go.Figure:
-    """Average profit per surviving customer by tenure year, split into its parts
-    (stacked bars, negative parts below zero) with the total as a marker line."""
-    table = tenure.table
-    currency = tenure.currency
-    if table.height == 0:
-        return _empty("No customer has completed a first year yet", "", "Not enough history.")
-    years = [
-        f"Year {y}" + (" (mostly in progress)" if share >= 0.5 else "")
-        for y, share in zip(table[TENURE_YEAR], table["in_progress_share"], strict=True)
-    ]
-    fig = go.Figure()
-    for column, name, color in _PART_STYLE:
-        values = table[column].to_list()
-        if column == ACQUISITION and not any(values):
-            continue
-        fig.add_bar(
-            x=years,
-            y=values,
-            name=name,
-            marker_color=color,
-            customdata=[fmt_money(v, currency) for v in values],
-            hovertemplate=f"%{{x}} · {name}: %{{customdata}}<extra></extra>",
-        )
-    profit = table[PROFIT].to_list()
-    notes = [
-        f"{fmt_count(c)} customers" + (" · year in progress" if p > 0 else "")
-        for c, p in zip(table["customers"], table["in_progress_share"], strict=True)
-    ]
-    fig.add_scatter(
-        x=years,
-        y=profit,
-        name="Profit per customer",
-        mode="markers+text+lines",
-        line={"color": "#1B2430", "width": 1.5, "dash": "dot"},
-        marker={"size": 10, "color": "#1B2430", "symbol": "diamond"},
-        text=[fmt_money(v, currency) for v in profit],
-        textposition="top center",
-        customdata=notes,
-        hovertemplate="%{x}: %{text} profit per customer-year<br>%{customdata}<extra></extra>",
-    )
-    first, last = profit[0], profit[-1]
-    be = tenure.breakeven_year
-    if be is None:
-        title = "Customers have not turned profitable in the years observed"
-    elif len(profit) == 1:
-        title = (
-            f"Customers earn {fmt_money(first, currency)} in their first year, after the "
-            "acquisition cost"
-        )
-    elif be == 0:
-        title = (
-            f"Customers pay back their acquisition cost in year 0; profit per customer "
-            f"{'grows' if last >= first else 'moves'} from {fmt_money(first, currency)} to "
-            f"{fmt_money(last, currency)} by year {len(profit) - 1}"
-        )
-    else:
-        title = f"Customers become profitable in their {_ordinal(be + 1)} year"
-    fig.update_layout(barmode="relative", bargap=0.35)
-    fig.update_yaxes(
-        title_text=f"Profit per customer-year ({currency})",
-        tickprefix=currency_prefix(currency),
-        tickformat="~s",
-        zeroline=True,
-        zerolinewidth=1.5,
-    )
-    fig.update_xaxes(title_text="Tenure year (year 0 = first 12 months after acquisition)")
-    return apply_layout(
-        fig,
-        title=title,
-        subtitle="Customers active in each year; parts compare each customer with their own "
-        "first year and add up to the profit",
-        height=460,
     )

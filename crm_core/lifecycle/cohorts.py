@@ -1,57 +1,54 @@
-"""Cohort retention: acquisition quarter x quarters since acquisition.
+"""Acquisition cohorts: what each quarter's new customers did in every quarter since.
 
-A **cohort** is the set of customers acquired (``customers.acquired_on``) in one calendar
-quarter. Each customer's relationship is cut into **relationship quarters** counted from
-their own acquisition date: quarter ``k`` runs from ``acquired_on + 3k`` months
-(inclusive) to ``acquired_on + 3(k + 1)`` months (exclusive), in calendar months as
-``Expr.dt.offset_by`` counts them. Quarter 0 is therefore a full three months for every
-customer, whatever day of the calendar quarter they arrived on.
+A **cohort** is the set of customers acquired in one quarter of the customer ledger (the
+quarters ending on the as-of date, ``t_q = as_of - 3q months``; a contractual ledger's
+months are taken three at a time). **Quarter k** of a cohort is the k-th ledger quarter
+after the one of acquisition (quarter 0: the quarter of acquisition itself, part of which
+may precede a customer's arrival). A cell exists once that quarter has ended, so the table
+is a triangle. For a cohort and ``k``:
 
-For a cohort and ``k``:
+* ``customers`` - the cohort size (everyone acquired in the quarter);
+* ``buying`` - members with a purchase day in quarter ``k`` (a day netting to >= 0);
+  ``buying_share = buying / customers``: the cohort's purchase rate;
+* ``active`` - members active at the end of quarter ``k`` by the product's one activity
+  rule (the ledger's ``active``; contractual: under contract); ``active_share = active /
+  customers``;
+* ``revenue`` - the cohort's net revenue in quarter ``k``; ``revenue_index = revenue(k) /
+  revenue(0)`` (null when quarter-0 revenue is not positive): net revenue kept, expansion by
+  the customers who stay included.
 
-* ``customers`` - the cohort size: all customers acquired in the quarter (so the size is
-  the acquisition count, whatever happened to them later);
-* ``active`` - customers active in their quarter ``k``: non-contractual, at least one
-  purchase day in it (a day whose net amount is >= 0; refunds are not purchases);
-  contractual, the contract running when the quarter starts (``churned_on`` null or after
-  its first day), so quarter 0 counts every customer whose contract did not end on the
-  acquisition day;
-* ``retention = active / customers``;
-* ``revenue`` - the cohort's net revenue (purchases minus refunds) in their quarter ``k``;
-* ``revenue_retention = revenue(k) / revenue(0)``: net revenue retention (NRR) of the
-  cohort, including expansion by the customers who stay (null when quarter-0 revenue is
-  not positive).
+None of these is the registry's *annual retention* (of everyone active a year ago, the
+share active today): ``active_share`` uses the same rule but follows one cohort from its
+acquisition quarter; ``buying_share`` counts only customers who bought in that very quarter.
 
-A cell is reported only when quarter ``k`` has ended, on or before the as-of date, for
-**every** member of the cohort, so each cell compares whole quarters of every member;
-the table is a triangle and the newest cohort may have no cell yet (its size is still in
-:attr:`CohortReport.cohorts`). The ``average`` curve pools the cohorts that have the cell:
-``retention = sum(active) / sum(customers)`` and ``revenue_retention = sum(revenue(k)) /
-sum(revenue(0))`` over them.
+The ``average`` rows pool the cohorts that have the cell: ``sum(buying) / sum(customers)``,
+``sum(active) / sum(customers)`` and ``sum(revenue(k)) / sum(revenue(0))`` over them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import polars as pl
 
-from crm_core.clv._dates import completed_months, shifted
-from crm_core.clv.summary import purchase_days
-from crm_core.data.expressions import quarter_label, quarter_start
-from crm_core.data.schema import C
-from crm_core.data.snapshot import Snapshot
+from crm_core.data.ledger import L, Ledger
+from crm_core.data.periods import LABEL, PERIOD, PERIOD_END, period_grid
+from crm_core.metrics.quarters import quarter_periods
 
 __all__ = [
     "ACTIVE",
+    "ACTIVE_SHARE",
+    "BUYING",
+    "BUYING_SHARE",
     "COHORT",
+    "COHORTS",
     "COHORT_LABEL",
     "CUSTOMERS",
+    "MEASURES",
     "QUARTER",
-    "RETENTION",
     "REVENUE",
-    "REVENUE_RETENTION",
+    "REVENUE_INDEX",
     "CohortReport",
     "cohort_retention",
 ]
@@ -60,31 +57,34 @@ COHORT = "cohort"
 COHORT_LABEL = "cohort_label"
 QUARTER = "quarter"
 CUSTOMERS = "customers"
+BUYING = "buying"
+BUYING_SHARE = "buying_share"
 ACTIVE = "active"
-RETENTION = "retention"
+ACTIVE_SHARE = "active_share"
 REVENUE = "revenue"
-REVENUE_RETENTION = "revenue_retention"
+REVENUE_INDEX = "revenue_index"
 COHORTS = "cohorts"
+MEASURES: tuple[str, ...] = (BUYING_SHARE, ACTIVE_SHARE, REVENUE_INDEX)
+"""The cohort measures a chart can show (fractions)."""
 
 
 @dataclass(frozen=True)
 class CohortReport:
-    """Customer and revenue retention of quarterly acquisition cohorts.
+    """Acquisition cohorts of a ledger (module docstring).
 
     Attributes
     ----------
     as_of, business_model, currency
-        From the snapshot.
+        From the ledger.
     cohorts
-        ``cohort`` (first day of the acquisition quarter), ``cohort_label`` ("2025 Q3"),
-        ``customers`` (acquired in the quarter), ``revenue`` (their revenue in quarter 0,
-        currency; null while quarter 0 is not over for all of them), oldest first.
+        ``cohort`` (last day of the acquisition quarter), ``cohort_label`` ("2025 Q3"),
+        ``customers``, ``revenue`` (their quarter-0 revenue, currency), oldest first.
     table
-        ``cohort, cohort_label, quarter, customers, active, retention, revenue,
-        revenue_retention``: one row per cohort and complete relationship quarter.
+        ``cohort, cohort_label, quarter, customers, buying, buying_share, active,
+        active_share, revenue, revenue_index``: one row per cohort and ended quarter.
     average
-        ``quarter, cohorts, customers, active, retention, revenue, revenue_retention``:
-        the cohorts pooled per relationship quarter.
+        ``quarter, cohorts, customers, buying, buying_share, active, active_share,
+        revenue, revenue_index``: the cohorts pooled per quarter since acquisition.
     """
 
     as_of: date
@@ -95,126 +95,123 @@ class CohortReport:
     average: pl.DataFrame
 
 
-def _quarter_of(column: str) -> pl.Expr:
-    """Relationship quarter of a date column (customer's acquisition date ``acquired_on``)."""
-    return (completed_months(pl.col(column), pl.col(C.acquired_on)) // 3).alias(QUARTER)
+def _shares() -> list[pl.Expr]:
+    return [
+        (pl.col(BUYING) / pl.col(CUSTOMERS)).alias(BUYING_SHARE),
+        (pl.col(ACTIVE) / pl.col(CUSTOMERS)).alias(ACTIVE_SHARE),
+    ]
 
 
-def cohort_retention(snapshot: Snapshot) -> CohortReport:
-    """Cohort retention of ``snapshot`` (see the module docstring for the definitions)."""
-    as_of = snapshot.as_of
-    after_as_of = as_of + timedelta(days=1)
-    customers = snapshot.customers.select(
-        C.customer_id,
-        C.acquired_on,
-        C.churned_on,
-        quarter_start(C.acquired_on).alias(COHORT),
-        # last relationship quarter that has ended for this customer (-1: none yet)
-        (completed_months(pl.lit(after_as_of), pl.col(C.acquired_on)) // 3 - 1).alias("_last_k"),
+def cohort_retention(ledger: Ledger) -> CohortReport:
+    """The acquisition cohorts of ``ledger`` (see the module docstring).
+
+    One aggregation of the ledger's rows from each customer's acquisition on; a monthly
+    ledger is first summed to quarters.
+    """
+    step = quarter_periods(ledger)
+    quarters = ledger.periods // step
+    acquired_q = (pl.lit(ledger.customers[L.acquired_period]) // step).gather(pl.col(L.cid))
+    rows = (
+        ledger.lazy()
+        .filter(pl.col(L.acquired) & (pl.col(L.period) < quarters * step))
+        .with_columns((pl.col(L.period) // step).cast(pl.Int32).alias("_q"))
     )
-    sizes = customers.group_by(COHORT).agg(
-        pl.len().cast(pl.Int64).alias(CUSTOMERS),
-        pl.col("_last_k").min().alias("_max_k"),
+    if step == 1:
+        per_quarter = rows.select(
+            L.cid,
+            "_q",
+            (pl.col(L.purchase_days) > 0).alias("_bought"),
+            pl.col(L.active).alias("_active"),
+            L.revenue,
+        )
+    else:  # the quarter's first row is its last month (latest first within a customer)
+        per_quarter = rows.group_by(L.cid, "_q").agg(
+            (pl.col(L.purchase_days).sum() > 0).alias("_bought"),
+            pl.col(L.active)
+            .filter(pl.col(L.period) % step == 0)
+            .first()
+            .fill_null(False)
+            .alias("_active"),
+            pl.col(L.revenue).sum(),
+        )
+    cells = (
+        per_quarter.with_columns(acquired_q.cast(pl.Int32).alias(COHORT))
+        .group_by(COHORT, "_q")
+        .agg(
+            pl.len().cast(pl.Int64).alias(CUSTOMERS),
+            pl.col("_bought").sum().cast(pl.Int64).alias(BUYING),
+            pl.col("_active").sum().cast(pl.Int64).alias(ACTIVE),
+            pl.col(L.revenue).sum().alias(REVENUE),
+        )
+        .with_columns((pl.col(COHORT) - pl.col("_q")).cast(pl.Int64).alias(QUARTER))
     )
     grid = (
-        sizes.with_columns(pl.int_ranges(0, pl.col("_max_k") + 1).alias(QUARTER))
-        .explode(QUARTER)
-        .drop_nulls(QUARTER)
-        .with_columns(pl.col(QUARTER).cast(pl.Int64))
-        .select(COHORT, QUARTER, CUSTOMERS)
-    )
-    members = customers.select(C.customer_id, C.acquired_on, C.churned_on, COHORT)
-    if snapshot.manifest.contractual:
-        active = (
-            members.join(grid.select(COHORT, QUARTER), on=COHORT)
-            .filter(
-                pl.col(C.churned_on).is_null()
-                | (pl.col(C.churned_on) > shifted(pl.col(C.acquired_on), 3 * pl.col(QUARTER)))
-            )
-            .group_by(COHORT, QUARTER)
-            .agg(pl.len().cast(pl.Int64).alias(ACTIVE))
-        )
-    else:
-        active = (
-            purchase_days(snapshot.transactions, end=as_of)
-            .join(members, on=C.customer_id)
-            .filter(pl.col(C.date) >= pl.col(C.acquired_on))
-            .with_columns(_quarter_of(C.date))
-            .group_by(COHORT, QUARTER)
-            .agg(pl.col(C.customer_id).n_unique().cast(pl.Int64).alias(ACTIVE))
-        )
-    revenue = (
-        snapshot.transactions.filter(pl.col(C.date) <= as_of)
-        .join(members, on=C.customer_id)
-        .filter(pl.col(C.date) >= pl.col(C.acquired_on))
-        .with_columns(_quarter_of(C.date))
-        .group_by(COHORT, QUARTER)
-        .agg(pl.col(C.amount).sum().alias(REVENUE))
-    )
-    table = (
-        grid.join(active, on=[COHORT, QUARTER], how="left")
-        .join(revenue, on=[COHORT, QUARTER], how="left")
-        .with_columns(pl.col(ACTIVE).fill_null(0), pl.col(REVENUE).fill_null(0.0))
-        .with_columns(
-            (pl.col(ACTIVE) / pl.col(CUSTOMERS)).alias(RETENTION),
-            _ratio_to_first(REVENUE).over(COHORT, order_by=QUARTER).alias(REVENUE_RETENTION),
-            quarter_label(COHORT).alias(COHORT_LABEL),
-        )
+        period_grid(ledger.as_of, quarters, 3)
+        .lazy()
         .select(
-            COHORT,
-            COHORT_LABEL,
-            QUARTER,
-            CUSTOMERS,
-            ACTIVE,
-            RETENTION,
-            REVENUE,
-            REVENUE_RETENTION,
+            pl.col(PERIOD).alias(COHORT),
+            pl.col(PERIOD_END).alias("_end"),
+            pl.col(LABEL).alias(COHORT_LABEL),
         )
-        .sort(COHORT, QUARTER)
     )
-    cohorts = (
-        sizes.join(
-            table.filter(pl.col(QUARTER) == 0).select(COHORT, REVENUE), on=COHORT, how="left"
+    first = cells.filter(pl.col(QUARTER) == 0).select(COHORT, pl.col(REVENUE).alias("_rev0"))
+    table = (
+        cells.join(first, on=COHORT, how="left")
+        .join(grid, on=COHORT, how="inner")
+        .with_columns(
+            *_shares(),
+            pl.when(pl.col("_rev0") > 0)
+            .then(pl.col(REVENUE) / pl.col("_rev0"))
+            .alias(REVENUE_INDEX),
         )
-        .with_columns(quarter_label(COHORT).alias(COHORT_LABEL))
-        .select(COHORT, COHORT_LABEL, CUSTOMERS, REVENUE)
-        .sort(COHORT)
+        .sort("_end", QUARTER)
     )
-    first_revenue = table.filter(pl.col(QUARTER) == 0).select(
-        COHORT, pl.col(REVENUE).alias("_rev0")
-    )
+    sizes = table.filter(pl.col(QUARTER) == 0)
+    cohorts = sizes.select(pl.col("_end").alias(COHORT), COHORT_LABEL, CUSTOMERS, REVENUE)
     average = (
-        table.join(first_revenue, on=COHORT)
-        .group_by(QUARTER)
+        table.group_by(QUARTER)
         .agg(
             pl.len().cast(pl.Int64).alias(COHORTS),
-            pl.col(CUSTOMERS).sum(),
-            pl.col(ACTIVE).sum(),
-            pl.col(REVENUE).sum(),
+            pl.col(CUSTOMERS, BUYING, ACTIVE, REVENUE).sum(),
             pl.col("_rev0").sum(),
         )
         .with_columns(
-            (pl.col(ACTIVE) / pl.col(CUSTOMERS)).alias(RETENTION),
+            *_shares(),
             pl.when(pl.col("_rev0") > 0)
             .then(pl.col(REVENUE) / pl.col("_rev0"))
-            .otherwise(None)
-            .alias(REVENUE_RETENTION),
+            .alias(REVENUE_INDEX),
         )
-        .select(QUARTER, COHORTS, CUSTOMERS, ACTIVE, RETENTION, REVENUE, REVENUE_RETENTION)
+        .select(
+            QUARTER,
+            COHORTS,
+            CUSTOMERS,
+            BUYING,
+            BUYING_SHARE,
+            ACTIVE,
+            ACTIVE_SHARE,
+            REVENUE,
+            REVENUE_INDEX,
+        )
         .sort(QUARTER)
+    )
+    table = table.select(
+        pl.col("_end").alias(COHORT),
+        COHORT_LABEL,
+        QUARTER,
+        CUSTOMERS,
+        BUYING,
+        BUYING_SHARE,
+        ACTIVE,
+        ACTIVE_SHARE,
+        REVENUE,
+        REVENUE_INDEX,
     )
     cohorts, table, average = pl.collect_all([cohorts, table, average])
     return CohortReport(
-        as_of=as_of,
-        business_model=snapshot.manifest.business_model,
-        currency=snapshot.currency,
+        as_of=ledger.as_of,
+        business_model=ledger.snapshot.manifest.business_model,
+        currency=ledger.currency,
         cohorts=cohorts,
         table=table,
         average=average,
     )
-
-
-def _ratio_to_first(column: str) -> pl.Expr:
-    """``column / column at quarter 0`` within a cohort (null when that is not positive)."""
-    first = pl.col(column).first()
-    return pl.when(first > 0).then(pl.col(column) / first).otherwise(None)

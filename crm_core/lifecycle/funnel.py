@@ -1,19 +1,19 @@
 """The lifecycle funnel: prospects -> first purchase -> repeat -> stable -> still active.
 
 Each step is a subset of the one before, counted over everyone the company has met up to
-the as-of date:
+the as-of date, from the customer ledger at its as-of date (and the snapshot's prospects
+table for the leads, which are not customers):
 
-1. **Prospects**: every lead in ``prospects.parquet`` not converted, plus every customer.
-   A customer with a recorded lead is counted once (a customer with several converted
-   leads keeps the earliest, as in :func:`crm_core.lifecycle.leads_lazy`); a customer
-   without one (a walk-in) enters the funnel as a prospect who converted at once.
+1. **Prospects**: every lead of the prospects table not converted, plus every customer. A
+   customer with a recorded lead is counted once (linked to the earliest lead,
+   :mod:`crm_core.lifecycle.prospects`); a customer without one (a walk-in) enters the
+   funnel as a prospect who converted at once.
 2. **First purchase**: customers with at least one purchase day (a day whose net amount is
-   >= 0; refunds are not purchases).
+   >= 0; refunds are not purchases): the ledger's ``cum_purchase_days``.
 3. **Repeat**: customers with two or more purchase days.
 4. **Stable**: repeat customers who kept buying for at least ``rules.mature_days`` after
    their first purchase: last purchase day (contractual: end of the contract, or the as-of
-   date while it runs) at least that many days after the first purchase day - the span
-   the lifecycle stages call mature.
+   date while it runs) at least that many days after the first purchase day.
 5. **Still active after N years**: stable customers still buying ``years`` years after
    their first purchase: a purchase day on or after that anniversary (contractual: the
    contract still running on it).
@@ -27,21 +27,23 @@ eligible``; ``share_of_top = reached / prospects``.
 
 Groups: the **channel** is the customer's acquisition channel, or a lead's own channel
 for leads not converted; the **cohort** is the calendar year of acquisition, or of first
-contact for leads not converted. So the funnel's customer counts per cohort year equal the
-acquisition counts of the cohort table.
+contact for leads not converted.
+
+Every count is one pass over one row per customer (and per lead): the cost grows with the
+data, never faster.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 
-from crm_core.clv.summary import purchase_days
+from crm_core.data.ledger import L, Ledger
+from crm_core.data.rules import DEFAULT_STAGES, StageRules
 from crm_core.data.schema import C
-from crm_core.data.snapshot import Snapshot
-from crm_core.lifecycle.report import StageRules, leads_lazy
+from crm_core.lifecycle.prospects import LINKED, leads
 
 __all__ = [
     "ACTIVE_AFTER",
@@ -100,8 +102,9 @@ class FunnelReport:
         Customers without a recorded lead (they enter the funnel at the top).
     median_days_to_first_purchase
         Median days from a converted lead's first contact to the first purchase.
-    median_days_to_repeat
-        Median days from the first to the second purchase day of repeat customers.
+    median_usual_gap_days
+        Median of the repeat customers' usual gap between purchase days (days; the
+        ledger's ``usual_gap_days``): how quickly customers come back.
     """
 
     as_of: date
@@ -113,7 +116,7 @@ class FunnelReport:
     by_cohort: pl.DataFrame
     walk_in_customers: int
     median_days_to_first_purchase: float | None
-    median_days_to_repeat: float | None
+    median_usual_gap_days: float | None
 
     def step(self, step: str) -> dict[str, object]:
         """The overall row of ``step`` as a dict."""
@@ -130,37 +133,35 @@ def _labels(years: int, mature_days: int) -> dict[str, str]:
     }
 
 
-def _entrants(snapshot: Snapshot, years: int, mature_days: int) -> pl.LazyFrame:
+def _entrants(
+    ledger: Ledger, lead_rows: pl.DataFrame, years: int, mature_days: int
+) -> pl.LazyFrame:
     """One row per funnel entrant with a boolean per step reached and per step eligible."""
-    as_of = snapshot.as_of
-    days = purchase_days(snapshot.transactions, end=as_of)
-    per_customer = days.group_by(C.customer_id).agg(
-        pl.len().cast(pl.Int64).alias("_n"),
-        pl.col(C.date).min().alias("_first"),
-        pl.col(C.date).max().alias("_last"),
+    as_of = ledger.as_of
+    state = ledger.at(0).select(L.cid, L.cum_purchase_days, L.last_purchase)
+    state = ledger.with_customers(
+        state, C.acquisition_channel, C.acquired_on, C.churned_on, L.first_purchase
     )
-    if snapshot.manifest.contractual:
+    first = pl.col(L.first_purchase)
+    if ledger.contractual:
         last_activity = pl.coalesce(pl.col(C.churned_on), pl.lit(as_of))
         active_after = pl.col(C.churned_on).is_null() | (pl.col(C.churned_on) > pl.col("_nth"))
     else:
-        last_activity = pl.col("_last")
-        active_after = pl.col("_last") >= pl.col("_nth")
-    n = pl.col("_n").fill_null(0)
-    stable_span = (last_activity - pl.col("_first")).dt.total_days() >= mature_days
+        last_activity = pl.col(L.last_purchase)
+        active_after = pl.col(L.last_purchase) >= pl.col("_nth")
+    n = pl.col(L.cum_purchase_days)
+    stable_span = (last_activity - first).dt.total_days() >= mature_days
     customers = (
-        snapshot.customers.select(
-            C.customer_id,
+        state.with_columns(
             pl.col(C.acquisition_channel).alias(CHANNEL),
             pl.col(C.acquired_on).dt.year().alias(COHORT),
-            C.churned_on,
+            first.dt.offset_by(f"{12 * years}mo").alias("_nth"),
         )
-        .join(per_customer, on=C.customer_id, how="left")
-        .with_columns(pl.col("_first").dt.offset_by(f"{12 * years}mo").alias("_nth"))
         .with_columns(
             (n >= 1).alias(FIRST_PURCHASE),
             (n >= 2).alias(REPEAT),
             ((n >= 2) & stable_span.fill_null(False)).alias(STABLE),
-            ((pl.lit(as_of) - pl.col("_first")).dt.total_days() >= mature_days)
+            (first <= pl.lit(as_of - timedelta(days=mature_days)))
             .fill_null(False)
             .alias("_old_enough_stable"),
             (pl.col("_nth") <= pl.lit(as_of)).fill_null(False).alias("_old_enough_years"),
@@ -173,9 +174,9 @@ def _entrants(snapshot: Snapshot, years: int, mature_days: int) -> pl.LazyFrame:
             (pl.col(STABLE) & pl.col("_old_enough_years")).alias(f"_eligible_{ACTIVE_AFTER}"),
         )
     )
-    leads = (
-        leads_lazy(snapshot)
-        .filter(pl.col(C.converted_customer_id).is_null())
+    open_leads = (
+        lead_rows.lazy()
+        .filter(pl.col(L.cid).is_null())
         .select(
             pl.col(C.channel).alias(CHANNEL),
             pl.col(C.first_contact).dt.year().alias(COHORT),
@@ -186,7 +187,7 @@ def _entrants(snapshot: Snapshot, years: int, mature_days: int) -> pl.LazyFrame:
     return pl.concat(
         [
             customers.select(CHANNEL, COHORT, *flags, *eligible),
-            leads.with_columns(pl.lit(False).alias(c) for c in (*flags, *eligible)),
+            open_leads.with_columns(pl.lit(False).alias(c) for c in (*flags, *eligible)),
         ],
         how="vertical_relaxed",
     )
@@ -236,46 +237,35 @@ def _steps(entrants: pl.LazyFrame, groups: list[str], labels: dict[str, str]) ->
     return pl.concat(parts).sort(*groups, STEP_INDEX)
 
 
-def _medians(snapshot: Snapshot) -> pl.LazyFrame:
-    """One row: median days lead -> first purchase (``convert``), first -> second (``repeat``)."""
-    ordered = (
-        purchase_days(snapshot.transactions, end=snapshot.as_of)
-        .group_by(C.customer_id)
-        .agg(pl.col(C.date).sort().head(2).alias("_d"))
-    )
-    repeat = ordered.filter(pl.col("_d").list.len() >= 2).select(
-        (pl.col("_d").list.get(1) - pl.col("_d").list.get(0)).dt.total_days().alias("v")
-    )
+def _medians(ledger: Ledger, lead_rows: pl.DataFrame) -> pl.LazyFrame:
+    """One row: median days lead -> first purchase (``convert``) and median usual gap
+    between purchase days of repeat customers (``gap``)."""
+    first = pl.lit(ledger.customers[L.first_purchase]).gather(pl.col(L.cid))
     convert = (
-        leads_lazy(snapshot)
-        .filter(pl.col(C.converted_customer_id).is_not_null())
-        .join(
-            ordered.select(
-                pl.col(C.customer_id).alias(C.converted_customer_id),
-                pl.col("_d").list.first().alias("_first"),
-            ),
-            on=C.converted_customer_id,
-        )
-        .select((pl.col("_first") - pl.col(C.first_contact)).dt.total_days().alias("v"))
+        lead_rows.lazy()
+        .filter(pl.col(LINKED))
+        .select(((first - pl.col(C.first_contact)).dt.total_days()).alias("v"))
+        .drop_nulls()
     )
+    gap = ledger.at(0).filter(pl.col(L.cum_purchase_days) >= 2).select(L.usual_gap_days)
     return pl.concat(
         [
             convert.select(pl.col("v").median().cast(pl.Float64).alias("convert")),
-            repeat.select(pl.col("v").median().cast(pl.Float64).alias("repeat")),
+            gap.select(pl.col(L.usual_gap_days).median().cast(pl.Float64).alias("gap")),
         ],
         how="horizontal",
     )
 
 
 def lifecycle_funnel(
-    snapshot: Snapshot, *, years: int = 2, rules: StageRules | None = None
+    ledger: Ledger, *, years: int = 2, rules: StageRules = DEFAULT_STAGES
 ) -> FunnelReport:
-    """The lifecycle funnel of ``snapshot`` (see the module docstring for each step).
+    """The lifecycle funnel of ``ledger`` at its as-of date (module docstring).
 
     Parameters
     ----------
-    snapshot
-        The company's data.
+    ledger
+        The customer ledger.
     years
         N of the last step, "still active after N years" (whole years >= 1).
     rules
@@ -288,36 +278,27 @@ def lifecycle_funnel(
     """
     if isinstance(years, bool) or not isinstance(years, int) or years < 1:
         raise ValueError(f"years must be a whole number >= 1, got {years!r}")
-    rules = rules or StageRules()
     labels = _labels(years, rules.mature_days)
-    entrants = _entrants(snapshot, years, rules.mature_days)
-    walk_ins = (
-        snapshot.customers.select(C.customer_id)
-        .join(
-            leads_lazy(snapshot).select(pl.col(C.converted_customer_id).alias(C.customer_id)),
-            on=C.customer_id,
-            how="anti",
-        )
-        .select(pl.len().alias("n"))
-    )
-    overall, channel, cohort, walk_in, medians = pl.collect_all(
+    lead_rows = leads(ledger)
+    entrants = _entrants(ledger, lead_rows, years, rules.mature_days).collect().lazy()
+    linked = lead_rows.filter(pl.col(LINKED)).height
+    overall, channel, cohort, medians = pl.collect_all(
         [
             _steps(entrants, [], labels),
             _steps(entrants, [CHANNEL], labels),
             _steps(entrants, [COHORT], labels),
-            walk_ins,
-            _medians(snapshot),
+            _medians(ledger, lead_rows),
         ]
     )
     return FunnelReport(
-        as_of=snapshot.as_of,
+        as_of=ledger.as_of,
         years=years,
         mature_days=rules.mature_days,
-        business_model=snapshot.manifest.business_model,
+        business_model=ledger.snapshot.manifest.business_model,
         steps=overall,
         by_channel=channel,
         by_cohort=cohort,
-        walk_in_customers=int(walk_in["n"][0]),
+        walk_in_customers=ledger.customers.height - linked,
         median_days_to_first_purchase=medians["convert"][0],
-        median_days_to_repeat=medians["repeat"][0],
+        median_usual_gap_days=medians["gap"][0],
     )

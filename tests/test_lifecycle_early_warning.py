@@ -1,0 +1,91 @@
+"""The early-warning list: real CLVs (never under a cent), ranked by value at risk, and a CSV
+a spreadsheet reads safely (words for headers, cents, no exponents, no formulas)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from crm_core.copy.lifecycle import warning_csv, warning_rows
+from crm_core.data.snapshot import load_snapshot
+from crm_core.lifecycle.early_warning import MIN_CLV, early_warning, to_csv
+from crm_core.lifecycle.report import lifecycle_report
+from crm_core.metrics.compute import snapshot_metrics
+
+NUMBER = re.compile(r"^-?\d+(\.\d{1,2})?$")
+
+
+def stage_rows(**columns) -> pl.DataFrame:
+    n = len(columns["clv"])
+    base = {
+        "cid": list(range(n)),
+        "customer_id": [f"c{i}" for i in range(n)],
+        "stage": ["declining"] * n,
+        "revenue_ttm": [10.0] * n,
+        "p_alive": [0.5] * n,
+    }
+    return pl.DataFrame(base | columns)
+
+
+def test_ranked_by_clv_with_the_left_out_counted() -> None:
+    rows = stage_rows(
+        clv=[7.62e-21, 8767.569999999998, None, 0.004, 12.5, 0.01],
+        stage=["declining"] * 5 + ["mature"],
+    )
+    w = early_warning(rows.with_columns(pl.col("stage")), with_clv=True)
+    assert w.table["customer_id"].to_list() == ["c1", "c4"]
+    assert w.table["value_at_risk"].to_list() == [8767.569999999998, 12.5]
+    assert (w.declining, w.not_valued, w.below_cent, w.left_out) == (5, 1, 2, 3)
+    exactly_a_cent = early_warning(stage_rows(clv=[MIN_CLV]), with_clv=True)
+    assert exactly_a_cent.table.height == 1
+    # without a valuation: every declining customer, by 12-month revenue
+    plain = early_warning(stage_rows(clv=[None, None], revenue_ttm=[5.0, 9.0]), with_clv=False)
+    assert plain.table["customer_id"].to_list() == ["c1", "c0"]
+    assert plain.table["value_at_risk"].is_null().all()
+
+
+def test_csv_has_words_cents_and_no_formulas() -> None:
+    frame = pl.DataFrame(
+        {
+            "customer_id": ["=HYPERLINK(1)", "+1", "-2", "@x", "plain"],
+            "clv": [8767.569999999998, 7.62e-21, 1e12, 0.014, 3.0],
+            "p_alive": [0.98766, 0.0, 1.0, 0.5, 0.25],
+        }
+    )
+    text = to_csv(
+        frame, {"customer_id": "Customer", "clv": "CLV (USD)", "p_alive": "P(alive) (%)"},
+        percent=("p_alive",),
+    ).decode()  # fmt: skip
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["Customer", "CLV (USD)", "P(alive) (%)"]
+    assert [r[0] for r in rows[1:]] == ["'=HYPERLINK(1)", "'+1", "'-2", "'@x", "plain"]
+    assert [r[1] for r in rows[1:]] == ["8767.57", "0.00", "1000000000000.00", "0.01", "3.00"]
+    assert [r[2] for r in rows[1:]] == ["98.77", "0.00", "100.00", "50.00", "25.00"]
+
+
+@pytest.mark.parametrize("which", ["retail", "subscription"])
+def test_sample_list_and_csv(which: str, sample_dir: Path, subscription_dir: Path) -> None:
+    snap = load_snapshot(sample_dir if which == "retail" else subscription_dir)
+    report = lifecycle_report(snapshot_metrics(snap))
+    w = report.early_warning
+    assert w.table.height > 0
+    assert (w.table["clv"] >= MIN_CLV).all()
+    rows = list(csv.reader(io.StringIO(warning_csv(report).decode())))
+    header, body = rows[0], rows[1:]
+    assert len(body) == w.table.height
+    assert "Value at risk = CLV (USD)" in header and "Customer" in header
+    assert all(re.fullmatch(r"[A-Z][A-Za-z0-9 (),%=$/.]*", h) for h in header), header
+    money = [header.index(h) for h in header if h.endswith("(USD)")]
+    for row in body:
+        for i in money:
+            assert NUMBER.match(row[i]), row[i]
+            assert "e" not in row[i].lower()
+        assert float(row[header.index("Value at risk = CLV (USD)")]) >= MIN_CLV
+    shown = warning_rows(report)
+    assert shown.height == min(w.table.height, 500)
+    assert "cid" not in shown.columns and "stage" not in shown.columns
