@@ -426,23 +426,3 @@ def test_bands_by_several_groupings_share_the_draws(retail):
     assert by["all"].table["segment"].to_list() == ["All customers"]
     with pytest.raises(ValueError, match="draws"):
         clv_bands_by(res, {"all": None}, draws=5)
-
-
-def test_group_labels_by_profit_tier_and_channel(make_snapshot):
-    from crm_core.clv.uncertainty import group_labels
-
-    # as of 2026-09-30: ten customers with profits 10..100 in the last year, one inactive
-    customers = [customer(f"C{i}", date(2025, 1, 1), channel="Web" if i % 2 else "Store")
-                 for i in range(11)]  # fmt: skip
-    sales = [purchase(f"C{i}", date(2026, 3, 1), 10.0 * (i + 1)) for i in range(10)]
-    sales.append(purchase("C10", date(2025, 2, 1), 500.0))  # before the last 12 months
-    snap = make_snapshot(customers, sales)
-    tiers = dict(group_labels(snap, "tier").iter_rows())
-    assert tiers["C9"] == "Tier A (top 10%)"  # the most profitable of ten
-    assert tiers["C8"] == tiers["C7"] == "Tier B (next 20%)"
-    assert tiers["C0"] == "Tier C (other 70%)"
-    assert tiers["C10"] == "No activity in the last 12 months"
-    channels = dict(group_labels(snap, "channel").iter_rows())
-    assert channels["C1"] == "Web" and channels["C2"] == "Store"
-    with pytest.raises(ValueError, match="tier, channel"):
-        group_labels(snap, "region")

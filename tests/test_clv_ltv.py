@@ -15,7 +15,9 @@ from crm_core.clv.ltv import (
     ltv_table_from_cohort,
     payback_year,
 )
+from crm_core.data.ledger import Ledger, build_ledger
 from crm_core.data.snapshot import Snapshot
+from crm_core.errors import NotEnoughData
 
 
 def test_planning_table_by_hand():
@@ -149,61 +151,96 @@ def _cohort_snapshot(business_model: str = "non_contractual") -> Snapshot:
     )
 
 
+def _ledger(business_model: str = "non_contractual") -> Ledger:
+    return build_ledger(_cohort_snapshot(business_model))
+
+
 def test_observed_cohort_by_hand():
-    snap = _cohort_snapshot()
-    assert cohort_years_observed(snap, "2024-03-31") == 2
-    t = ltv_table_from_cohort(snap, "2024-01-01", "2024-03-31", 2)
-    # year 1: revenue 100 + 50 + 20 + 200 + 40; direct cost 230 + service 5; acquisition 60
-    # year 2: A buys (the refund day is no purchase) and C buys: 2 of 3 remain
+    # as of 2026-06-30 the quarters count back: period 9 is Q1 2024 (A, B, C were won then),
+    # period 7 Q3 2024 (D). A cohort's year 1 is its acquisition quarter and the three after
+    # it (periods 9..6, Q1-Q4 2024), year 2 the next four (Q1-Q4 2025)
+    ledger = _ledger()
+    assert cohort_years_observed(ledger, 9) == 2
+    t = ltv_table_from_cohort(ledger, 9, 9, 2)
+    # year 1: revenue 100 + 50 + 200 + 40; direct cost 60 + 30 + 100 + 30 + service 5;
+    # acquisition 30 + 20 + 10. Year 2 (2025): A's 20 + 80 - 10 and C's 60; direct cost
+    # 10 + 40 + 30, service 7. A and C buy in 2025 (A's refund day is no purchase): 2 of 3
     assert t["customers"].to_list() == [3.0, 2.0]
-    assert t["revenue"].to_list() == pytest.approx([410.0, 130.0])
+    assert t["revenue"].to_list() == pytest.approx([390.0, 150.0])
     assert t["acquisition_costs"].to_list() == [60.0, 0.0]
-    assert t["total_costs"].to_list() == pytest.approx([295.0, 77.0])
-    assert t["cost_ratio"].to_list() == pytest.approx([235 / 410, 77 / 130])
-    assert t["gross_profit"].to_list() == pytest.approx([115.0, 53.0])
+    assert t["total_costs"].to_list() == pytest.approx([285.0, 87.0])
+    assert t["cost_ratio"].to_list() == pytest.approx([225 / 390, 87 / 150])
+    assert t["gross_profit"].to_list() == pytest.approx([105.0, 63.0])
     assert t["retention_rate"][0] == pytest.approx(2 / 3)
-    assert t["retention_rate"][1] is None  # year 3 is not fully observed
-    assert t["ltv"].to_list() == pytest.approx([115 / 3, (115 + 53 / 1.1) / 3])
+    assert t["retention_rate"][1] is None  # year 3 (2026) is not fully observed
+    assert t["ltv"].to_list() == pytest.approx([105 / 3, (105 + 63 / 1.1) / 3])
     assert payback_year(t) == 1
-    one = ltv_table_from_cohort(snap, date(2024, 1, 1), date(2024, 3, 31), 1, discount_rate=0.0)
+    assert ltv_table_from_cohort(ledger, 9).equals(t)  # default: one period, all its years
+    one = ltv_table_from_cohort(ledger, 9, 9, 1, discount_rate=0.0)
     assert one["retention_rate"][0] == pytest.approx(2 / 3)  # year 2 observed: rate known
+    # a span of periods: each member's years count from their own acquisition quarter
+    wide = ltv_table_from_cohort(ledger, 9, 7, 1)  # A, B, C (Q1 2024) and D (Q3 2024)
+    assert wide["customers"].to_list() == [4.0]
+    assert wide["revenue"][0] == pytest.approx(390.0 + 999.0)  # D's year 1: Q3 2024-Q2 2025
+
+
+def test_observed_cohort_totals_are_the_panels(make_snapshot):
+    """Every member's money in the observed years is in the table, once."""
+    from datetime import timedelta
+
+    from conftest import customer, purchase
+
+    won = date(2025, 1, 15)
+    customers = [customer(f"C{i}", won + timedelta(days=7 * i)) for i in range(8)]
+    sales = [purchase(f"C{i}", won + timedelta(days=7 * i + 30 * k), 10.0 + i, 4.0)
+             for i in range(8) for k in range(12)]  # fmt: skip
+    ledger = build_ledger(make_snapshot(customers, sales, as_of=date(2026, 9, 30)))
+    # Q1 2025 is period 6 as of 30 Sep 2026; year 1 = Q1 2025 - Q4 2025
+    members = [f"C{i}" for i in range(8) if won + timedelta(days=7 * i) <= date(2025, 3, 31)]
+    t = ltv_table_from_cohort(ledger, 6, 6, 1)
+    inside = [s for s in sales if s["customer_id"] in members and s["date"] <= date(2025, 12, 31)]
+    assert t["customers"][0] == len(members)
+    assert t["revenue"][0] == pytest.approx(sum(s["amount"] for s in inside))
+    assert t["total_costs"][0] == pytest.approx(sum(s["cost"] for s in inside))
 
 
 def test_observed_contractual_cohort_counts_running_contracts():
-    t = ltv_table_from_cohort(_cohort_snapshot("contractual"), "2024-01-01", "2024-03-31", 2)
-    # B cancelled in its first year; A's contract still ran at the start of its year 2
+    # monthly periods: Jan-Mar 2024 are periods 29..27 as of 2026-06-30; B cancelled in its
+    # first year, A's contract still ran at the end of its first year (Dec 2024)
+    t = ltv_table_from_cohort(_ledger("contractual"), 29, 27, 2)
     assert t["customers"].to_list() == [3.0, 2.0]
 
 
 @pytest.mark.parametrize(
-    ("args", "match"),
+    ("args", "error", "match"),
     [
-        (("2024-04-01", "2024-03-31", 1), "after"),
-        (("2024-01-01", "2024-03-31", 3), "observed for 2"),
-        (("2023-01-01", "2023-12-31", 1), "no customers"),
-        (("2024-01-01", "2024-03-31", 0), "whole number"),
+        ((8, 9, 1), ValueError, "youngest"),
+        ((9, 9, 3), NotEnoughData, "observed for 2"),
+        ((12, 12, 1), NotEnoughData, "nobody was acquired"),
+        ((9, 9, 0), ValueError, "whole number"),
+        ((5, 5, 1), NotEnoughData, "nobody was acquired"),
     ],
 )
-def test_bad_cohort_arguments(args, match):
-    with pytest.raises(ValueError, match=match):
-        ltv_table_from_cohort(_cohort_snapshot(), *args)
+def test_bad_cohort_arguments(args, error, match):
+    with pytest.raises(error, match=match):
+        ltv_table_from_cohort(_ledger(), *args)
 
 
-def test_cohort_choices_are_yearly_spans_ending_whole_years_before_as_of():
+def test_cohort_choices_are_yearly_spans_of_acquisition_periods():
     from crm_core.clv.ltv import Cohort, cohort_choices
 
-    # as of 2026-06-30: A, B, C (Jan-Mar 2024) and D (Jul 2024) were won in the twelve
-    # months to 2024-06-30 (A, B, C; 2 years observed) or to 2025-06-30 (D; 1 year)
+    # as of 2026-06-30: A, B, C (Q1 2024, period 9) and D (Q3 2024, period 7) were won in the
+    # four quarters to 2024-06-30 (periods 8-11; 2 years observed) or to 2025-06-30 (4-7)
     snap = _cohort_snapshot()
-    assert cohort_choices(snap) == [
-        Cohort(date(2024, 1, 10), date(2024, 6, 30), 2, 3),  # starts at the first acquisition
-        Cohort(date(2024, 7, 1), date(2025, 6, 30), 1, 1),
+    assert cohort_choices(build_ledger(snap)) == [
+        Cohort(date(2024, 1, 10), date(2024, 6, 30), 2, 3, 11, 8),  # from the first acquisition
+        Cohort(date(2024, 7, 1), date(2025, 6, 30), 1, 1, 7, 4),
     ]
-    assert cohort_choices(snap)[0].label == "acquired Jan 2024 – Jun 2024"
-    assert cohort_choices(snap.cut("2025-03-31")) == [
-        Cohort(date(2024, 1, 10), date(2024, 3, 31), 1, 3)
+    assert cohort_choices(build_ledger(snap))[0].label == "acquired Jan 2024 – Jun 2024"
+    assert cohort_choices(build_ledger(snap.cut("2025-03-31"))) == [
+        Cohort(date(2024, 1, 10), date(2024, 3, 31), 1, 3, 7, 4)
     ]
-    assert cohort_choices(snap.cut("2024-12-31")) == []  # nobody observed a whole year
+    assert cohort_choices(build_ledger(snap.cut("2024-12-31"))) == []  # no whole year yet
 
 
 def test_ltv_table_in_words_and_its_finding():
@@ -226,10 +263,12 @@ def test_ltv_table_in_words_and_its_finding():
         payback_finding(t, "EUR")
         == "turned profitable in year 2: LTV €16.74 per customer after 3 years"
     )
-    observed = ltv_table_from_cohort(_cohort_snapshot(), "2024-01-01", "2024-03-31", 2)
+    observed = ltv_table_from_cohort(_ledger(), 9, 9, 2)
     assert ltv_table_text(observed)["Year 2"][1] == "n/a"  # year 3 not observed
     assert payback_finding(observed) == (
-        "paid back in their first year: LTV $54.39 per customer after 2 years"  # (115+53/1.1)/3
+        "paid back in their first year: LTV $54.09 per customer after 2 years"  # (105+63/1.1)/3
     )
+    renamed = ltv_table_text(observed, labels={"customers": "Customers who bought"})
+    assert renamed["Measure"][0] == "Customers who bought"
     never = ltv_table(100, 0.8, 50.0, 0.9, acquisition_cost=500, discount_rate=0.1, years=1)
     assert payback_finding(never) == "have not paid back after 1 year: -$495 per customer"

@@ -42,22 +42,34 @@ __all__ = [
 
 
 def clv_distribution_figure(result: ClvResult, *, bins: int = 40) -> go.Figure:
-    """Histogram of customer CLV, titled with the share of equity the top 10% hold."""
+    """Customers by CLV (``bins`` equal-width bars from 0 to the largest CLV, counted in
+    crm_core so the browser gets ``bins`` bars, not a point per customer), titled with the
+    share of equity the top 10% hold."""
     values = result.table[CLV].to_numpy()
     cur = result.currency
+    top = values.max() if values.size else 0.0
+    counts, edges = np.histogram(values, bins=bins, range=(0.0, float(top) or 1.0))
+    keep = counts > 0
+    low, high = edges[:-1][keep], edges[1:][keep]
     fig = go.Figure()
-    fig.add_histogram(
-        x=values,
-        nbinsx=bins,
+    fig.add_bar(
+        x=(low + high) / 2,
+        y=counts[keep],
+        width=(high - low) * 0.95,
         marker_color=PRIMARY,
         name="Customers",
-        hovertemplate=f"CLV %{{x}} ({cur})<br>%{{y}} customers<extra></extra>",
+        customdata=[
+            f"{fmt_money(lo, cur)} to {fmt_money(hi, cur)}"
+            for lo, hi in zip(low, high, strict=True)
+        ],
+        hovertemplate="CLV %{customdata}<br>%{y:,} customers<extra></extra>",
     )
-    if values.size and result.customer_equity > 0:
-        top = np.sort(values)[::-1][: max(1, values.size // 10)].sum() / result.customer_equity
-        title = f"The top 10% of customers hold {fmt_pct(top)} of customer equity"
-    else:
-        title = "No customer value to show"
+    share = result.top_share(0.10)
+    title = (
+        f"The top 10% of customers hold {fmt_pct(share)} of customer equity"
+        if share is not None
+        else "No customer value to show"
+    )
     fig.add_vline(
         x=result.average_clv,
         line_dash="dash",
@@ -66,7 +78,7 @@ def clv_distribution_figure(result: ClvResult, *, bins: int = 40) -> go.Figure:
         annotation_position="top right",
     )
     fig.update_xaxes(title_text=f"CLV per customer ({cur})", tickprefix=currency_prefix(cur),
-                     tickformat="~s")  # fmt: skip
+                     tickformat="~s", rangemode="tozero")  # fmt: skip
     # CLV is highly skewed: a log count axis keeps the long tail of valuable customers visible
     fig.update_yaxes(title_text="Customers (log scale)", type="log", dtick=1)
     subtitle = (
@@ -281,8 +293,8 @@ def holdout_tracking_figure(check: HoldoutCheck) -> go.Figure:
         (ACTUAL, "Actual", {"color": PRIMARY, "width": 3}),
         (PREDICTED, "Predicted", {"color": NEUTRAL, "dash": "dash"}),
     ):
-        fig.add_scatter(x=t["date"].to_list(), y=t[column].to_list(), name=name, mode="lines",
-                        line=style,
+        fig.add_scatter(x=t["date"].to_list(), y=t[column].to_list(), name=name,
+                        mode="lines+markers", line=style,
                         hovertemplate=f"%{{x}}<br>{name}: %{{y:,.0f}}<extra></extra>")  # fmt: skip
     fig.add_vline(x=check.calibration_end, line_color=NEUTRAL, line_width=1)
     fig.add_annotation(x=check.calibration_end, y=1, yref="paper", text="Calibration end",

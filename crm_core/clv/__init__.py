@@ -32,7 +32,7 @@ from crm_core.clv.ltv import (
 )
 from crm_core.clv.margin import ContributionMargin, contribution_margin
 from crm_core.clv.sbg import SBGModel, fit_sbg, fit_sbg_censored
-from crm_core.clv.uncertainty import ClvBands, clv_bands, clv_bands_by, group_labels
+from crm_core.clv.uncertainty import ClvBands, clv_bands, clv_bands_by
 from crm_core.clv.valuation import DEFAULT_HORIZON_YEARS, ClvResult, value
 
 __all__ = [
@@ -65,7 +65,6 @@ __all__ = [
     "fit_models",
     "fit_sbg",
     "fit_sbg_censored",
-    "group_labels",
     "holdout_check",
     "ltv_table",
     "ltv_table_from_cohort",

@@ -1,21 +1,45 @@
-"""Per-customer CLV of a snapshot in one call, and the fitted parameters in words.
+"""Per-customer CLV of a snapshot in one call, the valued customers as a table, and the
+fitted parameters in words.
 
 :func:`customer_clv` is the convenience entry point of the CLI: it builds the customer
 ledger, fits the model set once (:func:`crm_core.clv.fitted.fit_models`) and values every
 customer (:func:`crm_core.clv.valuation.value`). Pages never call it: they read the cached
 ledger and model set of the app layer, so nothing is fitted twice.
+:func:`customer_table` lays a valuation out for people (the most valuable customers, or all
+of them for a download); :func:`parameter_table` lists the fitted parameters.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from crm_core.clv.fitted import fit_models
-from crm_core.clv.valuation import DEFAULT_HORIZON_YEARS, ClvResult, value
-from crm_core.data.ledger import build_ledger
+from crm_core.clv.fitted import NEXT_RENEWAL_YEARS, PERIODS_PAID, REVENUE_PER_PERIOD, fit_models
+from crm_core.clv.summary import DAYS_PER_YEAR, FREQUENCY, RECENCY, T_AGE
+from crm_core.clv.valuation import (
+    CLV,
+    DEFAULT_HORIZON_YEARS,
+    EXPECTED_PURCHASES,
+    EXPECTED_SPEND,
+    P_ALIVE,
+    ClvResult,
+    value,
+)
+from crm_core.data.ledger import Ledger, build_ledger
+from crm_core.data.schema import C
 from crm_core.data.snapshot import Snapshot
 
-__all__ = ["PARAMETER_COLUMNS", "customer_clv", "parameter_table"]
+__all__ = [
+    "DAYS_TO_RENEWAL",
+    "PARAMETER_COLUMNS",
+    "TIME_SINCE_LAST",
+    "customer_clv",
+    "customer_columns",
+    "customer_table",
+    "parameter_table",
+]
+
+TIME_SINCE_LAST = "time_since_last"
+DAYS_TO_RENEWAL = "days_to_next_renewal"
 
 
 def customer_clv(
@@ -63,6 +87,58 @@ def customer_clv(
         margin=margin,
         steps_per_year=steps_per_year,
     )
+
+
+# ------------------------------------------------------------------ customers
+
+
+def customer_columns(result: ClvResult) -> tuple[str, ...]:
+    """Columns of :func:`customer_table` for ``result``'s model, in order."""
+    if result.sbg is not None:
+        model = (PERIODS_PAID, REVENUE_PER_PERIOD, EXPECTED_PURCHASES, DAYS_TO_RENEWAL)
+    else:
+        model = (P_ALIVE, EXPECTED_PURCHASES, EXPECTED_SPEND, FREQUENCY, TIME_SINCE_LAST)
+    return (C.customer_id, CLV, *model, C.acquisition_channel, C.region)
+
+
+def customer_table(result: ClvResult, ledger: Ledger, *, limit: int | None = None) -> pl.DataFrame:
+    """The valued customers, most valuable first, ready to show or download.
+
+    Parameters
+    ----------
+    result
+        A valuation of ``ledger``'s model set.
+    ledger
+        The customer ledger (for each customer's acquisition channel and region).
+    limit
+        Only the ``limit`` most valuable customers (default: all).
+
+    Returns
+    -------
+    pl.DataFrame
+        :func:`customer_columns`: ``customer_id``, ``clv`` (currency, to the cent), then
+        ``p_alive`` (fraction), ``expected_purchases`` (over the horizon, 2 decimals),
+        ``expected_spend`` (currency per purchase, to the cent), ``frequency`` (repeat
+        purchases so far) and ``time_since_last`` (whole model time units, weeks or days,
+        since the last purchase) for BG/NBD; or ``periods_paid``,
+        ``revenue_per_period`` (to the cent), ``expected_purchases`` (renewals) and
+        ``days_to_next_renewal`` for sBG; then ``acquisition_channel`` and ``region``.
+    """
+    table = result.table if limit is None else result.table.head(limit)
+    derived = (
+        (pl.col(NEXT_RENEWAL_YEARS) * DAYS_PER_YEAR).round(0).cast(pl.Int64).alias(DAYS_TO_RENEWAL)
+        if result.sbg is not None
+        else (pl.col(T_AGE) - pl.col(RECENCY)).round(0).cast(pl.Int64).alias(TIME_SINCE_LAST)
+    )
+    cents = [c for c in (CLV, EXPECTED_SPEND, REVENUE_PER_PERIOD) if c in table.columns]
+    frame = table.lazy().with_columns(
+        derived,
+        pl.col(cents).round(2),
+        pl.col(EXPECTED_PURCHASES).round(2),
+        pl.col(P_ALIVE).round(4),
+    )
+    frame = ledger.with_customers(frame, C.acquisition_channel, C.region)
+    return frame.select(customer_columns(result)).collect()
 
 
 # ------------------------------------------------------------------ parameters

@@ -1,19 +1,24 @@
-"""Does the model predict? Calibration / holdout checks by date.
+"""Does the model predict? Calibration / holdout checks on the customer ledger.
 
-:func:`holdout_check` fits the snapshot's model on the data up to ``calibration_end`` and
-compares its predictions with what happened from then to the snapshot's as-of date:
+:func:`holdout_check` takes the model set fitted at the end of an earlier ledger period
+``k`` (the calibration end; :func:`crm_core.clv.fitted.fit_models` with ``period=k``, the
+same fit the app caches for that date) and compares its predictions with what the same
+ledger records from then to its as-of date (the holdout, periods ``k - 1 .. 0``):
 
 * **non-contractual** (BG/NBD, as in Fader, Hardie & Lee 2005, figures 3-4): repeat
   purchase days in the holdout per customer, predicted by the conditional expectation
   (FHL eq. 10) against actual, averaged by calibration frequency bucket ``0, 1, ..., 6,
-  7+``; and the weekly tracking series of cumulative repeat purchase days of the
-  calibration customers, actual against the sum of every customer's unconditional
-  expectation ``E[X(t)]`` since their first purchase.
-* **contractual** (sBG): customers with a running contract at ``calibration_end``,
+  7+``; and the tracking series, period end by period end, of cumulative repeat purchase
+  days of the calibration customers, actual against the sum of every customer's
+  unconditional expectation ``E[X(t)]`` since their first purchase.
+* **contractual** (sBG): customers with a running contract at the calibration end,
   predicted against actual share still running at as-of, by tenure bucket; and the
-  tracking series of active customers period by period through the holdout.
+  tracking series of those customers still under contract at each period end of the
+  holdout.
 
-Both produce the same :class:`HoldoutCheck` shape, so one chart serves both.
+Both produce the same :class:`HoldoutCheck` shape, so one chart serves both. The
+calibration ends offered (:func:`calibration_choices`) are the ledger's period ends a whole
+number of quarters back.
 """
 
 from __future__ import annotations
@@ -25,22 +30,15 @@ import numpy as np
 import polars as pl
 
 from crm_core.clv._dates import completed_months
-from crm_core.clv.bgnbd import BGNBDModel, fit_bgnbd
-from crm_core.clv.fitted import PERIODS_PAID, contract_inputs, fit_contract_sbg
+from crm_core.clv.bgnbd import BGNBDModel
+from crm_core.clv.fitted import ACTIVE_CONTRACT, PERIODS_PAID, FittedModels, fit_models
 from crm_core.clv.sbg import SBGModel
-from crm_core.clv.summary import (
-    DAYS_PER_UNIT,
-    FIRST_PURCHASE,
-    FREQUENCY,
-    RECENCY,
-    T_AGE,
-    purchase_days,
-    rfm_summary_lazy,
-)
-from crm_core.data.expressions import add_months, quarter_end
-from crm_core.data.ledger import build_ledger
+from crm_core.clv.summary import DAYS_PER_UNIT, FREQUENCY, RECENCY, T_AGE
+from crm_core.data.expressions import add_months
+from crm_core.data.ledger import L, Ledger
+from crm_core.data.periods import PERIOD_END
 from crm_core.data.schema import C
-from crm_core.data.snapshot import Snapshot
+from crm_core.errors import NotEnoughData
 from crm_core.formatting import fmt_count, fmt_pct
 
 __all__ = ["BUCKET", "HoldoutCheck", "calibration_choices", "holdout_check"]
@@ -64,7 +62,7 @@ class HoldoutCheck:
     Attributes
     ----------
     calibration_end, holdout_end
-        Last day of the calibration data and of the holdout (the snapshot's as-of).
+        Last day of the calibration data and of the holdout (the ledger's as-of date).
     model_name
         ``"BG/NBD"`` or ``"sBG"``.
     measure
@@ -147,63 +145,86 @@ def _day(value: date) -> str:
     return f"{value.day} {value:%b %Y}"
 
 
-def _as_day(value: date | str) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
-
-
-def holdout_check(
-    snapshot: Snapshot,
-    calibration_end: date | str,
-    *,
-    time_unit: str = "W",
-    period_months: int = 1,
-) -> HoldoutCheck:
-    """Fit on data up to ``calibration_end`` and compare predictions with the holdout
-    ``(calibration_end, as_of]`` (see the module docstring).
+def period_at(ledger: Ledger, day: date | str | int) -> int:
+    """The ledger period ending on ``day`` (an ``int`` is taken as the period itself).
 
     Raises
     ------
     ValueError
-        If ``calibration_end`` is not strictly before the snapshot's as-of date.
+        If ``day`` is not a period end of the ledger.
+    """
+    if isinstance(day, int):
+        if not 0 <= day < ledger.periods:
+            raise ValueError(f"the ledger has periods 0 .. {ledger.periods - 1}, got {day}")
+        return day
+    end = day if isinstance(day, date) else date.fromisoformat(str(day))
+    hit = ledger.grid.filter(pl.col(PERIOD_END) == end)
+    if hit.is_empty():
+        raise ValueError(f"{end} is not a period end of the ledger (as of {ledger.as_of})")
+    return int(hit["period"][0])
+
+
+def holdout_check(
+    ledger: Ledger,
+    calibration_end: date | str | int,
+    *,
+    models: FittedModels | None = None,
+    time_unit: str = "W",
+    period_months: int = 1,
+) -> HoldoutCheck:
+    """Compare the model fitted at ``calibration_end`` with the holdout ``(calibration_end,
+    as_of]`` of the same ledger (see the module docstring).
+
+    Parameters
+    ----------
+    ledger
+        The customer ledger (its as-of date ends the holdout).
+    calibration_end
+        A period end of the ledger before its as-of date, or the period's number.
+    models
+        The model set fitted at that period end (the app passes its cached fit); fitted
+        here with ``time_unit`` / ``period_months`` when not given.
+
+    Raises
+    ------
+    ValueError
+        If ``calibration_end`` is not a period end before the as-of date, or ``models``
+        describes another date.
     ModelFitError
         If the calibration data cannot support the model.
     """
-    cal = _as_day(calibration_end)
-    if cal >= snapshot.as_of:
+    k = period_at(ledger, calibration_end)
+    if k == 0:
         raise ValueError(
-            f"calibration_end {cal} must lie before the snapshot's as-of date {snapshot.as_of}"
+            f"calibration_end {ledger.period_end(0)} must lie before the ledger's as-of date"
         )
-    if snapshot.manifest.contractual:
-        return _sbg_check(snapshot, cal, period_months)
-    return _bgnbd_check(snapshot, cal, time_unit)
+    if models is None:
+        models = fit_models(ledger, k, time_unit=time_unit, period_months=period_months)
+    elif models.period != k or models.as_of != ledger.period_end(k):
+        raise ValueError(f"models were fitted at {models.as_of}, not at {ledger.period_end(k)}")
+    if models.sbg is not None:
+        return _sbg_check(ledger, k, models)
+    return _bgnbd_check(ledger, k, models)
 
 
-def calibration_choices(snapshot: Snapshot, *, min_history_months: int = 6) -> list[date]:
-    """Calibration ends a holdout check can use: quarter ends strictly before as-of and at
-    least ``min_history_months`` after the first recorded activity (acquisition or
-    purchase), latest first. Empty when the snapshot is too short."""
-    first = (
-        pl.concat(
-            [
-                snapshot.customers.select(pl.col(C.acquired_on).min().alias("d")),
-                snapshot.transactions.select(pl.col(C.date).min().alias("d")),
-            ]
-        )
-        .select(pl.col("d").min())
-        .collect()
-        .item()
-    )
-    if first is None:
+def calibration_choices(
+    ledger: Ledger, *, min_history_months: int = 6, step_periods: int | None = None
+) -> list[date]:
+    """Calibration ends a holdout check can use: the ledger's period ends a whole number of
+    quarters (``step_periods`` periods) before its as-of date and at least
+    ``min_history_months`` after the first recorded activity (acquisition or purchase),
+    latest first. Empty when the ledger is too short."""
+    step = step_periods or max(1, 3 // ledger.period_months)
+    customers = ledger.customers
+    if customers.is_empty():
         return []
-    floor = add_months(first, min_history_months)
-    end = quarter_end(snapshot.as_of)
-    if end >= snapshot.as_of:
-        end = quarter_end(add_months(snapshot.as_of, -3))
-    out = []
-    while end >= floor:
-        out.append(end)
-        end = quarter_end(add_months(end, -3))
-    return out
+    first = min(d for d in (customers[C.acquired_on].min(), customers[L.first_purchase].min())
+                if d is not None)  # fmt: skip
+    floor = add_months(first, min_history_months)  # type: ignore[arg-type]
+    return [
+        ledger.period_end(k) for k in range(step, ledger.periods, step)
+        if ledger.period_end(k) >= floor
+    ]  # fmt: skip
 
 
 def _bucket_expr(column: str) -> pl.Expr:
@@ -215,31 +236,32 @@ def _bucket_expr(column: str) -> pl.Expr:
     )
 
 
-def _bgnbd_check(snapshot: Snapshot, cal: date, time_unit: str) -> HoldoutCheck:
-    end = snapshot.as_of
-    unit = DAYS_PER_UNIT[time_unit]
-    summary = (
-        rfm_summary_lazy(snapshot.transactions, observation_end=cal, time_unit=time_unit)
-        .filter(pl.col(T_AGE) > 0)
-        .collect()
-    )
+def _bgnbd_check(ledger: Ledger, k: int, models: FittedModels) -> HoldoutCheck:
+    model, summary = models.bgnbd, models.inputs
+    if model is None or summary.is_empty():
+        raise NotEnoughData("no customer had a purchase before the calibration end")
+    cal, end = ledger.period_end(k), ledger.as_of
+    unit = DAYS_PER_UNIT[models.time_unit or "W"]
     x = summary[FREQUENCY].to_numpy().astype(np.float64)
-    model = fit_bgnbd(x, summary[RECENCY], summary[T_AGE], time_unit=time_unit)
     horizon = (end - cal).days / unit
     predicted = np.asarray(
         model.expected_purchases(horizon, x, summary[RECENCY].to_numpy(), summary[T_AGE].to_numpy())
     )
-    days = purchase_days(snapshot.transactions).collect()
+    known = summary.lazy().select(L.cid)
     holdout = (
-        days.filter(pl.col(C.date) > pl.lit(cal))
-        .group_by(C.customer_id)
-        .agg(pl.len().cast(pl.Float64).alias(ACTUAL))
+        ledger.lazy()
+        .filter(pl.col(L.period) < k)
+        .join(known, on=L.cid, how="semi")
+        .group_by(L.cid)
+        .agg(pl.col(L.purchase_days).sum().cast(pl.Float64).alias(ACTUAL))
     )
     per_customer = (
-        summary.select(C.customer_id, FREQUENCY, FIRST_PURCHASE)
+        summary.lazy()
+        .select(L.cid, FREQUENCY)
         .with_columns(pl.Series(PREDICTED, predicted))
-        .join(holdout, on=C.customer_id, how="left", maintain_order="left")
+        .join(holdout, on=L.cid, how="left", maintain_order="left")
         .with_columns(pl.col(ACTUAL).fill_null(0.0))
+        .collect()
     )
     by_bucket = (
         per_customer.with_columns(
@@ -247,47 +269,8 @@ def _bgnbd_check(snapshot: Snapshot, cal: date, time_unit: str) -> HoldoutCheck:
             pl.min_horizontal(pl.col(FREQUENCY), pl.lit(_TOP_BUCKET)).alias(ORDER),
         )
         .group_by(BUCKET, ORDER)
-        .agg(
-            pl.len().alias(CUSTOMERS),
-            pl.col(ACTUAL).mean(),
-            pl.col(PREDICTED).mean(),
-        )
+        .agg(pl.len().alias(CUSTOMERS), pl.col(ACTUAL).mean(), pl.col(PREDICTED).mean())
         .sort(ORDER)
-    )
-    # weekly tracking of cumulative repeat purchase days (calibration customers only)
-    first = per_customer.select(C.customer_id, FIRST_PURCHASE)
-    start = first[FIRST_PURCHASE].min()
-    # weeks are aligned so that one ends exactly on the calibration end
-    first_end = cal - timedelta(days=7 * ((cal - start).days // 7))
-    week_end = []
-    day = first_end
-    while day < end:
-        week_end.append(day)
-        day += timedelta(days=7)
-    week_end.append(end)
-    n_weeks = len(week_end)
-    ends_days = np.array([(d - start).days for d in week_end])
-    repeats = (
-        days.join(first, on=C.customer_id, how="inner")
-        .filter(pl.col(C.date) > pl.col(FIRST_PURCHASE))
-        .select((pl.col(C.date) - pl.lit(start)).dt.total_days().alias("_day"))
-    )
-    week_of = np.searchsorted(ends_days, repeats["_day"].to_numpy(), side="left")
-    actual_weekly = np.bincount(week_of, minlength=n_weeks)[:n_weeks]
-    cohorts = first.group_by(FIRST_PURCHASE).agg(pl.len().alias("_n"))
-    offsets = np.array([(d - start).days for d in cohorts[FIRST_PURCHASE].to_list()])
-    sizes = cohorts["_n"].to_numpy().astype(np.float64)
-    age = np.clip(ends_days[None, :] - offsets[:, None], 0, None).astype(np.float64) / unit
-    expected = model._alive_expectation(age, np.zeros_like(age), np.zeros_like(age))
-    predicted_cum = sizes @ expected
-    tracking = pl.DataFrame(
-        {
-            STEP: np.arange(1, n_weeks + 1),
-            C.date: pl.Series(week_end, dtype=pl.Date),
-            ACTUAL: np.cumsum(actual_weekly).astype(np.float64),
-            PREDICTED: predicted_cum,
-            PERIOD: [CALIBRATION if d <= cal else HOLDOUT for d in week_end],
-        }
     )
     return HoldoutCheck(
         calibration_end=cal,
@@ -296,11 +279,53 @@ def _bgnbd_check(snapshot: Snapshot, cal: date, time_unit: str) -> HoldoutCheck:
         measure="repeat purchases",
         bucket_label="Repeat purchases in calibration",
         by_bucket=by_bucket,
-        tracking=tracking,
+        tracking=_bgnbd_tracking(ledger, k, model, known, unit),
         actual_total=float(per_customer[ACTUAL].sum()),
         predicted_total=float(per_customer[PREDICTED].sum()),
         customers=per_customer.height,
         bgnbd=model,
+    )
+
+
+def _bgnbd_tracking(
+    ledger: Ledger, k: int, model: BGNBDModel, known: pl.LazyFrame, unit: float
+) -> pl.DataFrame:
+    """Cumulative repeat purchase days of the calibration customers at every period end
+    from their first purchases on, and the model's unconditional expectation."""
+    repeats = (
+        ledger.lazy()
+        .join(known, on=L.cid, how="semi")
+        .group_by(L.period)
+        .agg((pl.col(L.cum_purchase_days) - 1).clip(lower_bound=0).sum().alias(ACTUAL))
+    )
+    first = ledger.with_customers(known, L.first_purchase).group_by(L.first_purchase).len()
+    cohorts = first.collect()
+    start = cohorts[L.first_purchase].min()
+    grid = (
+        ledger.grid.lazy()
+        .filter(pl.col(PERIOD_END) >= pl.lit(start))
+        .select(pl.col("period").alias(L.period), pl.col(PERIOD_END).alias(C.date))
+        .join(repeats, on=L.period, how="left")
+        .with_columns(pl.col(ACTUAL).fill_null(0).cast(pl.Float64))
+        .sort(L.period, descending=True)
+        .collect()
+    )
+    age = (
+        (grid[C.date].to_numpy()[None, :] - cohorts[L.first_purchase].to_numpy()[:, None])
+        .astype("timedelta64[D]")
+        .astype(np.float64)
+    )
+    expected = np.asarray(model.expected_purchases_new(np.clip(age, 0.0, None) / unit))
+    predicted = cohorts["len"].to_numpy().astype(np.float64) @ expected
+    return grid.select(
+        pl.int_range(1, pl.len() + 1).alias(STEP),
+        C.date,
+        ACTUAL,
+        pl.Series(PREDICTED, predicted),
+        pl.when(pl.col(L.period) >= k)
+        .then(pl.lit(CALIBRATION))
+        .otherwise(pl.lit(HOLDOUT))
+        .alias(PERIOD),
     )
 
 
@@ -315,25 +340,31 @@ _TENURE_BUCKETS = (
 )
 
 
-def _sbg_check(snapshot: Snapshot, cal: date, period_months: int) -> HoldoutCheck:
-    end = snapshot.as_of
-    calib = snapshot.cut(cal)
-    histories = contract_inputs(build_ledger(calib), 0, period_months)
-    model = fit_contract_sbg(histories, period_months)
-    active = histories.filter(pl.col("active")).select(C.customer_id, PERIODS_PAID)
-    info = (
-        snapshot.customers.select(C.customer_id, C.acquired_on, C.churned_on)
-        .join(active.lazy(), on=C.customer_id, how="inner")
-        .collect()
-    )
+def _sbg_check(ledger: Ledger, k: int, models: FittedModels) -> HoldoutCheck:
+    model = models.sbg
+    assert model is not None
+    period_months = models.period_months or 1
+    cal, end = ledger.period_end(k), ledger.as_of
+    running = models.inputs.lazy().filter(pl.col(ACTIVE_CONTRACT)).select(L.cid, PERIODS_PAID)
+    info = ledger.with_customers(running, C.acquired_on).collect()
+    if info.is_empty():
+        raise NotEnoughData(f"no contract was running on {cal}")
     paid = info[PERIODS_PAID].to_numpy().astype(np.float64)
     base_surv = np.asarray(model.survival(paid - 1))
-    step_dates = [cal]
-    while step_dates[-1] < end:
-        step_dates.append(min(add_months(cal, len(step_dates) * period_months), end))
-    rows_actual, rows_pred = [], []
-    last_pred = None
-    for d in step_dates:
+    # customers still under contract at each period end of the holdout (the ledger's rule)
+    still = (
+        ledger.lazy()
+        .filter(pl.col(L.period) <= k)
+        .join(running, on=L.cid, how="semi")
+        .group_by(L.period)
+        .agg(pl.col(L.active).sum().cast(pl.Float64).alias(ACTUAL))
+        .sort(L.period, descending=True)
+        .collect()
+    )
+    periods = still[L.period].to_list()
+    dates = [ledger.period_end(p) for p in periods]
+    predictions = []
+    for d in dates:
         started = (
             info.select(
                 (completed_months(pl.lit(d), pl.col(C.acquired_on)) // period_months + 1).alias("s")
@@ -342,20 +373,28 @@ def _sbg_check(snapshot: Snapshot, cal: date, period_months: int) -> HoldoutChec
             .astype(np.float64)
         )
         renewals = np.maximum(started - paid, 0)
-        pred = np.asarray(model.survival(paid - 1 + renewals)) / base_surv
-        still = info.select(
-            (pl.col(C.churned_on).is_null() | (pl.col(C.churned_on) > pl.lit(d))).alias("a")
-        )["a"].to_numpy()
-        rows_actual.append(float(still.sum()))
-        rows_pred.append(float(pred.sum()))
-        last_pred, last_still = pred, still
+        predictions.append(np.asarray(model.survival(paid - 1 + renewals)) / base_surv)
+    last_pred = predictions[-1]
+    last_still = (
+        info.select(L.cid)
+        .join(
+            ledger.at(0).select(L.cid, L.active).collect(),
+            on=L.cid,
+            how="left",
+            maintain_order="left",
+        )[L.active]
+        .fill_null(False)
+        .to_numpy()
+    )
+    rows_actual = still[ACTUAL].to_list()
+    rows_pred = [float(p.sum()) for p in predictions]
     tracking = pl.DataFrame(
         {
-            STEP: np.arange(len(step_dates)),
-            C.date: pl.Series(step_dates, dtype=pl.Date),
+            STEP: np.arange(len(dates)),
+            C.date: pl.Series(dates, dtype=pl.Date),
             ACTUAL: rows_actual,
             PREDICTED: rows_pred,
-            PERIOD: [CALIBRATION] + [HOLDOUT] * (len(step_dates) - 1),
+            PERIOD: [CALIBRATION] + [HOLDOUT] * (len(dates) - 1),
         }
     )
     order = np.zeros(paid.size, dtype=np.int64)

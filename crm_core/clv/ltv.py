@@ -9,24 +9,23 @@ risk), the NPV of the profit, the cumulative NPV and the LTV per original custom
 :func:`payback_year` is the first year the cumulative NPV turns positive.
 
 :func:`ltv_table` builds the table from planning assumptions; :func:`ltv_table_from_cohort`
-from an actual acquisition cohort of a snapshot. Both share one builder, so a column means
+from an actual cohort of the customer ledger: the customers acquired in a span of ledger
+periods, followed period by period in the panel. Both share one builder, so a column means
 the same in both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 import polars as pl
 
-from crm_core.clv._dates import completed_months, shifted
-from crm_core.clv.summary import purchase_days
-from crm_core.data.expressions import add_months
+from crm_core.data.ledger import L, Ledger
 from crm_core.data.schema import C
-from crm_core.data.snapshot import Snapshot
+from crm_core.errors import NotEnoughData
 from crm_core.formatting import fmt_count, fmt_money, fmt_pct
 
 __all__ = [
@@ -56,21 +55,8 @@ NPV_PROFIT = "npv_profit"
 CUMULATIVE_NPV = "cumulative_npv"
 LTV = "ltv"
 
-LTV_COLUMNS = (
-    YEAR,
-    CUSTOMERS,
-    RETENTION,
-    SPEND,
-    REVENUE,
-    COST_RATIO,
-    ACQUISITION,
-    TOTAL_COSTS,
-    GROSS_PROFIT,
-    DISCOUNT_FACTOR,
-    NPV_PROFIT,
-    CUMULATIVE_NPV,
-    LTV,
-)
+LTV_COLUMNS = (YEAR, CUSTOMERS, RETENTION, SPEND, REVENUE, COST_RATIO, ACQUISITION, TOTAL_COSTS,
+               GROSS_PROFIT, DISCOUNT_FACTOR, NPV_PROFIT, CUMULATIVE_NPV, LTV)  # fmt: skip
 """Columns of every LTV table, in order (money in the snapshot's or caller's currency)."""
 
 _OPERATING = "_operating_costs"
@@ -228,142 +214,171 @@ def payback_year(table: pl.DataFrame) -> int | None:
 # ---------------------------------------------------------------------- cohorts
 
 
-def _as_day(value: date | str) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
+@dataclass(frozen=True)
+class Cohort:
+    """The customers acquired in the ledger periods ``youngest .. oldest`` (period numbers
+    count back from the as-of date), observed for ``years`` whole years after the youngest.
+
+    Attributes
+    ----------
+    start, end
+        First acquisition date of the members and last day of the youngest period.
+    years
+        Whole years observed for every member (:func:`cohort_years_observed`).
+    customers
+        Members.
+    oldest, youngest
+        The acquisition periods spanned.
+    """
+
+    start: date
+    end: date
+    years: int
+    customers: int
+    oldest: int
+    youngest: int
+
+    @property
+    def label(self) -> str:
+        """``"acquired Oct 2023 – Sep 2024"``."""
+        return f"acquired {self.start:%b %Y} – {self.end:%b %Y}"
 
 
-def _year_index(event: str, start: str) -> pl.Expr:
-    """Customer-relative year (1 = first twelve calendar months from ``start``)."""
-    return (completed_months(pl.col(event), pl.col(start)) // 12 + 1).alias(YEAR)
+def cohort_years_observed(ledger: Ledger, youngest: int) -> int:
+    """Whole years observed for customers acquired in period ``youngest``: a customer's
+    year ``t`` is their acquisition period and the next ``periods_per_year - 1`` periods
+    (year 1), then the next ``periods_per_year`` (year 2), and so on."""
+    return (int(youngest) + 1) // ledger.periods_per_year
 
 
-def cohort_years_observed(snapshot: Snapshot, cohort_end: date | str) -> int:
-    """Whole years since acquisition observed for every customer acquired by ``cohort_end``."""
-    end = _as_day(cohort_end)
-    years = 0
-    while add_months(end, 12 * (years + 1)) - timedelta(days=1) <= snapshot.as_of:
-        years += 1
-    return years
+def cohort_choices(ledger: Ledger) -> list[Cohort]:
+    """Yearly acquisition cohorts with at least one whole year observed, most observed first.
+
+    Cohort ``k`` (``k = 1, 2, ...``) holds the customers acquired in the ``periods_per_year``
+    periods ``k * periods_per_year .. (k + 1) * periods_per_year - 1``, so each of them is
+    observed for ``k`` whole years. Empty cohorts are left out.
+    """
+    per_year = ledger.periods_per_year
+    counts = (
+        ledger.customers.lazy()
+        .group_by((pl.col(L.acquired_period) // per_year).alias("_k"))
+        .agg(pl.len().alias("_n"), pl.col(C.acquired_on).min().alias("_start"))
+        .filter(pl.col("_k") >= 1)
+        .sort("_k", descending=True)
+        .collect()
+    )
+    return [
+        Cohort(start, ledger.period_end(k * per_year), k, n, k * per_year + per_year - 1,
+               k * per_year)
+        for k, n, start in counts.iter_rows()
+        if k * per_year < ledger.periods
+    ]  # fmt: skip
 
 
 def ltv_table_from_cohort(
-    snapshot: Snapshot,
-    cohort_start: date | str,
-    cohort_end: date | str,
-    years: int,
+    ledger: Ledger,
+    oldest: int,
+    youngest: int | None = None,
+    years: int | None = None,
     discount_rate: float | None = None,
 ) -> pl.DataFrame:
-    """The observed LTV table of the customers acquired from ``cohort_start`` to
-    ``cohort_end`` (inclusive).
+    """The observed LTV table of the customers acquired in the ledger periods ``youngest ..
+    oldest`` (``youngest`` defaults to ``oldest``: one acquisition period).
 
-    Years are counted per customer from their acquisition date (year 1 = the first twelve
-    calendar months). Per year:
+    A member's years count from their own acquisition period (:func:`cohort_years_observed`),
+    and every row sums the ledger panel over the members' periods of that year:
 
-    * customers remaining: year 1 the whole cohort; later years, for a non-contractual
-      business the customers with at least one purchase day in that year (see
-      :func:`crm_core.summary.purchase_days`), for a contractual one those whose contract
-      is still running at the start of the year (``churned_on`` empty or later);
-    * revenue: net amount of the cohort's transactions in that year (refunds included);
+    * customers: year 1 the whole cohort; later years, for a non-contractual business the
+      members with a purchase day in that year, for a contractual one those under contract
+      at the end of the year before (the ledger's activity rule for contracts);
+    * revenue: net amount of the members' transactions in the year (refunds included);
     * total costs: direct cost of those transactions plus service costs (all touchpoints),
       plus the cohort's acquisition costs in year 1; the cost ratio excludes acquisition;
-    * retention rate: customers remaining next year / this year (empty for the last row
-      when the next year is not fully observed).
+    * retention rate: customers next year / this year (empty for the last row when the
+      next year is not fully observed).
 
     Parameters
     ----------
-    snapshot
-        The company's data.
-    cohort_start, cohort_end
-        Acquisition dates of the cohort (inclusive).
+    ledger
+        The customer ledger.
+    oldest, youngest
+        Acquisition periods of the cohort (period numbers, ``youngest <= oldest``).
     years
-        Rows of the table; every cohort member must be observed for that many whole years
-        (see :func:`cohort_years_observed`).
+        Rows of the table; at most what every member is observed for (default: all).
     discount_rate
         Yearly discount rate; defaults to the snapshot's manifest.
 
     Raises
     ------
     ValueError
-        If the cohort is empty, the dates are reversed, or ``years`` exceeds what the
-        snapshot observes for the whole cohort.
+        If the periods are reversed or ``years`` exceeds what the ledger observes.
+    NotEnoughData
+        If nobody was acquired in those periods, or no whole year is observed.
     """
-    start, end = _as_day(cohort_start), _as_day(cohort_end)
-    if start > end:
-        raise ValueError(f"cohort_start {start} lies after cohort_end {end}")
+    youngest = oldest if youngest is None else youngest
+    if youngest > oldest or youngest < 0:
+        raise ValueError(f"need 0 <= youngest <= oldest, got {youngest} and {oldest}")
+    observed = cohort_years_observed(ledger, youngest)
+    years = observed if years is None else years
     if int(years) != years or years < 1:
         raise ValueError(f"years must be a whole number >= 1, got {years!r}")
     years = int(years)
-    observed = cohort_years_observed(snapshot, end)
     if years > observed:
-        raise ValueError(
-            f"customers acquired up to {end} are observed for {observed} whole year(s) as "
-            f"of {snapshot.as_of}; asked for {years}"
+        raise NotEnoughData(
+            f"customers acquired up to {ledger.period_end(min(youngest, ledger.periods - 1))} "
+            f"are observed for "
+            f"{observed} whole year(s) as of {ledger.as_of}; asked for {years}"
         )
-    d = _check_rate(snapshot.manifest.discount_rate if discount_rate is None else discount_rate)
+    d = _check_rate(ledger.snapshot.manifest.discount_rate if discount_rate is None
+                    else discount_rate)  # fmt: skip
+    per_year = ledger.periods_per_year
     rows = years + 1 if observed > years else years  # one more year gives the last retention
-
-    cohort = (
-        snapshot.customers.filter(pl.col(C.acquired_on).is_between(pl.lit(start), pl.lit(end)))
-        .select(C.customer_id, C.acquired_on, C.acquisition_cost, C.churned_on)
-        .collect()
-    )
-    n0 = cohort.height
+    members = ledger.customers.lazy().filter(pl.col(L.acquired_period).is_between(youngest, oldest))
+    n0, acquisition = members.select(pl.len(), pl.col(C.acquisition_cost).sum()).collect().row(0)
     if n0 == 0:
-        raise ValueError(f"no customers were acquired between {start} and {end}")
-    members = cohort.lazy().select(C.customer_id, C.acquired_on)
-
-    def by_year(frame: pl.LazyFrame, *aggs: pl.Expr) -> pl.LazyFrame:
-        return (
-            frame.join(members, on=C.customer_id, how="inner")
-            .with_columns(_year_index(C.date, C.acquired_on))
-            .filter(pl.col(YEAR).is_between(1, rows))
-            .group_by(YEAR)
-            .agg(*aggs)
+        last = ledger.periods - 1
+        first = ledger.grid["period_start"][min(oldest, last)]
+        raise NotEnoughData(
+            f"nobody was acquired from {first} to {ledger.period_end(min(youngest, last))}"
         )
-
-    grid = pl.LazyFrame({YEAR: np.arange(1, rows + 1, dtype=np.int64)})
-    money = by_year(
-        snapshot.transactions,
-        pl.col(C.amount).sum().alias(REVENUE),
-        pl.col(C.cost).sum().alias("_direct"),
+    age = pl.col(L.acquired_period) - pl.col(L.period)  # periods since acquisition
+    panel = (
+        ledger.lazy()
+        .join(members.select(L.cid, L.acquired_period), on=L.cid, how="inner")
+        .with_columns((age // per_year + 1).alias(YEAR))
+        .filter(pl.col(YEAR).is_between(1, rows))
     )
-    service = by_year(snapshot.service_costs, pl.col(C.cost).sum().alias("_service"))
-    if snapshot.manifest.contractual:
-        counts = [
-            cohort.select(
-                (
-                    pl.col(C.churned_on).is_null()
-                    | (pl.col(C.churned_on) > shifted(pl.col(C.acquired_on), pl.lit(12 * k)))
-                ).sum()
-            ).item()
-            for k in range(rows)
-        ]
-        active = pl.LazyFrame(
-            {
-                YEAR: np.arange(1, rows + 1, dtype=np.int64),
-                CUSTOMERS: np.asarray(counts, dtype=np.float64),
-            }
+    money = panel.group_by(YEAR).agg(
+        pl.col(L.revenue).sum().alias(REVENUE),
+        (pl.col(L.direct_cost) + pl.col(L.service_cost)).sum().alias(_OPERATING),
+    )
+    if ledger.contractual:  # under contract at the end of the year before
+        ends = panel.filter((age + 1) % per_year == 0)
+        active = ends.group_by((pl.col(YEAR) + 1).alias(YEAR)).agg(
+            pl.col(L.active).sum().cast(pl.Float64).alias(CUSTOMERS)
         )
-    else:
-        active = by_year(
-            purchase_days(snapshot.transactions),
-            pl.col(C.customer_id).n_unique().cast(pl.Float64).alias(CUSTOMERS),
+    else:  # bought in the year
+        active = (
+            panel.group_by(YEAR, L.cid)
+            .agg(pl.col(L.purchase_days).sum().alias("_days"))
+            .group_by(YEAR)
+            .agg((pl.col("_days") > 0).sum().cast(pl.Float64).alias(CUSTOMERS))
         )
-    acquisition = float(cohort[C.acquisition_cost].sum())
     base = (
-        grid.join(active, on=YEAR, how="left")
+        pl.LazyFrame({YEAR: np.arange(1, rows + 1, dtype=np.int64)})
+        .join(active, on=YEAR, how="left")
         .join(money, on=YEAR, how="left")
-        .join(service, on=YEAR, how="left")
         .with_columns(
             pl.when(pl.col(YEAR) == 1)
             .then(pl.lit(float(n0)))
             .otherwise(pl.col(CUSTOMERS).fill_null(0.0))
             .alias(CUSTOMERS),
             pl.col(REVENUE).fill_null(0.0),
-            (pl.col("_direct").fill_null(0.0) + pl.col("_service").fill_null(0.0)).alias(
-                _OPERATING
-            ),
-            pl.when(pl.col(YEAR) == 1).then(acquisition).otherwise(0.0).alias(ACQUISITION),
+            pl.col(_OPERATING).fill_null(0.0),
+            pl.when(pl.col(YEAR) == 1)
+            .then(float(acquisition or 0.0))
+            .otherwise(0.0)
+            .alias(ACQUISITION),
         )
         .sort(YEAR)
         .with_columns(
@@ -377,53 +392,17 @@ def ltv_table_from_cohort(
     return _finish(base, float(n0), d)
 
 
-@dataclass(frozen=True)
-class Cohort:
-    """Customers acquired from ``start`` to ``end`` (inclusive), observed for ``years``
-    whole years after the last of them was acquired."""
-
-    start: date
-    end: date
-    years: int
-    customers: int
-
-    @property
-    def label(self) -> str:
-        """``"acquired Oct 2023 – Sep 2024"``."""
-        return f"acquired {self.start:%b %Y} – {self.end:%b %Y}"
-
-
-def cohort_choices(snapshot: Snapshot) -> list[Cohort]:
-    """Yearly acquisition cohorts with at least one whole year observed, most observed first.
-
-    Cohort ``k`` (``k = 1, 2, ...``) holds the customers acquired in the twelve months
-    ending ``12 k`` months before as-of, so every one of them is observed for ``k`` whole
-    years (:func:`cohort_years_observed`). Empty cohorts are left out.
-    """
-    acquired = snapshot.customers.select(C.acquired_on).collect()[C.acquired_on]
-    first = acquired.min()
-    out = []
-    k = 1
-    while first is not None:
-        end = add_months(snapshot.as_of, -12 * k)
-        if end < first:  # type: ignore[operator]
-            break
-        start = max(add_months(end, -12) + timedelta(days=1), first)  # type: ignore[type-var]
-        n = int(acquired.is_between(start, end).sum())
-        if n:
-            out.append(Cohort(start, end, cohort_years_observed(snapshot, end), n))
-        k += 1
-    return out[::-1]
-
-
 # ---------------------------------------------------------------------- in words
 
 
-def ltv_table_text(table: pl.DataFrame, currency: str = "USD") -> pl.DataFrame:
+def ltv_table_text(
+    table: pl.DataFrame, currency: str = "USD", labels: Mapping[str, str] | None = None
+) -> pl.DataFrame:
     """An LTV table laid out as in the seeds, for reading: one row per measure (in words,
     column ``Measure``), one column per year (``Year 1``, ...), values formatted with
     :mod:`crm_core.formatting` (money compact, LTV to the cent, rates in percent, ``n/a``
-    where unknown, e.g. the last retention rate when the next year is not observed)."""
+    where unknown, e.g. the last retention rate when the next year is not observed);
+    ``labels`` overrides :data:`LTV_LABELS` for some measures."""
     formats = {
         CUSTOMERS: lambda v: fmt_count(round(v, 1), compact=False),
         RETENTION: lambda v: fmt_pct(v, digits=1),
@@ -433,7 +412,8 @@ def ltv_table_text(table: pl.DataFrame, currency: str = "USD") -> pl.DataFrame:
     }
     money = {SPEND, REVENUE, ACQUISITION, TOTAL_COSTS, GROSS_PROFIT, NPV_PROFIT,
              CUMULATIVE_NPV}  # fmt: skip
-    columns: dict[str, list[str]] = {"Measure": [LTV_LABELS[c] for c in LTV_COLUMNS[1:]]}
+    names = {**LTV_LABELS, **(labels or {})}
+    columns: dict[str, list[str]] = {"Measure": [names[c] for c in LTV_COLUMNS[1:]]}
     for row in table.iter_rows(named=True):
         columns[f"Year {row[YEAR]}"] = [
             fmt_money(row[c], currency) if c in money else formats[c](row[c])

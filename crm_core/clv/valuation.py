@@ -29,6 +29,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
+from crm_core.clv._horizon import horizon_steps, purchases_by_customer
 from crm_core.clv.bgnbd import BGNBDModel
 from crm_core.clv.errors import ModelFitError
 from crm_core.clv.fitted import (
@@ -205,31 +206,18 @@ def bgnbd_clv_values(
     Returns ``clv, p_alive, expected_purchases, expected_spend`` (numpy arrays aligned
     with the inputs). Shared by :func:`customer_clv` and the uncertainty bands.
     """
-    per_year = units_per_year(bg.time_unit)
-    steps = int(np.ceil(horizon_years * steps_per_year - 1e-9))
-    years_at = np.minimum(np.arange(1, steps + 1) / steps_per_year, horizon_years)
-    times = years_at * per_year
-    disc = (1.0 + discount_rate) ** -years_at
-    # the alive-expectation depends on (x, T) only; P(alive) carries the recency
-    pairs = pl.DataFrame({"x": frequency, "T": age}).unique(maintain_order=False)
-    px, pt = pairs["x"].to_numpy(), pairs["T"].to_numpy()
-    cum = bg._alive_expectation(times[None, :], px[:, None], pt[:, None])
-    increments = np.diff(cum, axis=1, prepend=0.0)
-    disc_pairs = np.einsum("ij,j->i", increments, disc)  # no BLAS threads, see wsum
-    key = pl.DataFrame({"x": px, "T": pt, "_dep": disc_pairs, "_ep": cum[:, -1]})
-    joined = pl.DataFrame({"x": frequency, "T": age}).join(
-        key, on=["x", "T"], how="left", maintain_order="left"
-    )
+    years, disc = horizon_steps(horizon_years, steps_per_year, discount_rate)
+    times = years * units_per_year(bg.time_unit)
+    discounted, purchases = purchases_by_customer(bg.params, frequency, age, times, disc)
     alive = bg._p_alive(frequency, recency, age)
     spend = np.asarray(gg.expected_spend(frequency, np.maximum(monetary, 0.0)))
-    dep = alive * joined["_dep"].to_numpy()
-    clv = margin * spend * dep
+    clv = margin * spend * alive * discounted
     if not np.all(np.isfinite(clv)):
         raise ModelFitError("CLV: the fitted models give non-finite values for some customers")
     return {
         CLV: np.maximum(clv, 0.0),
         P_ALIVE: alive,
-        EXPECTED_PURCHASES: alive * joined["_ep"].to_numpy(),
+        EXPECTED_PURCHASES: alive * purchases,
         EXPECTED_SPEND: spend,
     }
 
