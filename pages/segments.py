@@ -127,8 +127,9 @@ with top:
         st.stop()
     if not report.whale_stats.meaningful:
         st.warning(copy.loss_message(report), icon="⚠️")
-    for column, card in zip(st.columns(len(page.cards)), page.cards, strict=True):
-        column.metric(card.label, card.value, help=card.help, border=True)
+    for row in (page.cards[:3], page.cards[3:]):  # three a row: every label fits at 1280 px
+        for column, card in zip(st.columns(3), row, strict=False):
+            column.metric(card.label, card.value, help=card.help, border=True)
     st.caption(state.escape_markdown(page.customers_note))
 
 # ----------------------------------------------------------------------------- tabs

@@ -93,7 +93,8 @@ def test_page_shows_crm_core_numbers(data_dir: Path, snapshot_id: str) -> None:
     assert not at.error and not at.warning
     # the customers card says how it relates to the Overview's active customers
     note = next(c.value for c in at.caption if "dealt with" in c.value)
-    assert fmt_count(metric_value(snapshot_metrics(snap), "active_customers")) in note
+    active = metric_value(snapshot_metrics(snap), "active_customers")
+    assert f"Active customers \\({fmt_count(active, compact=False)}\\)" in note
     assert len(at.get("plotly_chart")) == 1  # only the open tab is drawn
     # RFM segments: same customers per segment as crm_core, and the migration heatmap
     show(at, "RFM segments")
@@ -151,7 +152,7 @@ def test_drill_down_lists_the_tier_and_offers_csv(data_dir: Path) -> None:
     assert not at.exception
     members = report.tier_customers("C")
     assert members.height > TOP_ROWS  # the sample's tier C is longer than the screen list
-    lead = f"**{fmt_count(members.height)} customers in tier C: other 70%**"
+    lead = f"**{fmt_count(members.height, compact=False)} customers in tier C: other 70%**"
     assert any(m.value.startswith(lead) for m in at.markdown)
     listed = frame_with(at, "profit_rank")
     assert listed["customer_id"].tolist() == members["customer_id"].head(TOP_ROWS).to_list()

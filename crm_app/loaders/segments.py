@@ -86,7 +86,9 @@ def _rows(path: str, stamp: str, as_of: date, months: int) -> WindowRows:
 
 
 def _clv(path: str, stamp: str, as_of: date) -> tuple[ClvResult | None, str | None]:
-    result = base.valuation(path, stamp, as_of)
+    # called exactly as base.metrics calls it (the cache keys on how arguments are
+    # passed), so the Overview's valuation is the one used here
+    result = base.valuation(path, stamp, as_of, quarters_back=0)
     return (result, None) if isinstance(result, ClvResult) else (None, str(result))
 
 

@@ -49,7 +49,7 @@ SUBTITLE = (
 WINDOWS = (3, 6, 12, 24)
 """Profit windows offered, in months."""
 AMORTISE: dict[str, tuple[str, float | None]] = {
-    "none": ("Charged in full when acquired", None),
+    "none": ("In full when acquired", None),
     "2": ("Spread over 2 years", 2.0),
     "3": ("Spread over 3 years", 3.0),
     "5": ("Spread over 5 years", 5.0),
@@ -239,6 +239,10 @@ RFM_TEXT: dict[str, tuple[str, str]] = {
 """RFM segment -> (who they are, recommended action)."""
 
 
+def _exact(count: float) -> str:
+    return fmt_count(count, compact=False)
+
+
 def humanise(value: str) -> str:
     """A code as words: ``"call_center" -> "Call centre"``, ``"self_service" -> "Self service"``."""
     if value in VALUE_LABELS:
@@ -309,14 +313,14 @@ def customers_note(report: SegmentReport, active_total: float | None) -> str:
     """One line relating the customers dealt with to the registry's active customers."""
     active = METRICS["active_customers"].label
     line = (
-        f"{CUSTOMERS_LABEL}: {fmt_count(report.customers.height)} customers bought, "
+        f"{CUSTOMERS_LABEL}: {_exact(report.customers.height)} customers bought, "
         f"contacted service or were acquired in {report.window.label}"
     )
     if report.active_dealt_with is not None:
-        line += f"; {fmt_count(report.active_dealt_with)} of them are active today"
+        line += f"; {_exact(report.active_dealt_with)} of them are active today"
     if active_total is not None and not report.regions and not report.channels:
         line += (
-            f". The Overview's {active} ({fmt_count(active_total)}) counts customers within "
+            f". The Overview's {active} ({_exact(active_total)}) counts customers within "
             "their usual buying rhythm at the date, whether or not they bought in the window"
         )
     return line + "."
@@ -438,7 +442,7 @@ def tier_lead(report: SegmentReport, tier: str, customers: int, profit: float) -
     """Markdown: how many customers the tier has and what they earn."""
     share = report.tiers.filter(pl.col(S.TIER) == tier)[S.PROFIT_SHARE][0]
     text = (
-        f"**{fmt_count(customers)} customers in tier {tier_name(tier, report.cutoffs)}** earn "
+        f"**{_exact(customers)} customers in tier {tier_name(tier, report.cutoffs)}** earn "
         f"{fmt_money(profit, report.currency)} net profit"
     )
     if report.whale_stats.meaningful:
@@ -449,10 +453,9 @@ def tier_lead(report: SegmentReport, tier: str, customers: int, profit: float) -
 def shown_rows(shown: int, total: int) -> str:
     """Caption under a tier's list."""
     if shown >= total:
-        return f"All {fmt_count(total, compact=False)} customers of the tier, best first."
+        return f"All {_exact(total)} customers of the tier, best first."
     return (
-        f"The {fmt_count(shown, compact=False)} most profitable of "
-        f"{fmt_count(total, compact=False)} customers; the CSV has them all."
+        f"The {_exact(shown)} most profitable of {_exact(total)} customers; the CSV has them all."
     )
 
 
