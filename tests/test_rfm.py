@@ -20,7 +20,6 @@ from crm_core.segments.rfm import (
     comparable_periods,
     quintile_score,
     rfm_migration,
-    rfm_scores_lazy,
     segment_of,
 )
 from crm_core.segments.rfm import rfm_report as ledger_rfm_report
@@ -135,16 +134,10 @@ def history() -> Snapshot:
     )
 
 
-@pytest.mark.parametrize("source", ["ledger", "transactions"])
-def test_rfm_scores_by_hand(source: str) -> None:
-    snap = history()
-    lf = (
-        scores_at(build_ledger(snap), 0)
-        if source == "ledger"
-        else rfm_scores_lazy(snap.transactions, AS_OF)  # deprecated, for the What-if
-    )
+def test_rfm_scores_by_hand() -> None:
     got = (
-        lf.collect()
+        scores_at(build_ledger(history()), 0)
+        .collect()
         .sort("customer_id")
         .select(
             "customer_id",
@@ -186,11 +179,6 @@ def test_rfm_scores_by_hand(source: str) -> None:
     assert_frame_equal(
         got.with_columns(pl.col("segment").cast(pl.String)), expected, check_exact=False
     )
-
-
-def test_lookback_start_limits_the_history() -> None:
-    got = rfm_scores_lazy(history().transactions, AS_OF, start=D("2025-10-01")).collect()
-    assert "p5" not in got["customer_id"].to_list()  # no purchase since 2025-10-01
 
 
 def test_rfm_report_by_hand() -> None:

@@ -27,7 +27,6 @@ from crm_core.segments.columns import (
     per_customer,
     share_of_total,
 )
-from crm_core.segments.legacy import rfm_scores_lazy
 from crm_core.segments.rfm_scores import (
     FM_SCORE,
     FREQUENCY,
@@ -62,7 +61,6 @@ __all__ = [
     "quintile_score",
     "rfm_migration",
     "rfm_report",
-    "rfm_scores_lazy",
     "segment_of",
 ]
 
