@@ -126,6 +126,10 @@ def test_groupings_share_cells_and_draws(retail):
     keyed = retail.table.select("cid", labels.alias("segment"))
     again = clv_bands(retail, segments=keyed, draws=30, seed=2)  # a cid-keyed frame
     assert again.table.equals(clv_bands(retail, segments=labels, draws=30, seed=2).table)
+    partial = keyed.filter(pl.col("segment") != "top")  # customers left out: "Unassigned"
+    table = clv_bands(retail, segments=partial, draws=30, seed=2).table
+    assert table["segment"].to_list() == ["All customers", "Unassigned", "lapsing", "rest"]
+    assert table["customers"][1] == (labels == "top").sum()
     with pytest.raises(ValueError, match="sample"):
         clv_bands(retail, draws=30, sample=5)
 

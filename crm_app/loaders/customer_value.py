@@ -80,6 +80,12 @@ class CustomersView:
     figures: Mapping[str, go.Figure]
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _groupings(path: str, stamp: str, as_of: date) -> dict[str, pl.DataFrame]:
+    """:func:`groupings` of the shared ledger (one per date, whatever the horizon)."""
+    return groupings(base.ledger(path, stamp, as_of))
+
+
 def groupings(ledger: Ledger) -> dict[str, pl.DataFrame]:
     """``cid, segment`` frames for the bands: the Segments page's ABC profit tiers over the
     last 12 months (customers without activity then get their own label) and the
@@ -131,7 +137,7 @@ def customers(path: str, stamp: str, as_of: date, horizon: float) -> CustomersVi
     result = _valuation(path, stamp, as_of, float(horizon))
     ledger = base.ledger(path, stamp, as_of)
     inputs = base.metrics(path, stamp, as_of)
-    bands = clv_bands_by(result, groupings(ledger), draws=BAND_DRAWS, seed=0)
+    bands = clv_bands_by(result, _groupings(path, stamp, as_of), draws=BAND_DRAWS, seed=0)
     cur = result.currency
     figures = {
         "distribution": charts.clv_distribution_figure(result),

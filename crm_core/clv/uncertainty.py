@@ -80,30 +80,54 @@ class ClvBands:
     seed: int
 
 
-def _labels(result: ClvResult, segments: Segments) -> pl.Series:
-    """One segment label (text) per row of ``result.table``."""
+def _encode(labels: pl.Series) -> tuple[np.ndarray, list[str]]:
+    """Integer codes of text labels (nulls as "Unassigned") and the names in code order."""
+    text = labels.cast(pl.String).fill_null(UNASSIGNED)
+    names = text.unique().sort().to_list()
+    return text.cast(pl.Enum(names)).to_physical().to_numpy().astype(np.int64), names
+
+
+def _labels(result: ClvResult, segments: Segments) -> tuple[np.ndarray, list[str]]:
+    """Segment code of every row of ``result.table`` and the segment names."""
     n = result.table.height
     if segments is None:
-        return pl.repeat(ALL_CUSTOMERS, n, eager=True, dtype=pl.String)
+        return np.zeros(n, dtype=np.int64), [ALL_CUSTOMERS]
     if isinstance(segments, pl.DataFrame):
         key = L.cid if L.cid in segments.columns else C.customer_id
         if key not in segments.columns or SEGMENT not in segments.columns:
             raise ValueError(
                 f"segments must have the columns {C.customer_id} (or {L.cid}) and {SEGMENT}"
             )
+        if key == L.cid:  # the ledger's dense key: scatter the codes, gather by row
+            codes, names = _encode(segments[SEGMENT])
+            rows = result.table[L.cid].to_numpy().astype(np.int64)
+            cids = segments[L.cid].to_numpy().astype(np.int64)
+            size = int(max(cids.max(initial=-1), rows.max(initial=-1))) + 1
+            if UNASSIGNED not in names:
+                names.append(UNASSIGNED)
+            by_cid = np.full(size, names.index(UNASSIGNED), dtype=np.int64)
+            by_cid[cids] = codes
+            return _compact(by_cid[rows], names)
         joined = result.table.select(key).join(
-            segments.select(
-                pl.col(key).cast(result.table.schema[key]), pl.col(SEGMENT).cast(pl.String)
-            ),
+            segments.select(pl.col(key).cast(result.table.schema[key]), SEGMENT),
             on=key,
             how="left",
             maintain_order="left",
         )
-        return joined[SEGMENT].fill_null(UNASSIGNED)
+        return _encode(joined[SEGMENT])
     labels = segments if isinstance(segments, pl.Series) else pl.Series(list(segments))
     if labels.len() != n:
         raise ValueError(f"segments has {labels.len()} labels for {n} customers in the result")
-    return labels.cast(pl.String).fill_null(UNASSIGNED)
+    return _encode(labels)
+
+
+def _compact(codes: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Only the segments present, sorted by name."""
+    present = np.flatnonzero(np.bincount(codes, minlength=len(names)))
+    kept = sorted(present.tolist(), key=lambda c: names[c])
+    lookup = np.zeros(len(names), dtype=np.int64)
+    lookup[kept] = np.arange(len(kept))
+    return lookup[codes], [names[c] for c in kept]
 
 
 def _finite_mean_draws(model: GammaGammaModel, draws: int, rng: np.random.Generator) -> np.ndarray:
@@ -208,12 +232,23 @@ def clv_bands_by(
     return out
 
 
-def _cells(labels: list[pl.Series]) -> tuple[np.ndarray, list[tuple[str, ...]]]:
-    """Cell of every row (a combination of one label per grouping) and each cell's labels."""
-    frame = pl.DataFrame({str(i): v for i, v in enumerate(labels)})
-    keys = frame.unique(maintain_order=True).with_row_index("_cell")
-    cell = frame.join(keys, on=frame.columns, how="left", maintain_order="left")["_cell"]
-    return cell.to_numpy().astype(np.int64), [r[1:] for r in keys.iter_rows()]
+def _cells(labels: list[tuple[np.ndarray, list[str]]]) -> tuple[np.ndarray, list[tuple[str, ...]]]:
+    """Cell of every row (a combination of one segment per grouping) and each cell's
+    segment names."""
+    combined = np.zeros(labels[0][0].size if labels else 0, dtype=np.int64)
+    for codes, names in labels:  # mixed radix: one digit per grouping
+        combined = combined * len(names) + codes
+    present = np.flatnonzero(np.bincount(combined)) if combined.size else combined
+    lookup = np.zeros(int(present[-1]) + 1 if present.size else 1, dtype=np.int64)
+    lookup[present] = np.arange(present.size)
+    members = []
+    for key in present:  # back from the combined code to one name per grouping
+        parts, rest = [], int(key)
+        for _, names in reversed(labels):
+            rest, part = divmod(rest, len(names))
+            parts.append(names[part])
+        members.append(tuple(reversed(parts)))
+    return lookup[combined], members
 
 
 def _band_table(
