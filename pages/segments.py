@@ -101,12 +101,23 @@ thresholds = (
     if custom and "seg_vm_amount" in st.session_state
     else None
 )
-compare_options = {c.months: copy.migration_choice(c.months, c.on) for c in choices.comparisons}
-compare = st.session_state.get("seg_rfm_from", next(iter(compare_options), None))
+compare_options = {c.months: copy.migration_choice(c.months) for c in choices.comparisons}
 
 top = st.container()
 tabs = st.tabs(list(copy.VIEWS), key="seg_view", bind="query-params")
 view = next((name for name, tab in zip(copy.VIEWS, tabs, strict=True) if tab.open), copy.VIEWS[0])
+compare = None
+with tabs[3]:
+    # laid out now, before the loader call, so its (URL-bound) value is known in this run;
+    # the RFM segments fill the container above it, the migration the one below
+    rfm_area = st.container()
+    if tabs[3].open and compare_options:
+        st.subheader("How customers moved between segments", anchor=False)
+        compare = st.columns([1, 2])[0].selectbox(
+            "Compare with", list(compare_options), format_func=compare_options.get,
+            key="seg_rfm_from", bind="query-params", help=copy.HELP["migration"],
+        )  # fmt: skip
+    migration_area = st.container()
 clicked = clicked_tier()
 if clicked:
     st.session_state["seg_tier"] = clicked
@@ -188,8 +199,8 @@ with tabs[2]:
         st.table(copy.quadrant_text(), hide_index=True)
         st.caption(copy.CAPTIONS["matrix"])
 
-with tabs[3]:
-    if tabs[3].open and page.rfm is not None:
+if tabs[3].open and page.rfm is not None:
+    with rfm_area:
         if page.rfm.is_empty:
             st.info("No customer has a purchase to score yet.", icon="ℹ️")
         else:
@@ -197,16 +208,11 @@ with tabs[3]:
             table(page.rfm.segments, copy.RFM_COLUMNS, key="seg_rfm_table")
             st.table(copy.rfm_text(), hide_index=True)
             st.caption(copy.rfm_caption(report))
-            st.subheader("How customers moved between segments", anchor=False)
-            if not compare_options:
-                st.info("The history is too short to compare with an earlier date.", icon="ℹ️")
-            else:
-                st.columns([1, 2])[0].selectbox(
-                    "Compare with", list(compare_options), format_func=compare_options.get,
-                    key="seg_rfm_from", bind="query-params", help=copy.HELP["migration"],
-                )  # fmt: skip
-                if "migration" in figures:
-                    st.plotly_chart(figures["migration"], key="seg_mig_chart")
+    with migration_area:
+        if not compare_options:
+            st.info("The history is too short to compare with an earlier date.", icon="ℹ️")
+        elif "migration" in figures:
+            st.plotly_chart(figures["migration"], key="seg_mig_chart")
 
 with tabs[4]:
     if tabs[4].open:

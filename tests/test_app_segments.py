@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import frame_with, metrics, open_page
+from conftest import APP, frame_with, metrics, open_page
 from streamlit.testing.v1 import AppTest
 
 from crm_core import load_snapshot
@@ -173,13 +173,23 @@ def test_value_matrix_thresholds(data_dir: Path) -> None:
     assert shown["customers"].tolist() == report.value_matrix.table["customers"].to_list()
 
 
+def test_migration_from_a_shared_link(data_dir: Path) -> None:
+    """A URL naming the comparison is honoured on the first run (no stale heatmap)."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["snapshot"] = "test-retail"
+    at.query_params["seg_view"] = "RFM segments"
+    at.query_params["seg_rfm_from"] = "12 months earlier"
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    heat = [c.proto.spec for c in at.get("plotly_chart") if "were still" in c.proto.spec]
+    assert heat and "30 Sep 2025" in heat[0]
+
+
 def test_migration_date_choice(data_dir: Path) -> None:
     at = show(open_page("test-retail", PAGE), "RFM segments")
     choice = at.selectbox(key="seg_rfm_from")
-    assert choice.options[:2] == [
-        "30 Jun 2026 (3 months earlier)",
-        "31 Mar 2026 (6 months earlier)",
-    ]
+    assert choice.options[:2] == ["3 months earlier", "6 months earlier"]
     choice.set_value(6).run()
     assert not at.exception
     heat = [c.proto.spec for c in at.get("plotly_chart") if "were still" in c.proto.spec]

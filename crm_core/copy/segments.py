@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from functools import partial
 from typing import Any
 
@@ -349,9 +348,10 @@ def scope(report: SegmentReport) -> str:
     return " · ".join(parts)
 
 
-def migration_choice(months: int, earlier: date) -> str:
-    """A migration date option: ``"30 Jun 2026 (3 months earlier)"``."""
-    return f"{earlier:%d %b %Y} ({months} months earlier)"
+def migration_choice(months: int) -> str:
+    """A migration date option, ``"3 months earlier"`` (also its URL value, so a shared link
+    means the same comparison at any as-of date; the chart names the dates)."""
+    return f"{months} months earlier"
 
 
 def share_text(value: float | None) -> str:
