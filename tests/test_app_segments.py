@@ -227,3 +227,21 @@ def test_empty_window_says_what_to_do(data_dir: Path) -> None:
     at = open_page("test-dormant", PAGE)
     assert any("No customer bought" in i.value for i in at.info)
     assert not at.metric
+
+
+def test_the_tier_csv_has_every_customer_in_words(data_dir: Path) -> None:
+    from crm_app.loaders.segments import _members
+
+    snap = load_snapshot(data_dir / "test-retail")
+    report = report_of(snap)
+    members = _members(report, "C", snap.as_of)
+    assert members.shown.height == TOP_ROWS < members.customers
+    lines = members.csv().decode().splitlines()
+    assert len(lines) == members.customers + 1
+    header = lines[0].split(",")
+    assert header[:3] == ["Customer", "Profit rank", "Net profit (USD)"]
+    assert "CLV (3-year) (USD)" in header and "Tier" in header
+    assert not any("e-" in line or "e+" in line for line in lines[1:])
+    cents = [line.split(",")[2] for line in lines[1:]]
+    assert all(len(v.split(".")[1]) == 2 for v in cents)  # money to the cent
+    assert members.file_name == "segments-tier-C-2026-09-30.csv"

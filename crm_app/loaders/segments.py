@@ -43,7 +43,9 @@ from crm_core.segments.selection import FilterOptions, filter_options
 
 __all__ = ["Choices", "SegmentsView", "filter_choices", "segments_view"]
 
-_ENTRIES = 32
+# Entries per cache. At 1,000,000 customers a report or an RFM report holds about 70 MB
+# and the window's profits about 55 MB, so the per-control caches are kept short.
+_ENTRIES = 8
 Cutoffs = tuple[float, float, float]
 
 
@@ -57,7 +59,7 @@ class Choices:
     registry_active: float | None
 
 
-@st.cache_resource(show_spinner=False, max_entries=_ENTRIES)
+@st.cache_resource(show_spinner=False, max_entries=4 * _ENTRIES)
 def filter_choices(path: str, stamp: str, as_of: date) -> Choices:
     """Regions, acquisition channels and migration dates of the snapshot at ``as_of``, and
     the registry's top-10% share and active customers there."""
@@ -80,7 +82,7 @@ def _profits(
     ).collect()
 
 
-@st.cache_resource(show_spinner="Reading touchpoints and sales channels…", max_entries=_ENTRIES)
+@st.cache_resource(show_spinner="Reading touchpoints and sales channels…", max_entries=4)
 def _rows(path: str, stamp: str, as_of: date, months: int) -> WindowRows:
     return window_rows(base.ledger(path, stamp, as_of), months)
 
@@ -195,8 +197,11 @@ class SegmentsView:
     migration: RFMMigration | None = None
 
 
-def _tier_csv(members: pl.DataFrame, columns: list[str], headers: dict[str, str]) -> bytes:
-    return csv_bytes(tier_list(members, columns), headers)
+def _tier_csv(
+    report: SegmentReport, tier: str, columns: list[str], headers: dict[str, str]
+) -> bytes:
+    """The whole tier as CSV, built on click (the view keeps no copy of the rows)."""
+    return csv_bytes(tier_list(report.tier_customers(tier), columns), headers)
 
 
 def _members(report: SegmentReport, tier: str, as_of: date) -> TierList:
@@ -216,12 +221,12 @@ def _members(report: SegmentReport, tier: str, as_of: date) -> TierList:
         profit=float(members[S.PROFIT].sum()),
         shown=tier_list(members, list(columns), limit=TOP_ROWS),
         columns=columns,
-        csv=partial(_tier_csv, members, csv_columns, headers),
+        csv=partial(_tier_csv, report, tier, csv_columns, headers),
         file_name=f"segments-tier-{tier}-{as_of.isoformat()}.csv",
     )
 
 
-@st.cache_resource(show_spinner=False, max_entries=4 * _ENTRIES)
+@st.cache_resource(show_spinner=False, max_entries=3 * _ENTRIES)  # light: figures, 500 rows
 def segments_view(
     path: str,
     stamp: str,
