@@ -73,7 +73,7 @@ def your_customers() -> None:
         view = load.customers(*sel.key, float(horizon))
     result, bands = view.result, view.bands[by]
     st.subheader(copy.headline(result), anchor=False, help=copy.HEADLINE_HELP)
-    k1, k2, k3, k4 = st.columns(4)
+    k1, k2, k3 = st.columns(3)  # three a row: labels and ranges fit at 1280 px
     _card(k1, copy.equity_label(result.horizon_years), fmt_money(result.customer_equity, cur),
           copy.band(bands.equity_p10, bands.equity_p90, cur),
           copy.equity_help(result.horizon_years, bands.draws))  # fmt: skip
@@ -81,8 +81,6 @@ def your_customers() -> None:
           copy.average_band(bands, cur), copy.AVERAGE_HELP)  # fmt: skip
     _card(k3, copy.VALUED_LABEL, fmt_count(result.customers), copy.valued_note(result),
           copy.valued_help(result))  # fmt: skip
-    _card(k4, copy.MARGIN_LABEL, fmt_pct(result.margin), copy.margin_note(result),
-          copy.margin_help(result))  # fmt: skip
     st.caption(copy.reconciliation(result, view.active, view.overview_equity))
     st.caption(copy.method_caption(result))
     st.plotly_chart(view.figures["distribution"], key="cv_chart_distribution")
@@ -135,7 +133,7 @@ def calculator() -> None:
     d, n, revenue, cost, acq = v["cv_d"], int(v["cv_n"]), v["cv_R"], v["cv_C"], v["cv_A"]
     values = (clv_revenue(revenue, d, n), clv_profit(revenue, cost, d, n),
               clv_contribution(acq, v["cv_P"], v["cv_g"], cost, d, n))  # fmt: skip
-    cards = st.columns(4, border=True)
+    cards = [c for row in range(2) for c in st.columns(2, border=True)]  # formulas fit 1280 px
     for card, (title, formula, label, help_text), value in zip(cards, calc.CLOSED_FORMS, values,
                                                                strict=False):  # fmt: skip
         card.markdown(f"**{title}**")

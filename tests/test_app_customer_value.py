@@ -75,7 +75,7 @@ def test_cards_and_top_customers_match_crm_core(data_dir: Path, snapshot_id, as_
     assert shown[METRICS["customer_equity"].label] == fmt_kind(equity, "money", cur)
     assert shown["Average CLV per customer valued"] == fmt_money(result.average_clv, cur)
     assert shown["Customers valued"] == fmt_count(result.customers)
-    assert shown["Margin used"] == fmt_pct(result.margin)
+    assert f"**Margin:** {fmt_pct(result.margin)} of revenue" in copy.method_caption(result)
     # the P10-P90 ranges: crm_core's bands of the same fit with the page's draws and seed
     bands = clv_bands_by(result, groupings(ledger), draws=BAND_DRAWS, seed=0)["tier"]
     delta = {m.label: m.proto.delta for m in at.metric}

@@ -416,7 +416,7 @@ def clv_bands_figure(
         f"({fmt_money(best['average_p10'], currency)}-{fmt_money(best['average_p90'], currency)})"
     )
     fig.update_xaxes(title_text=f"CLV per customer ({currency})",
-                     tickprefix=currency_prefix(currency))  # fmt: skip
+                     tickprefix=currency_prefix(currency), tickformat="~s")  # fmt: skip
     fig.update_yaxes(title_text=label)
     return apply_layout(
         fig,

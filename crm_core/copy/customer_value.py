@@ -43,8 +43,12 @@ NOT_ACTIVE = "No activity in the last 12 months"
 SUBTITLE = "CLV = the discounted margin a customer will bring, after direct and service costs"
 AVERAGE_LABEL = "Average CLV per customer valued"
 VALUED_LABEL = "Customers valued"
-MARGIN_LABEL = "Margin used"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def day(value: date) -> str:
+    """``"1 Oct 2025"``."""
+    return f"{value.day} {value:%b %Y}"
 
 
 def years(n: float) -> str:
@@ -148,21 +152,16 @@ def valued_help(result: ClvResult) -> str:
     )
 
 
-def margin_note(result: ClvResult) -> str:
-    """Under the margin card."""
-    return "after direct and service costs" if result.margin_source else "as given"
-
-
-def margin_help(result: ClvResult) -> str:
-    """Tooltip of the margin card: the sums behind the contribution margin."""
+def margin_sentence(result: ClvResult) -> str:
+    """The margin every CLV is valued at, with the sums behind it."""
     source, cur = result.margin_source, result.currency
     if source is None:
-        return "Margin given by the caller."
+        return f"{fmt_pct(result.margin)} of revenue, as given."
     return (
-        f"Revenue {fmt_money(source.revenue, cur)} minus direct costs "
-        f"{fmt_money(source.direct_cost, cur)} and service costs "
+        f"{fmt_pct(result.margin)} of revenue: {fmt_money(source.revenue, cur)} minus direct "
+        f"costs {fmt_money(source.direct_cost, cur)} and service costs "
         f"{fmt_money(source.service_cost, cur)}, {source.window_label} "
-        f"({source.start:%d %b %Y} – {source.end:%d %b %Y}). The same contribution margin as "
+        f"({day(source.start)} – {day(source.end)}); the same contribution margin as "
         "the Segments and What-if pages."
     )
 
@@ -199,7 +198,7 @@ def method_caption(result: ClvResult) -> str:
         f"**Model:** {result.method}. **Horizon:** the {years(result.horizon_years)} after "
         f"{day} (years of 365.25 days); {unit}. **Discounting:** "
         f"{fmt_pct(result.discount_rate)} a year (the snapshot's rate), from the month the "
-        "margin is earned."
+        f"margin is earned. **Margin:** {margin_sentence(result)}"
     )
 
 
@@ -319,10 +318,6 @@ LARGE_ERROR = (
     "P10-P90 ranges on the first tab do not include this kind of error."
 )
 PARAMETERS_TITLE = "Fitted parameters"
-
-
-def day(value: date) -> str:
-    return f"{value.day} {value:%b %Y}"
 
 
 def parameters_caption(as_of: date) -> str:
