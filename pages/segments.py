@@ -104,7 +104,8 @@ thresholds = (
 compare_options = {c.months: copy.migration_choice(c.months) for c in choices.comparisons}
 
 top = st.container()
-tabs = st.tabs(list(copy.VIEWS), key="seg_view", bind="query-params")
+body = st.empty()  # the tabs, cleared when nobody is in the window
+tabs = body.container().tabs(list(copy.VIEWS), key="seg_view", bind="query-params")
 view = next((name for name, tab in zip(copy.VIEWS, tabs, strict=True) if tab.open), copy.VIEWS[0])
 compare = None
 with tabs[3]:
@@ -134,6 +135,7 @@ report = page.report
 
 with top:
     if report.is_empty:
+        body.empty()
         st.info(copy.empty_message(report), icon="ℹ️")
         st.stop()
     if not report.whale_stats.meaningful:

@@ -227,6 +227,7 @@ def test_empty_window_says_what_to_do(data_dir: Path) -> None:
     at = open_page("test-dormant", PAGE)
     assert any("No customer bought" in i.value for i in at.info)
     assert not at.metric
+    assert not at.tabs  # no empty tabs under the message
 
 
 def test_the_tier_csv_has_every_customer_in_words(data_dir: Path) -> None:
