@@ -17,6 +17,7 @@ from crm_app import state
 from crm_app.loaders.segments import filter_choices, segments_view
 from crm_app.ui import page_header
 from crm_core.copy import segments as copy
+from crm_core.copy import segments_tables as tables
 from crm_core.formatting import CURRENCY_SYMBOLS
 from crm_core.segments.drilldown import rounded
 from crm_core.segments.tiers import TIERS, tier_name
@@ -31,7 +32,7 @@ def table(frame: pl.DataFrame, kinds: dict[str, str], *, key: str, **kw) -> None
     unit = CURRENCY_SYMBOLS.get(sel.currency, sel.currency)
     config: dict[str, object] = {}
     for name, kind in kinds.items():
-        label = copy.COLUMN_LABELS[name]
+        label = tables.COLUMN_LABELS[name]
         if kind == "text":
             config[name] = st.column_config.TextColumn(label)
         elif kind == "date":
@@ -153,7 +154,7 @@ with tabs[0]:
         st.plotly_chart(
             figures["abc"], key="seg_abc_chart", on_select="rerun", selection_mode="points"
         )
-        st.table(copy.tier_summary(report), hide_index=True)
+        st.table(tables.tier_summary(report), hide_index=True)
         st.caption(f"{copy.CAPTIONS['tiers']} {state.escape_markdown(page.clv_note)}")
         st.subheader("Customers in a tier", anchor=False)
         st.segmented_control(
@@ -197,8 +198,8 @@ with tabs[2]:
                     value=float(round(vm.amount_threshold or 0.0)), key="seg_vm_amount",
                 )  # fmt: skip
         st.plotly_chart(figures["matrix"], key="seg_matrix_chart")
-        table(vm.table, copy.QUADRANT_COLUMNS, key="seg_quadrants")
-        st.table(copy.quadrant_text(), hide_index=True)
+        table(vm.table, tables.QUADRANT_COLUMNS, key="seg_quadrants")
+        st.table(tables.quadrant_text(), hide_index=True)
         st.caption(copy.CAPTIONS["matrix"])
 
 if tabs[3].open and page.rfm is not None:
@@ -207,8 +208,8 @@ if tabs[3].open and page.rfm is not None:
             st.info("No customer has a purchase to score yet.", icon="ℹ️")
         else:
             st.plotly_chart(figures["rfm"], key="seg_rfm_chart")
-            table(page.rfm.segments, copy.RFM_COLUMNS, key="seg_rfm_table")
-            st.table(copy.rfm_text(), hide_index=True)
+            table(page.rfm.segments, tables.RFM_COLUMNS, key="seg_rfm_table")
+            st.table(tables.rfm_text(), hide_index=True)
             st.caption(copy.rfm_caption(report))
     with migration_area:
         if not compare_options:
@@ -221,7 +222,7 @@ with tabs[4]:
         st.plotly_chart(figures["cost"], key="seg_cts_chart")
         st.plotly_chart(figures["burden"], key="seg_burden_chart")
         st.plotly_chart(figures["channels"], key="seg_channel_chart")
-        touchpoints = copy.touchpoint_rows(report)
+        touchpoints = tables.touchpoint_rows(report)
         if touchpoints.height:
-            table(touchpoints, copy.TOUCHPOINT_COLUMNS, key="seg_cts_table")
+            table(touchpoints, tables.TOUCHPOINT_COLUMNS, key="seg_cts_table")
         st.caption(copy.CAPTIONS["costs"])

@@ -30,6 +30,7 @@ from crm_app.loaders import base
 from crm_core.charts import segments as charts
 from crm_core.clv.valuation import ClvResult
 from crm_core.copy import segments as copy
+from crm_core.copy import segments_tables as tables
 from crm_core.metrics.profit import customer_profit
 from crm_core.metrics.registry import metric_inputs, metric_value
 from crm_core.segments import columns as S
@@ -206,13 +207,13 @@ def _tier_csv(
 
 def _members(report: SegmentReport, tier: str, as_of: date) -> TierList:
     members = report.tier_customers(tier)
-    columns = dict(copy.MEMBER_COLUMNS)
+    columns = dict(tables.MEMBER_COLUMNS)
     if report.has_clv:
         columns[S.CLV] = "cents"
     csv_columns = [*columns, S.TIER, S.PURCHASES_PER_YEAR, S.YEARLY_AMOUNT]
     unit = report.currency
     headers = {
-        c: f"{copy.COLUMN_LABELS[c]} ({unit})" if c in MONEY_COLUMNS else copy.COLUMN_LABELS[c]
+        c: f"{tables.COLUMN_LABELS[c]} ({unit})" if c in MONEY_COLUMNS else tables.COLUMN_LABELS[c]
         for c in csv_columns
     }
     return TierList(
