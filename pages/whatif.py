@@ -37,11 +37,6 @@ from crm_core.whatif.workbench import by_value, default_budget
 
 SCENARIO_FOLDER = "scenarios"
 _IDENTITY, _FLASH, _CURRENT = "_whatif_baseline", "_whatif_flash", "_whatif_scenario"
-_METRIC_WORDS = {
-    "profit": "Profit",
-    "customers": "Customers",
-    "discounted_profit": "Discounted profit",
-}
 
 
 def _reset(values: dict) -> None:
@@ -55,8 +50,7 @@ def _follow_baseline(identity: tuple, base) -> None:
     previous = st.session_state.get(_IDENTITY)
     st.session_state[_IDENTITY] = identity
     if previous is not None and previous != identity:
-        keep = {lever.key for lever in ctl.PERCENT_LEVERS} | {ctl.BANDS}
-        _reset({k: v for k, v in ctl.slider_defaults(base).items() if k not in keep})
+        _reset(ctl.rebased_values(base))
 
 
 def _load(base, folder: Path) -> None:
@@ -128,8 +122,8 @@ def _controls(base):
 def _baseline_section(report) -> None:
     """The registry's figures, the backtest line and the baseline table."""
     base, currency = report.baseline, report.baseline.currency
-    for column, (key, value) in zip(st.columns(len(report.metrics)), report.metrics.items(),
-                                    strict=True):  # fmt: skip
+    columns = st.columns(3) + st.columns(3)  # two rows: the registry's labels fit
+    for column, (key, value) in zip(columns, report.metrics.items(), strict=False):
         m = METRICS[key]
         column.metric(m.label, fmt_kind(value, m.kind, currency), help=m.definition, border=True)
     if report.backtest is not None:
@@ -148,15 +142,17 @@ def _results(report, wb, horizon: int) -> None:
     st.subheader(esc(copy.retention_uplift_sentence(wb.uplift, currency=currency)),
                  help=copy.uplift_help(horizon))  # fmt: skip
     cards = copy.scenario_cards(scenario_kpis(wb.reference, wb.result), horizon)
-    kpi_cards(cards[:4], currency, per_row=2, compare="vs baseline")
+    kpi_cards(cards[:2], currency, per_row=1, compare="vs baseline")  # long names: a row each
+    kpi_cards(cards[2:4], currency, per_row=2, compare="vs baseline")
     st.caption(esc(copy.reconciliation(report.metrics["customer_equity"], report.clv, base,
                                        wb.result)))  # fmt: skip
     st.markdown(f"**{copy.VALUE_PER_CUSTOMER}**")
     segment_cards = tuple(replace(c, label=esc(c.label), help=esc(c.help)) for c in cards[4:])
     kpi_cards(segment_cards, currency, per_row=min(len(segment_cards), 3), compare="vs baseline")
     left, right = st.columns([3, 2])
-    metric = left.segmented_control("Show", list(_METRIC_WORDS), format_func=_METRIC_WORDS.get,
-                                    default="profit", key="metric")  # fmt: skip
+    words = copy.PROJECTION_METRICS
+    metric = left.segmented_control("Show", list(words), format_func=words.get, default="profit",
+                                    key="metric")  # fmt: skip
     segment = right.selectbox("Segment", ["", *base.names], key="proj_seg",
                               format_func=lambda s: s or "All segments")  # fmt: skip
     figure = projection_figure(wb.reference, wb.result if wb.changed else None,

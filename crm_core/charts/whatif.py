@@ -280,8 +280,7 @@ def equity_waterfall_figure(
     return apply_layout(
         fig,
         title=title,
-        subtitle="Change in discounted profit of current and future customers by segment; "
-        + _horizon_note(scenario),
+        subtitle="Change in discounted profit by segment; " + _horizon_note(scenario),
         legend=False,
     )
 

@@ -50,6 +50,12 @@ CURVE_HELP = (
     "instead of one flat rate per segment: long-standing customers churn less."
 )
 SUBTITLE = "move the sliders: every number follows"
+PROJECTION_METRICS = {
+    "profit": "Profit",
+    "customers": "Customers",
+    "discounted_profit": "Discounted profit",
+}
+"""What the projection chart shows: metric -> words on its switch."""
 VALUE_PER_CUSTOMER = "Projected value per customer (retention model)"
 """Heading of the per-segment cards (the Segments page shows "Average CLV (3-year, fitted
 model)" per tier)."""
@@ -201,27 +207,36 @@ def reconciliation(
     )
 
 
+def _money_digits(*values: float) -> int:
+    """Decimals after the k/M suffix so that amounts in millions still differ visibly."""
+    return 2 if max(abs(v) for v in values) >= 1e6 else 1
+
+
 def backtest_sentence(check: Backtest, currency: str) -> str:
     """The backtest in one line."""
+    digits = _money_digits(check.predicted_profit, check.actual_profit)
     return (
         f"Last year, this baseline would have predicted "
         f"{fmt_count(round(check.predicted_customers))} active customers and "
-        f"{fmt_money(check.predicted_profit, currency)} profit; it was "
+        f"{fmt_money(check.predicted_profit, currency, digits=digits)} profit; it was "
         f"{fmt_count(round(check.actual_customers))} and "
-        f"{fmt_money(check.actual_profit, currency)}."
+        f"{fmt_money(check.actual_profit, currency, digits=digits)}."
     )
 
 
 def backtest_help(check: Backtest, currency: str) -> str:
     """How the backtest was made, with all three comparisons."""
     err = check.errors()
+    digits = _money_digits(check.predicted_revenue, check.actual_revenue)
     pct = {k: fmt_pct(v, digits=1, signed=True) for k, v in err.items()}
+    predicted = fmt_money(check.predicted_revenue, currency, digits=digits)
+    actual = fmt_money(check.actual_revenue, currency, digits=digits)
     return (
         f"The baseline built on {check.start:%d %b %Y} from what was observed then "
         "(retention, new customers' first-year survival, margins, new customers and their "
         f"trend), projected one year, against the ledger on {check.end:%d %b %Y}: active "
-        f"customers {pct['customers']}; revenue {fmt_money(check.predicted_revenue, currency)} "
-        f"against {fmt_money(check.actual_revenue, currency)} ({pct['revenue']}); profit, "
+        f"customers {pct['customers']}; revenue {predicted} against {actual} "
+        f"({pct['revenue']}); profit, "
         "i.e. contribution (revenue minus direct costs and cost to serve, before "
         f"acquisition spend), {pct['profit']}."
     )

@@ -12,7 +12,7 @@ observed at the as-of date (the registry's active customers, revenue and contrib
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -86,6 +86,7 @@ def backtest(
     cutoffs: Sequence[float] = DEFAULT_CUTOFFS,
     models: FittedModels | None = None,
     facts: pl.DataFrame | None = None,
+    labels: Mapping[int, pl.DataFrame] | None = None,
 ) -> Backtest:
     """Start the baseline a year before the as-of date and compare its year 1 with the
     year the ledger observed (module docstring).
@@ -99,8 +100,10 @@ def backtest(
     models
         The model set fitted a year before the as-of date (contractual: the sBG
         retention), or ``None``.
-    facts
-        :func:`~crm_core.whatif.facts.customer_facts` covering that period.
+    facts, labels
+        :func:`~crm_core.whatif.facts.customer_facts` and
+        :func:`~crm_core.whatif.labels.label_frames` covering that period (computed when
+        not given).
 
     Raises
     ------
@@ -111,7 +114,13 @@ def backtest(
     if period is None:
         raise NotEnoughData("the history is too short to start the baseline a year earlier")
     past = baseline_segments(
-        inputs.ledger, by=by, cutoffs=cutoffs, models=models, period=period, facts=facts
+        inputs.ledger,
+        by=by,
+        cutoffs=cutoffs,
+        models=models,
+        period=period,
+        facts=facts,
+        labels=labels,
     )
     year1 = simulate(past.segments, horizon_years=1, discount_rate=past.discount_rate).totals
     return Backtest(

@@ -280,6 +280,7 @@ def baseline_segments(
     models: FittedModels | None = None,
     period: int = 0,
     facts: pl.DataFrame | None = None,
+    labels: Mapping[int, pl.DataFrame] | None = None,
 ) -> Baseline:
     """Measure the segments of a ledger at a period end (module docstring).
 
@@ -303,6 +304,9 @@ def baseline_segments(
     facts
         :func:`~crm_core.whatif.facts.customer_facts` of the ledger covering ``period``
         (computed when not given).
+    labels
+        :func:`~crm_core.whatif.labels.label_frames` of ``by`` at ``period`` and a year
+        earlier (computed when not given).
 
     Raises
     ------
@@ -329,7 +333,7 @@ def baseline_segments(
         )
     if facts is None:
         facts = customer_facts(ledger, (period,))
-    measured = measure_segments(ledger, facts, by, period, cutoffs)
+    measured = measure_segments(ledger, facts, by, period, cutoffs, labels)
     if measured.totals.at_risk == 0:
         raise NotEnoughData(
             f"no customer was active a year before {end:%d %b %Y}, so retention cannot be "

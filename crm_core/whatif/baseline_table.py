@@ -38,7 +38,7 @@ from crm_core.whatif.facts import (
     WON_NOW,
     facts_at,
 )
-from crm_core.whatif.labels import SEGMENT, segment_labels
+from crm_core.whatif.labels import SEGMENT, label_frames, segment_labels
 from crm_core.whatif.segment import Segment
 from crm_core.whatif.tenure import TenureRetention
 
@@ -144,16 +144,29 @@ class Measured:
 
 
 def measure_segments(
-    ledger: Ledger, facts: pl.DataFrame, by: str, period: int, cutoffs: Sequence[float]
+    ledger: Ledger,
+    facts: pl.DataFrame,
+    by: str,
+    period: int,
+    cutoffs: Sequence[float],
+    labels: Mapping[int, pl.DataFrame] | None = None,
 ) -> Measured:
-    """Sum the customer facts of ``period`` by segment, today's and a year earlier's."""
+    """Sum the customer facts of ``period`` by segment, today's and a year earlier's.
+
+    ``labels`` maps ledger periods to :func:`~crm_core.whatif.labels.label_frames`
+    (computed here for ``period`` and a year earlier when missing).
+    """
     year = ledger.periods_per_year
-    now, order = segment_labels(ledger, by, period, cutoffs)
-    then, _ = segment_labels(ledger, by, period + year, cutoffs)
+    _, order, fallback = segment_labels(ledger, by, period, cutoffs)
+    needed = (period, period + year)
+    if labels is None or any(k not in labels for k in needed):
+        labels, _ = label_frames(ledger, by, needed, cutoffs)
+    now, then = (labels[k].lazy() for k in needed)
     people = (
         facts_at(facts.lazy(), ledger, period)
         .join(now.rename({SEGMENT: "_now"}), on=L.cid, how="left")
         .join(then.rename({SEGMENT: "_then"}), on=L.cid, how="left")
+        .with_columns(pl.col("_now", "_then").fill_null(fallback))
     )
     act, won = pl.col(ACTIVE_NOW), pl.col(WON_NOW)
     by_now = people.group_by(pl.col("_now").alias(SEGMENT)).agg(
@@ -191,7 +204,8 @@ def measure_segments(
     if ledger.periods >= period + 2 * year and earlier > 0:
         low, high = GROWTH_LIMITS
         growth, observed = min(max(totals.new_customers / earlier - 1.0, low), high), True
-    return Measured(raw, totals, now, order, growth, observed)
+    labels_now = people.select(L.cid, pl.col("_now").alias(SEGMENT))
+    return Measured(raw, totals, labels_now, order, growth, observed)
 
 
 def _totals(frame: pl.DataFrame) -> SegmentTotals:

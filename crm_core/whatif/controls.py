@@ -29,6 +29,8 @@ __all__ = [
     "Adjustment",
     "PercentLever",
     "controls_from_scenario",
+    "rebased_values",
+    "renamed",
     "retention_key",
     "retention_value",
     "scenario_from_controls",
@@ -116,6 +118,13 @@ def slider_defaults(baseline: Baseline) -> dict[str, float | int | bool]:
         BANDS: True,
     }
     return values
+
+
+def rebased_values(baseline: Baseline) -> dict[str, float | int | bool]:
+    """The controls to reset when the page moves to another baseline (snapshot, date or
+    segmentation): all but the relative levers and the bands switch."""
+    keep = {lever.key for lever in PERCENT_LEVERS} | {BANDS}
+    return {k: v for k, v in slider_defaults(baseline).items() if k not in keep}
 
 
 def scenario_from_controls(

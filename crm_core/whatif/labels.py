@@ -26,6 +26,8 @@ __all__ = [
     "SEGMENT",
     "SEGMENTATIONS",
     "TIERS",
+    "UNKNOWN",
+    "label_frames",
     "segment_labels",
     "tier_names",
     "validate_cutoffs",
@@ -89,8 +91,8 @@ def _tiers(ledger: Ledger, quarter: int, cutoffs: Sequence[float]) -> pl.LazyFra
 
 def segment_labels(
     ledger: Ledger, by: str, period: int, cutoffs: Sequence[float] = DEFAULT_CUTOFFS
-) -> tuple[pl.LazyFrame, tuple[str, ...] | None]:
-    """Every customer's segment at the end of ledger period ``period``.
+) -> tuple[pl.LazyFrame, tuple[str, ...] | None, str]:
+    """Customers' segments at the end of ledger period ``period``.
 
     Parameters
     ----------
@@ -105,25 +107,38 @@ def segment_labels(
 
     Returns
     -------
-    (pl.LazyFrame, tuple or None)
-        ``cid, segment`` for every customer of the ledger, and the segments' display
-        order (``None``: by size).
+    (pl.LazyFrame, tuple or None, str)
+        ``cid, segment`` (tiers: the customers ranked; channel and region: everyone), the
+        segments' display order (``None``: by size) and the segment of a customer the
+        frame leaves out.
     """
     if by not in SEGMENTATIONS:
         raise ValueError(f"by must be one of {', '.join(SEGMENTATIONS)}, got {by!r}")
-    customers = ledger.customers.lazy().select(L.cid)
     if by == "tier":
         step = 3 // ledger.period_months
         if period % step:
             raise ValueError(f"tiers are measured at quarter ends; period {period} is not one")
         names = tier_names(cutoffs)
-        ranked = _tiers(ledger, period // step, cutoffs)
-        labels = customers.join(ranked, on=L.cid, how="left").with_columns(
-            pl.col(SEGMENT).fill_null(names[-1])
-        )
-        return labels, names
+        return _tiers(ledger, period // step, cutoffs), names, names[-1]
     column = C.acquisition_channel if by == "channel" else C.region
     labels = ledger.customers.lazy().select(
         L.cid, pl.col(column).cast(pl.String).fill_null(UNKNOWN).alias(SEGMENT)
     )
-    return labels, None
+    return labels, None, UNKNOWN
+
+
+def label_frames(
+    ledger: Ledger,
+    by: str,
+    periods: Sequence[int],
+    cutoffs: Sequence[float] = DEFAULT_CUTOFFS,
+    *,
+    also: Sequence[pl.LazyFrame] = (),
+) -> tuple[dict[int, pl.DataFrame], list[pl.DataFrame]]:
+    """:func:`segment_labels` at several periods, collected together with the queries
+    ``also`` (one ``collect_all``, so polars runs them side by side): the labels by period
+    and the collected ``also`` frames."""
+    wanted = sorted(set(periods))
+    queries = [segment_labels(ledger, by, k, cutoffs)[0] for k in wanted]
+    frames = pl.collect_all([*queries, *also])
+    return dict(zip(wanted, frames[: len(wanted)], strict=True)), frames[len(wanted) :]

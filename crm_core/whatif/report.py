@@ -20,8 +20,8 @@ from crm_core.errors import DataError
 from crm_core.metrics.registry import MetricInputs, metric_value
 from crm_core.whatif.backtest import Backtest, backtest, backtest_period
 from crm_core.whatif.baseline import Baseline, baseline_segments
-from crm_core.whatif.facts import customer_facts
-from crm_core.whatif.labels import DEFAULT_CUTOFFS
+from crm_core.whatif.facts import customer_facts_lazy, history_reaches
+from crm_core.whatif.labels import DEFAULT_CUTOFFS, label_frames
 
 __all__ = ["BASELINE_METRICS", "BaselineReport", "baseline_report"]
 
@@ -84,7 +84,15 @@ def baseline_report(
     """
     ledger = inputs.ledger
     then = backtest_period(inputs)
-    facts = customer_facts(ledger, (0,) if then is None else (0, then))
+    starts = (0,) if then is None else (0, then)
+    facts_query = customer_facts_lazy(ledger, starts)
+    labels = None
+    if history_reaches(ledger, 0):
+        year = ledger.periods_per_year
+        moments = sorted({k + d for k in starts for d in (0, year)})
+        labels, (facts,) = label_frames(ledger, by, moments, cutoffs, also=[facts_query])
+    else:
+        facts = facts_query.collect()
     baseline = baseline_segments(
         ledger,
         by=by,
@@ -92,13 +100,16 @@ def baseline_report(
         retention_curve=retention_curve,
         models=models_now,
         facts=facts,
+        labels=labels,
     )
     check, note = None, None
     if then is None:
         note = "the history is too short to start the baseline a year earlier"
     else:
         try:
-            check = backtest(inputs, by=by, cutoffs=cutoffs, models=models_then, facts=facts)
+            check = backtest(
+                inputs, by=by, cutoffs=cutoffs, models=models_then, facts=facts, labels=labels
+            )
         except DataError as exc:
             note = str(exc)
     values = {key: metric_value(inputs, key, 0) for key in BASELINE_METRICS}
