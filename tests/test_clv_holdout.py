@@ -56,6 +56,12 @@ def test_bgnbd_holdout_on_the_retail_sample(retail, retail_ledger):
     # the bucket means add up to the totals
     assert float((b["customers"] * b["predicted"]).sum()) == pytest.approx(check.predicted_total)
     assert float((b["customers"] * b["actual"]).sum()) == pytest.approx(check.actual_total)
+    # predicted: the conditional expectation of FHL eq. 10, through the model's own method
+    weeks = (retail.as_of - CALIBRATION_END).days / 7
+    expected = check.bgnbd.expected_purchases(
+        weeks, calibration["frequency"], calibration["recency"], calibration["T"]
+    )
+    assert check.predicted_total == pytest.approx(float(expected.sum()), rel=1e-9)
     # the holdout from the ledger panel is the raw transactions' purchase days after the
     # calibration end, of the customers the calibration knew
     days = purchase_days(retail.transactions).collect()

@@ -30,6 +30,7 @@ import numpy as np
 import polars as pl
 
 from crm_core.clv._dates import completed_months
+from crm_core.clv._horizon import purchases_by_customer
 from crm_core.clv.bgnbd import BGNBDModel
 from crm_core.clv.fitted import ACTIVE_CONTRACT, PERIODS_PAID, FittedModels, fit_models
 from crm_core.clv.sbg import SBGModel
@@ -244,24 +245,20 @@ def _bgnbd_check(ledger: Ledger, k: int, models: FittedModels) -> HoldoutCheck:
     unit = DAYS_PER_UNIT[models.time_unit or "W"]
     x = summary[FREQUENCY].to_numpy().astype(np.float64)
     horizon = (end - cal).days / unit
-    predicted = np.asarray(
-        model.expected_purchases(horizon, x, summary[RECENCY].to_numpy(), summary[T_AGE].to_numpy())
+    age = summary[T_AGE].to_numpy()
+    # FHL eq. 10, P(alive) * E[purchases of an alive customer], the latter as valuation
+    # computes it (crm_core.clv._horizon: one matrix over distinct x and T)
+    alive_purchases = purchases_by_customer(model.params, x, age, np.array([horizon]), np.ones(1))
+    predicted = model._p_alive(x, summary[RECENCY].to_numpy(), age) * alive_purchases[1]
+    cids = summary[L.cid].to_numpy()
+    after = ledger.panel.filter(pl.col(L.period) < k)  # the holdout periods, every customer
+    days = np.bincount(
+        after[L.cid].to_numpy(),
+        weights=after[L.purchase_days].to_numpy(),
+        minlength=ledger.customers.height,
     )
-    known = summary.lazy().select(L.cid)
-    holdout = (
-        ledger.lazy()
-        .filter(pl.col(L.period) < k)
-        .join(known, on=L.cid, how="semi")
-        .group_by(L.cid)
-        .agg(pl.col(L.purchase_days).sum().cast(pl.Float64).alias(ACTUAL))
-    )
-    per_customer = (
-        summary.lazy()
-        .select(L.cid, FREQUENCY)
-        .with_columns(pl.Series(PREDICTED, predicted))
-        .join(holdout, on=L.cid, how="left", maintain_order="left")
-        .with_columns(pl.col(ACTUAL).fill_null(0.0))
-        .collect()
+    per_customer = summary.select(L.cid, FREQUENCY).with_columns(
+        pl.Series(PREDICTED, predicted), pl.Series(ACTUAL, days[cids])
     )
     by_bucket = (
         per_customer.with_columns(
@@ -279,7 +276,7 @@ def _bgnbd_check(ledger: Ledger, k: int, models: FittedModels) -> HoldoutCheck:
         measure="repeat purchases",
         bucket_label="Repeat purchases in calibration",
         by_bucket=by_bucket,
-        tracking=_bgnbd_tracking(ledger, k, model, known, unit),
+        tracking=_bgnbd_tracking(ledger, k, model, cids, unit),
         actual_total=float(per_customer[ACTUAL].sum()),
         predicted_total=float(per_customer[PREDICTED].sum()),
         customers=per_customer.height,
@@ -288,17 +285,22 @@ def _bgnbd_check(ledger: Ledger, k: int, models: FittedModels) -> HoldoutCheck:
 
 
 def _bgnbd_tracking(
-    ledger: Ledger, k: int, model: BGNBDModel, known: pl.LazyFrame, unit: float
+    ledger: Ledger, k: int, model: BGNBDModel, cids: np.ndarray, unit: float
 ) -> pl.DataFrame:
-    """Cumulative repeat purchase days of the calibration customers at every period end
-    from their first purchases on, and the model's unconditional expectation."""
-    repeats = (
-        ledger.lazy()
-        .join(known, on=L.cid, how="semi")
-        .group_by(L.period)
-        .agg((pl.col(L.cum_purchase_days) - 1).clip(lower_bound=0).sum().alias(ACTUAL))
+    """Cumulative repeat purchase days of the calibration customers ``cids`` at every period
+    end from their first purchases on, and the model's unconditional expectation."""
+    known = np.zeros(ledger.customers.height, dtype=bool)
+    known[cids] = True
+    panel = ledger.panel
+    member = known[panel[L.cid].to_numpy()]
+    repeats = np.maximum(panel[L.cum_purchase_days].to_numpy().astype(np.int64) - 1, 0)
+    per_period = np.bincount(
+        panel[L.period].to_numpy()[member], weights=repeats[member], minlength=ledger.periods
     )
-    first = ledger.with_customers(known, L.first_purchase).group_by(L.first_purchase).len()
+    repeats = pl.LazyFrame({L.period: np.arange(ledger.periods, dtype=np.int32),
+                            ACTUAL: per_period})  # fmt: skip
+    known_frame = pl.LazyFrame({L.cid: cids})
+    first = ledger.with_customers(known_frame, L.first_purchase).group_by(L.first_purchase).len()
     cohorts = first.collect()
     start = cohorts[L.first_purchase].min()
     grid = (

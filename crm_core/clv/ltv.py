@@ -343,8 +343,8 @@ def ltv_table_from_cohort(
         )
     age = pl.col(L.acquired_period) - pl.col(L.period)  # periods since acquisition
     panel = (
-        ledger.lazy()
-        .join(members.select(L.cid, L.acquired_period), on=L.cid, how="inner")
+        ledger.with_customers(ledger.lazy(), L.acquired_period)  # a gather by the key, no join
+        .filter(pl.col(L.acquired_period).is_between(youngest, oldest))
         .with_columns((age // per_year + 1).alias(YEAR))
         .filter(pl.col(YEAR).is_between(1, rows))
     )
