@@ -140,7 +140,7 @@ def test_other_segmentations_give_their_own_sliders(data_dir):
     assert {f"r_{code}" for code in base.codes.values()} <= keys
     assert "r_A" not in keys
     labels = {m.label for m in at.metric}
-    assert {esc(name) for name in base.names} <= labels
+    assert {esc(f"Projected · {name}") for name in base.names} <= labels
     at.toggle(key="curve").set_value(True).run()
     assert not at.exception
     assert not at.error
@@ -248,3 +248,11 @@ def test_reconciliation_line_names_all_three_figures(data_dir):
     assert "Customer equity" in line and "fitted model" in line
     assert "projected value of today" in line and "Projected equity with new customers" in line
     assert replace  # the dataclass helper stays importable for scenario tweaks
+
+
+def test_too_short_a_history_for_the_backtest_says_so(data_dir):
+    at = open_page("test-retail", PAGE)
+    at.selectbox(key="as_of").set_value("2025-09-30").run()  # two years of history
+    assert not at.exception and not at.error
+    assert any("No backtest" in c.value and "too short" in c.value for c in at.caption)
+    assert WITH_NEW in {m.label for m in at.metric}

@@ -262,3 +262,17 @@ def test_scenario_from_retention_targets_and_back(shop):
     other = Scenario("Tiers", segment_levers={"A: top 10%": Levers(retention_points=5)})
     with pytest.raises(ValueError, match="A: top 10%"):
         b.retention_targets(other)
+
+
+def test_tenure_shift_scales_the_observed_churn_by_hand():
+    from crm_core.whatif.tenure import TenureRetention
+
+    t = TenureRetention(expected_now=0.7, expected_then=0.6, model_curve=(0.7, 0.8),
+                        cohort_curve=(0.9, 0.6, 0.76))  # fmt: skip
+    # observed churn 50%, scaled by (1 - 0.7) / (1 - 0.6) = 0.75: retention 62.5%
+    assert t.retention(0.5) == pytest.approx(0.625)
+    assert t.retention(None) == pytest.approx(0.7)  # nothing observed: the model's
+    base, cohort = t.curves(0.5)  # churn scaled by 0.375 / 0.3 = 1.25 so year 1 is 62.5%
+    assert base == pytest.approx((0.625, 0.75))
+    assert cohort == pytest.approx((0.875, 0.5, 0.7))
+    assert TenureRetention(0.7, None, (0.7,), (0.9,)).retention(0.5) == pytest.approx(0.7)

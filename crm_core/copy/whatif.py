@@ -119,8 +119,8 @@ def retention_slider(baseline: Baseline, name: str) -> tuple[str, str]:
         label = f"{name} (baseline {used})"
         help_ = (
             f"Observed: {observed} ({fmt_pct(row['observed_retention'], digits=1)}). The "
-            f"baseline uses {used}: the contract-survival model's share of today's customers "
-            "still under contract in a year (longer tenure, fewer cancellations)."
+            f"baseline uses {used}: that rate moved by the contract-survival model for today's "
+            "longer tenure (cancellations fall with tenure)."
         )
     elif row["retention_source"] == COMPANY:
         label = f"{name} (company {used})"
@@ -160,7 +160,7 @@ def scenario_cards(values: Sequence[CardValue], horizon: int) -> tuple[Kpi, ...]
     cards = []
     for v in values:
         if v.segment is not None:
-            label = v.segment
+            label = f"Projected · {v.segment}"  # not a bare segment name: other pages use those
             help_ = (
                 f"{VALUE_PER_CUSTOMER}: discounted profit of one of today's customers in "
                 f"{v.segment} over {horizon} years, net of retention spend. The Segments page "

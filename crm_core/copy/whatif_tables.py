@@ -93,10 +93,10 @@ def baseline_notes(baseline: Baseline) -> tuple[str, ...]:
         )
     if baseline.retention_model == "sBG":
         notes.append(
-            "Contracts: the retention projected is the contract-survival model's "
-            "(shifted-beta-geometric, Fader & Hardie 2007) expected share of today's customers "
-            "still under contract in a year; it is above the rate observed on last year's "
-            "younger base because cancellations fall with tenure."
+            "Contracts: each segment's observed retention is moved by the change in tenure. "
+            "Its churn is scaled by the contract-survival model's (shifted-beta-geometric, "
+            "Fader & Hardie 2007) churn of today's customers over that of last year's younger "
+            "ones: cancellations fall with tenure, so today's base keeps more."
         )
     if baseline.by == "tier":
         notes.append(

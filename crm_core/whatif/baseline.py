@@ -30,10 +30,10 @@ contribution. New customers a year grow once by the observed change on the year 
 (when two years are observed, clipped to -50%..+100%): the pace at which the business now
 acquires, held from then on.
 
-Contractual businesses: with the fitted sBG model (:mod:`crm_core.whatif.tenure`), the
-retention the projection uses is the model's expected share of today's contracts still
-running in a year, which rises with tenure (the observed rate, measured on last year's
-younger base, is shown next to it); without a fit, the observed rate. With
+Contractual businesses: with the fitted sBG model (:mod:`crm_core.whatif.tenure`), each
+segment's observed retention is moved by the change in tenure: its churn is scaled by the
+model's churn of today's customers over that of last year's (younger) ones, so a segment
+keeps its own level while the base ages; without a fit, the observed rate. With
 ``retention_curve=True`` later years follow the model's curve too.
 
 Tiers are measured at each date: today's tier counts a customer today and places their
@@ -341,7 +341,9 @@ def baseline_segments(
         )
     tenure = {}
     if ledger.contractual and models is not None:
-        tenure = tenure_retention(models, measured.labels_now)
+        tenure = tenure_retention(
+            models, measured.people, period, ledger.periods_per_year, ledger.period_months
+        )
     use_curve = retention_curve and bool(tenure)
     table, segments, dropped = segment_rows(measured, tenure, curve=use_curve)
     if not segments:

@@ -133,11 +133,12 @@ class SegmentTotals:
 
 @dataclass(frozen=True)
 class Measured:
-    """Per-segment sums (``raw``), company totals, today's labels and growth."""
+    """Per-segment sums (``raw``), company totals, the per-customer frame they were summed
+    from (``people``: facts with the segments ``_now`` and ``_then``) and growth."""
 
     raw: pl.DataFrame
     totals: SegmentTotals
-    labels_now: pl.LazyFrame
+    people: pl.LazyFrame
     order: tuple[str, ...] | None
     growth: float
     growth_observed: bool
@@ -204,8 +205,7 @@ def measure_segments(
     if ledger.periods >= period + 2 * year and earlier > 0:
         low, high = GROWTH_LIMITS
         growth, observed = min(max(totals.new_customers / earlier - 1.0, low), high), True
-    labels_now = people.select(L.cid, pl.col("_now").alias(SEGMENT))
-    return Measured(raw, totals, labels_now, order, growth, observed)
+    return Measured(raw, totals, people, order, growth, observed)
 
 
 def _totals(frame: pl.DataFrame) -> SegmentTotals:
@@ -267,11 +267,12 @@ def segment_rows(
         seg_tenure = tenure.get(name)
         observed = r[RETAINED] / r[AT_RISK] if r[AT_RISK] else None
         if seg_tenure is not None:
-            retention, source = seg_tenure.retention, MODEL
+            retention, source = seg_tenure.retention(observed), MODEL
+            base_curve, new_curve = seg_tenure.curves(observed) if curve else (None, None)
         elif observed is not None:
-            retention, source = observed, OBSERVED
+            retention, source, base_curve, new_curve = observed, OBSERVED, None, None
         else:
-            retention, source = company["retention"], COMPANY
+            retention, source, base_curve, new_curve = company["retention"], COMPANY, None, None
         cont_money = {c: r[_group("c_", c)] for c in _GROUP_MONEY}
         new_money = {c: r[_group("n_", c)] for c in _GROUP_MONEY}
         c_margin, c_revenue, c_serve = _per(cont_money, r[CONTINUING], company["continuing"])
@@ -312,8 +313,8 @@ def segment_rows(
                 margin_std=row[MARGIN_STD],
                 observed_at_risk=r[AT_RISK] if counts else None,
                 observed_retained=r[RETAINED] if counts else None,
-                retention_curve=seg_tenure.new_curve if curve and seg_tenure else None,
-                base_retention_curve=seg_tenure.base_curve if curve and seg_tenure else None,
+                retention_curve=new_curve,
+                base_retention_curve=base_curve,
             )
         )
     table = pl.DataFrame(rows, infer_schema_length=None)

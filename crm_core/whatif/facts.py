@@ -115,6 +115,7 @@ def facts_at(facts: pl.LazyFrame, ledger: Ledger, k: int) -> pl.LazyFrame:
         facts.filter(acquired >= k)
         .select(
             L.cid,
+            L.acquired_period,
             C.acquisition_cost,
             pl.col(_at(ACTIVE_NOW, k)).alias(ACTIVE_NOW),
             pl.col(_at(ACTIVE_THEN, k)).alias(ACTIVE_THEN),
