@@ -81,10 +81,21 @@ class WindowRows:
     channels
         ``cid, channel, purchases, revenue, direct_cost``: transactions with a positive
         amount, net revenue and direct cost (currency) per sales channel.
+    customers
+        Customers of the ledger (``cid`` runs from 0 to ``customers - 1``).
     """
 
     touchpoints: pl.DataFrame
     channels: pl.DataFrame
+    customers: int = 0
+
+    def tier_of(self, ranked: pl.DataFrame) -> pl.Series:
+        """The tier of every ledger customer by ``cid`` (null for those not in ``ranked``,
+        a frame with ``cid, tier``): a lookup by position, no join."""
+        size = max(self.customers, int(ranked[CID].max() or 0) + 1 if ranked.height else 0)
+        return pl.Series(TIER, [None] * size, dtype=TIER_DTYPE).scatter(
+            ranked[CID].cast(pl.Int64), ranked[TIER]
+        )
 
 
 def window_rows(ledger: Ledger, months: int = 12) -> WindowRows:
@@ -113,7 +124,18 @@ def window_rows(ledger: Ledger, months: int = 12) -> WindowRows:
         .select(CID, C.channel, PURCHASES, REVENUE, DIRECT_COST)
     )
     touchpoints, channels = pl.collect_all([touch, sales])
-    return WindowRows(touchpoints=touchpoints, channels=channels)
+    return WindowRows(touchpoints, channels, ledger.customers.height)
+
+
+def _with_tiers(rows: pl.DataFrame, tiers: pl.Series) -> pl.LazyFrame:
+    """``rows`` of the customers with a tier in ``tiers`` (indexed by cid), with it."""
+    if rows.height == 0 or tiers.len() == 0:
+        return rows.lazy().with_columns(pl.lit(None, TIER_DTYPE).alias(TIER)).head(0)
+    return (
+        rows.lazy()
+        .with_columns(pl.lit(tiers).gather(pl.col(CID)).alias(TIER))
+        .filter(pl.col(TIER).is_not_null())
+    )
 
 
 def _grid(
@@ -132,9 +154,7 @@ def _grid(
     )
 
 
-def cost_to_serve(
-    touchpoints: pl.DataFrame, tiers: pl.LazyFrame, sizes: pl.LazyFrame
-) -> pl.LazyFrame:
+def cost_to_serve(touchpoints: pl.DataFrame, tiers: pl.Series, sizes: pl.LazyFrame) -> pl.LazyFrame:
     """Service cost per tier and touchpoint.
 
     Parameters
@@ -142,7 +162,8 @@ def cost_to_serve(
     touchpoints
         :attr:`WindowRows.touchpoints`.
     tiers
-        ``cid, tier`` of the customers analysed (others are left out).
+        The tier of every ledger customer by ``cid``, null for those not analysed (left
+        out): :meth:`WindowRows.tier_of`.
     sizes
         ``tier, customers``: customers per tier (the denominators of per-customer costs).
 
@@ -154,7 +175,7 @@ def cost_to_serve(
         (null without contacts), and the cost's share of the tier's and of the
         touchpoint's total (null when that total is 0).
     """
-    used = touchpoints.lazy().join(tiers, on=CID, how="inner")
+    used = _with_tiers(touchpoints, tiers)
     grid = _grid(used, C.touchpoint, sizes, {CONTACTS: 0, COST: 0.0})
     tier_total = pl.col(COST).sum().over(TIER)
     tp_total = pl.col(COST).sum().over(C.touchpoint)
@@ -173,7 +194,7 @@ def cost_to_serve(
     )
 
 
-def channel_sales(channels: pl.DataFrame, tiers: pl.LazyFrame, sizes: pl.LazyFrame) -> pl.LazyFrame:
+def channel_sales(channels: pl.DataFrame, tiers: pl.Series, sizes: pl.LazyFrame) -> pl.LazyFrame:
     """Purchases, revenue and direct cost per tier and sales channel.
 
     Parameters are as in :func:`cost_to_serve` (``channels`` is
@@ -186,7 +207,7 @@ def channel_sales(channels: pl.DataFrame, tiers: pl.LazyFrame, sizes: pl.LazyFra
         - direct cost (currency); ``share_of_tier_purchases`` of the tier's purchases (null
         when the tier made none).
     """
-    used = channels.lazy().join(tiers, on=CID, how="inner")
+    used = _with_tiers(channels, tiers)
     grid = _grid(used, C.channel, sizes, {PURCHASES: 0, REVENUE: 0.0, DIRECT_COST: 0.0})
     tier_purchases = pl.col(PURCHASES).sum().over(TIER)
     return (

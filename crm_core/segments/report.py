@@ -371,7 +371,7 @@ def add_costs(report: SegmentReport, rows: WindowRows) -> SegmentReport:
     """``report`` with its cost-to-serve and sales-channel tables, from ``rows`` (the
     :func:`~crm_core.segments.cost_to_serve.window_rows` of the report's ledger and
     window)."""
-    tier_of = report.customers.lazy().select(CID, TIER)
+    tier_of = rows.tier_of(report.customers.select(CID, TIER))
     sizes = report.tiers.lazy().select(TIER, CUSTOMERS)
     cost, channel = pl.collect_all(
         [
