@@ -127,7 +127,7 @@ report = page.report
 st.subheader(copy.headline(report), help=copy.headline_help(report))
 st.caption(copy.moves_caption(report))
 st.caption(copy.cards_caption(report))
-kpi_cards(copy.cards(report), cur, per_row=6)
+kpi_cards(copy.cards(report), cur, per_row=3)
 views = st.tabs(list(copy.TABS), key="lc_view", bind="query-params")
 stages_tab, warning_tab, moves_tab, funnel_tab, cohorts_tab, tenure_tab = views
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import date
 from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import customer, purchase
 
 from crm_core.copy.lifecycle import warning_csv, warning_rows
+from crm_core.data.ledger import build_ledger
 from crm_core.data.snapshot import load_snapshot
 from crm_core.lifecycle.early_warning import MIN_CLV, early_warning, to_csv
 from crm_core.lifecycle.report import lifecycle_report
@@ -23,8 +26,7 @@ NUMBER = re.compile(r"^-?\d+(\.\d{1,2})?$")
 def stage_rows(**columns) -> pl.DataFrame:
     n = len(columns["clv"])
     base = {
-        "cid": list(range(n)),
-        "customer_id": [f"c{i}" for i in range(n)],
+        "cid": pl.Series(range(n), dtype=pl.UInt32),
         "stage": ["declining"] * n,
         "revenue_ttm": [10.0] * n,
         "p_alive": [0.5] * n,
@@ -32,19 +34,29 @@ def stage_rows(**columns) -> pl.DataFrame:
     return pl.DataFrame(base | columns)
 
 
-def test_ranked_by_clv_with_the_left_out_counted() -> None:
+@pytest.fixture
+def ledger(make_snapshot):
+    """Six customers c0 .. c5 (cid 0 .. 5)."""
+    people = [customer(f"c{i}", date(2026, 1, 1), channel="=cmd") for i in range(6)]
+    return build_ledger(make_snapshot(people, [purchase("c0", date(2026, 1, 1), 5.0)]))
+
+
+def test_ranked_by_clv_with_the_left_out_counted(ledger) -> None:
     rows = stage_rows(
         clv=[7.62e-21, 8767.569999999998, None, 0.004, 12.5, 0.01],
         stage=["declining"] * 5 + ["mature"],
     )
-    w = early_warning(rows.with_columns(pl.col("stage")), with_clv=True)
+    w = early_warning(rows, ledger, with_clv=True)
     assert w.table["customer_id"].to_list() == ["c1", "c4"]
     assert w.table["value_at_risk"].to_list() == [8767.569999999998, 12.5]
     assert (w.declining, w.not_valued, w.below_cent, w.left_out) == (5, 1, 2, 3)
-    exactly_a_cent = early_warning(stage_rows(clv=[MIN_CLV]), with_clv=True)
+    assert w.table["acquisition_channel"].to_list() == ["=cmd", "=cmd"]
+    exactly_a_cent = early_warning(stage_rows(clv=[MIN_CLV]), ledger, with_clv=True)
     assert exactly_a_cent.table.height == 1
     # without a valuation: every declining customer, by 12-month revenue
-    plain = early_warning(stage_rows(clv=[None, None], revenue_ttm=[5.0, 9.0]), with_clv=False)
+    plain = early_warning(
+        stage_rows(clv=[None, None], revenue_ttm=[5.0, 9.0]), ledger, with_clv=False
+    )
     assert plain.table["customer_id"].to_list() == ["c1", "c0"]
     assert plain.table["value_at_risk"].is_null().all()
 
@@ -88,4 +100,6 @@ def test_sample_list_and_csv(which: str, sample_dir: Path, subscription_dir: Pat
         assert float(row[header.index("Value at risk = CLV (USD)")]) >= MIN_CLV
     shown = warning_rows(report)
     assert shown.height == min(w.table.height, 500)
+    customer_col = header.index("Customer")
+    assert [r[customer_col] for r in body] == w.table["customer_id"].to_list()
     assert "cid" not in shown.columns and "stage" not in shown.columns

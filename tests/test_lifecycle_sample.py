@@ -41,7 +41,7 @@ def test_stage_counts_are_the_registry_metrics(company) -> None:
 def test_every_customer_has_exactly_one_stage(company) -> None:
     snap, _, report = company
     customers = snap.customers.collect().height
-    assert report.stages["customer_id"].n_unique() == report.stages.height == customers
+    assert report.stages["cid"].n_unique() == report.stages.height == customers
     counts = report.summary.filter(pl.col("stage") != PROSPECT)["customers"].sum()
     assert counts == customers
     assert report.summary["stage"].to_list() == list(STAGES)

@@ -135,7 +135,8 @@ def test_report_counts_shares_and_values_by_stage(inputs) -> None:
 
 def test_time_in_stage_from_the_quarterly_history(inputs) -> None:
     report = lifecycle_report(inputs)
-    row = {r["customer_id"]: r for r in report.stages.iter_rows(named=True)}
+    named = inputs.ledger.with_customers(report.stages.lazy()).collect()
+    row = {r["customer_id"]: r for r in named.iter_rows(named=True)}
     # H was mature at 30 Jun: entered decline during the last quarter
     assert row["H"]["periods_in_stage"] == 0.5
     # E mature from 30 Sep 2025 (380 days, steady windows) to now: 5 quarter ends

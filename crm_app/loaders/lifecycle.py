@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import polars as pl
 import streamlit as st
 
 from crm_app.loaders import base
@@ -21,6 +22,7 @@ from crm_core.data.rules import StageRules
 from crm_core.errors import DataError
 from crm_core.lifecycle.cohorts import CohortReport, cohort_retention
 from crm_core.lifecycle.funnel import FunnelReport, lifecycle_funnel
+from crm_core.lifecycle.prospects import leads
 from crm_core.lifecycle.report import LifecycleReport, lifecycle_report
 from crm_core.lifecycle.tenure import TenureProfit, tenure_profit
 from crm_core.metrics.registry import metric_value
@@ -54,6 +56,11 @@ class LifecyclePage:
     activity_rule: str
 
 
+@st.cache_resource(show_spinner="Reading the prospects…", max_entries=_ENTRIES)
+def _leads(path: str, stamp: str, as_of: date) -> pl.DataFrame:
+    return leads(base.ledger(path, stamp, as_of))
+
+
 def _p_alive_model(path: str, stamp: str, as_of: date, rules: StageRules) -> BGNBDModel | None:
     if rules.decline_p_alive is None:
         return None
@@ -81,13 +88,15 @@ def _report(
         compare_quarters,
         clv_before=before,
         p_alive_model=_p_alive_model(path, stamp, as_of, rules),
+        lead_rows=_leads(path, stamp, as_of),
     )
 
 
 @st.cache_resource(show_spinner="Counting the funnel…", max_entries=_ENTRIES)
 def _funnel(path: str, stamp: str, as_of: date, years: int, mature_days: int) -> FunnelReport:
     rules = StageRules(mature_days=mature_days)
-    return lifecycle_funnel(base.ledger(path, stamp, as_of), years=years, rules=rules)
+    led = base.ledger(path, stamp, as_of)
+    return lifecycle_funnel(led, years=years, rules=rules, lead_rows=_leads(path, stamp, as_of))
 
 
 @st.cache_resource(show_spinner="Following the acquisition cohorts…", max_entries=_ENTRIES)

@@ -125,7 +125,7 @@ RULE_SLIDERS = {
 TREND_LABEL = "Trend windows"
 TREND_HELP = "Spend in the last window is compared with the window before (whole ledger periods)."
 DROP_LABEL = "Declining when spend falls by more than"
-P_ALIVE_TOGGLE = "Also flag customers the BG/NBD model thinks have probably left"
+P_ALIVE_TOGGLE = "Also use BG/NBD P(alive)"
 P_ALIVE_HELP = (
     "Declining when the probability of still being active, P(alive), from the BG/NBD model "
     "fitted at the as-of date (the one every page uses) is below the threshold."
@@ -216,11 +216,11 @@ STAGE_TABLE = {
     "label": ("Stage", "text"),
     "customers": ("Customers", "count"),
     "change": ("Change", "signed"),
-    "share_of_customers": ("% of customers", "pct"),
-    REVENUE_TTM: ("Revenue, 12 months", "money"),
-    "share_of_revenue": ("% of revenue", "pct"),
+    "share_of_customers": ("% customers", "pct"),
+    REVENUE_TTM: ("Revenue 12m", "money"),
+    "share_of_revenue": ("% revenue", "pct"),
     CLV: ("CLV", "money"),
-    "share_of_clv": ("% of CLV", "pct"),
+    "share_of_clv": ("% CLV", "pct"),
     "periods_in_stage": ("Time in stage", "one"),
 }
 """Stage table columns: header and kind (text, count, signed, money, cents, pct in percent,
@@ -267,14 +267,14 @@ def time_in_stage_help(report: LifecycleReport) -> str:
 
 WARNING_COLUMNS = {
     "customer_id": ("Customer", "text"),
-    "acquisition_channel": ("Acquisition channel", "text"),
+    VALUE_AT_RISK: ("Value at risk = CLV", "cents"),
+    P_ALIVE: ("P(alive)", "pct"),
     "signal": ("Signal", "text"),
     L.last_purchase: ("Last purchase", "date"),
-    L.days_since_activity: ("Days since last activity", "count"),
+    L.days_since_activity: ("Days since", "count"),
     L.usual_gap_days: ("Usual gap (days)", "count"),
-    REVENUE_TTM: ("Revenue, 12 months", "cents"),
-    P_ALIVE: ("P(alive)", "pct"),
-    VALUE_AT_RISK: ("Value at risk = CLV", "cents"),
+    REVENUE_TTM: ("Revenue 12m", "cents"),
+    "acquisition_channel": ("Acquisition channel", "text"),
 }
 """Early-warning columns: header and kind (as :data:`STAGE_TABLE`)."""
 WARNING_LIMIT = 500
@@ -297,7 +297,7 @@ def warning_rows(report: LifecycleReport, limit: int | None = WARNING_LIMIT) -> 
     table = report.early_warning.table
     if limit is not None:
         table = table.head(limit)
-    columns = [c for c in WARNING_COLUMNS if c != "signal"]
+    columns = list(WARNING_COLUMNS)
     if not report.early_warning.with_clv:
         columns = [c for c in columns if c not in (P_ALIVE, VALUE_AT_RISK)]
     signal = pl.concat_str(
@@ -308,7 +308,7 @@ def warning_rows(report: LifecycleReport, limit: int | None = WARNING_LIMIT) -> 
     out = table.with_columns(
         signal.alias("signal"), pl.col(L.usual_gap_days).round(0).cast(pl.Int64)
     )
-    return out.select(*columns[:2], "signal", *columns[2:]).with_columns(
+    return out.select(columns).with_columns(
         (pl.col(P_ALIVE) * 100).round(1) if P_ALIVE in columns else []
     )
 
@@ -335,10 +335,15 @@ def warning_caption(report: LifecycleReport) -> str:
             f"All {fmt_count(w.declining)} declining customers, by the last 12 months' "
             f"revenue: CLV is not available ({report.clv_method})."
         )
-    shown = min(w.table.height, WARNING_LIMIT)
+    listed = fmt_count(w.table.height)
+    shown = (
+        f"the first {fmt_count(WARNING_LIMIT)} shown; the CSV has all"
+        if w.table.height > WARNING_LIMIT
+        else "all shown"
+    )
     text = (
-        f"{fmt_count(w.table.height)} declining customers by value at risk (the first "
-        f"{fmt_count(shown)} shown; the CSV has all). Value at risk is the customer's CLV: "
+        f"{listed} declining customers by value at risk ({shown}). Value at risk is the "
+        "customer's CLV: "
         "the discounted margin the model still expects from them, all lost if they lapse; "
         "it already weighs their P(alive), so it is not multiplied by it again."
     )

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from crm_core.data.ledger import DECLINING, L
+from crm_core.data.ledger import DECLINING, L, Ledger
+from crm_core.data.schema import C
 from crm_core.lifecycle.stages import STAGE
 from crm_core.lifecycle.values import CLV, P_ALIVE, REVENUE_TTM
 
@@ -68,23 +69,29 @@ class EarlyWarning:
         return self.declining - self.table.height
 
 
-def early_warning(stages: pl.DataFrame, *, with_clv: bool) -> EarlyWarning:
+def early_warning(stages: pl.DataFrame, ledger: Ledger, *, with_clv: bool) -> EarlyWarning:
     """The early-warning list from the as-of stage table.
 
     Parameters
     ----------
     stages
-        One row per customer at the as-of date with ``stage``, ``revenue_ttm`` and (null
+        One row per customer at the as-of date with ``cid, stage, revenue_ttm`` and (null
         where not valued) ``clv`` and ``p_alive`` (see :class:`LifecycleReport.stages`).
+    ledger
+        The ledger, for the listed customers' ``customer_id`` and acquisition channel.
     with_clv
         Whether ``clv`` comes from a valuation.
     """
     declining = stages.filter(pl.col(STAGE) == DECLINING)
+
+    def named(table: pl.DataFrame) -> pl.DataFrame:
+        lazy = ledger.with_customers(table.lazy(), C.customer_id, C.acquisition_channel)
+        return lazy.collect()
+
     if not with_clv:
-        table = declining.with_columns(pl.lit(None, dtype=pl.Float64).alias(VALUE_AT_RISK)).sort(
-            REVENUE_TTM, L.cid, descending=[True, False]
-        )
-        return EarlyWarning(table, declining.height, 0, 0, with_clv=False)
+        table = declining.with_columns(pl.lit(None, dtype=pl.Float64).alias(VALUE_AT_RISK))
+        table = table.sort(REVENUE_TTM, L.cid, descending=[True, False])
+        return EarlyWarning(named(table), declining.height, 0, 0, with_clv=False)
     clv = pl.col(CLV)
     counts = declining.select(
         clv.is_null().sum().alias("none"), (clv < MIN_CLV).sum().alias("small")
@@ -94,7 +101,9 @@ def early_warning(stages: pl.DataFrame, *, with_clv: bool) -> EarlyWarning:
         .with_columns(clv.alias(VALUE_AT_RISK))
         .sort(VALUE_AT_RISK, L.cid, descending=[True, False])
     )
-    return EarlyWarning(table, declining.height, int(counts[0]), int(counts[1]), with_clv=True)
+    return EarlyWarning(
+        named(table), declining.height, int(counts[0]), int(counts[1]), with_clv=True
+    )
 
 
 _FORMULA_START = r"^[=+\-@\t\r]"

@@ -258,7 +258,11 @@ def _medians(ledger: Ledger, lead_rows: pl.DataFrame) -> pl.LazyFrame:
 
 
 def lifecycle_funnel(
-    ledger: Ledger, *, years: int = 2, rules: StageRules = DEFAULT_STAGES
+    ledger: Ledger,
+    *,
+    years: int = 2,
+    rules: StageRules = DEFAULT_STAGES,
+    lead_rows: pl.DataFrame | None = None,
 ) -> FunnelReport:
     """The lifecycle funnel of ``ledger`` at its as-of date (module docstring).
 
@@ -270,6 +274,8 @@ def lifecycle_funnel(
         N of the last step, "still active after N years" (whole years >= 1).
     rules
         Stage thresholds; ``rules.mature_days`` defines the stable step.
+    lead_rows
+        :func:`crm_core.lifecycle.prospects.leads` of the ledger, when already at hand.
 
     Raises
     ------
@@ -279,7 +285,7 @@ def lifecycle_funnel(
     if isinstance(years, bool) or not isinstance(years, int) or years < 1:
         raise ValueError(f"years must be a whole number >= 1, got {years!r}")
     labels = _labels(years, rules.mature_days)
-    lead_rows = leads(ledger)
+    lead_rows = leads(ledger) if lead_rows is None else lead_rows
     entrants = _entrants(ledger, lead_rows, years, rules.mature_days).collect().lazy()
     linked = lead_rows.filter(pl.col(LINKED)).height
     overall, channel, cohort, medians = pl.collect_all(

@@ -110,11 +110,12 @@ class LifecycleReport:
         The stage thresholds used, and whether they are the product's (then every stage
         count equals the registry's ``stage_*`` metric).
     stages
-        One row per customer at ``as_of``: :func:`~crm_core.lifecycle.stages.assign_stages`
-        columns plus ``revenue_ttm, clv, p_alive`` (currency; null where not valued) and
-        ``periods_in_stage``.
+        One row per customer at ``as_of``, in ``cid`` order: the columns of
+        :func:`~crm_core.lifecycle.stages.assign_stages` (without the customer columns:
+        gather them with ``Ledger.with_customers``) plus ``clv, p_alive`` (currency and
+        fraction; null where not valued) and ``periods_in_stage``.
     previous_stages
-        ``cid, stage, revenue_ttm, clv, periods_in_stage`` at ``compare_to``.
+        ``cid, stage, periods_in_stage, revenue_ttm, clv, p_alive`` at ``compare_to``.
     summary, previous_summary
         One row per stage in lifecycle order: ``stage, customers`` (open leads for the
         prospect stage), ``share_of_customers`` (of every customer acquired; null for
@@ -269,6 +270,7 @@ def lifecycle_report(
     *,
     clv_before: ClvResult | None = None,
     p_alive_model: BGNBDModel | None = None,
+    lead_rows: pl.DataFrame | None = None,
 ) -> LifecycleReport:
     """Stages, time in stage, value by stage, transitions and early warning.
 
@@ -286,6 +288,8 @@ def lifecycle_report(
         ``inputs.clv[compare_quarters]`` when present).
     p_alive_model
         The shared BG/NBD fit, needed when ``rules.decline_p_alive`` is set.
+    lead_rows
+        :func:`crm_core.lifecycle.prospects.leads` of the ledger, when already at hand.
 
     Raises
     ------
@@ -308,16 +312,13 @@ def lifecycle_report(
     now_clv = inputs.clv.get(0)
     clv_before = clv_before if clv_before is not None else inputs.clv.get(compare_quarters)
     panel = with_time_in_stage(stage_panel(ledger, rules, p_alive_model))
-    now = with_values(assign_stages(ledger, 0, stages=panel), ledger, 0, now_clv)
+    now = assign_stages(ledger, 0, stages=panel, customer_columns=False)
+    now = with_values(now, ledger, now_clv)
+    earlier = assign_stages(ledger, before, stages=panel, customer_columns=False)
     earlier = with_values(
-        panel.filter((pl.col(L.period) == before) & pl.col(STAGE).is_not_null()).select(
-            L.cid, STAGE, PERIODS_IN_STAGE
-        ),
-        ledger,
-        before,
-        clv_before,
+        earlier.select(L.cid, STAGE, PERIODS_IN_STAGE, REVENUE_TTM), ledger, clv_before
     )
-    lead_rows = leads(ledger)
+    lead_rows = leads(ledger) if lead_rows is None else lead_rows
     start, end = ledger.period_end(before), ledger.as_of
 
     def open_leads(day: date) -> int:
@@ -352,6 +353,6 @@ def lifecycle_report(
         ),
         mix=mix,
         decline_signals=_decline_signals(now),
-        early_warning=early_warning(now, with_clv=with_clv),
+        early_warning=early_warning(now, ledger, with_clv=with_clv),
         clv_method=now_clv.method if with_clv else (inputs.clv_note or "CLV not computed"),
     )

@@ -49,7 +49,7 @@ from crm_core.data.ledger_schema import STAGE_DTYPE
 from crm_core.data.periods import PERIOD_END
 from crm_core.data.rules import DEFAULT_STAGES, StageRules
 from crm_core.data.schema import C
-from crm_core.lifecycle.values import P_ALIVE
+from crm_core.lifecycle.values import P_ALIVE, REVENUE_TTM, revenue_ttm
 
 __all__ = [
     "CHURNED",
@@ -263,20 +263,32 @@ def assign_stages(
     p_alive_model: BGNBDModel | None = None,
     *,
     stages: pl.DataFrame | None = None,
+    customer_columns: bool = True,
 ) -> pl.DataFrame:
     """The stage of every customer acquired by the end of ``period`` (0: the as-of date).
 
     ``stages`` is a :func:`stage_panel` already computed with the same rules (else it is
     computed). Returns one row per customer, in ``cid`` order: ``cid, customer_id,
     acquisition_channel, stage``, the signals and trend windows of :func:`stage_panel`,
-    and ``tenure_days, days_since_activity, usual_gap_days`` (days), ``last_purchase``.
+    and ``tenure_days, days_since_activity, usual_gap_days`` (days), ``last_purchase``,
+    ``revenue_ttm`` (net revenue of the twelve months to the period end). Without
+    ``customer_columns`` the ``customer_id`` and ``acquisition_channel`` are left out
+    (gather them later for the rows that need them, :meth:`Ledger.with_customers`).
     """
     if not 0 <= period < ledger.periods:
         raise ValueError(f"period must be in 0..{ledger.periods - 1}, got {period}")
     frame = stages if stages is not None else stage_panel(ledger, rules, p_alive_model)
-    facts = ledger.panel.select(
-        L.tenure_days, L.days_since_activity, L.usual_gap_days, L.last_purchase
-    )
-    rows = pl.concat([frame, facts], how="horizontal").lazy()
-    rows = rows.filter((pl.col(L.period) == period) & pl.col(STAGE).is_not_null())
-    return ledger.with_customers(rows, C.customer_id, C.acquisition_channel).collect()
+    facts = [L.tenure_days, L.days_since_activity, L.usual_gap_days, L.last_purchase]
+    twelve_months = 2 * ledger.stages.trend_months == 12  # the ledger's two windows
+    if twelve_months:
+        facts += [pl.col(L.recent_revenue).alias("_a"), pl.col(L.previous_revenue).alias("_b")]
+    keep = (pl.col(L.period) == period) & pl.col(STAGE).is_not_null()
+    rows = pl.concat([frame, ledger.panel.select(facts)], how="horizontal").lazy().filter(keep)
+    if twelve_months:
+        rows = rows.with_columns((pl.col("_a") + pl.col("_b")).alias(REVENUE_TTM)).drop("_a", "_b")
+    else:
+        rows = rows.join(revenue_ttm(ledger, period), on=L.cid, how="left", maintain_order="left")
+        rows = rows.with_columns(pl.col(REVENUE_TTM).fill_null(0.0))
+    if customer_columns:
+        rows = ledger.with_customers(rows, C.customer_id, C.acquisition_channel)
+    return rows.collect()

@@ -31,7 +31,7 @@ from crm_core.data.ledger import CHURNED, DECLINING, L, Ledger
 from crm_core.data.rules import DEFAULT_STAGES, StageRules
 from crm_core.data.schema import C
 from crm_core.lifecycle.prospects import LINKED, leads, open_at
-from crm_core.lifecycle.stages import PROSPECT, STAGE, STAGES, stage_panel
+from crm_core.lifecycle.stages import PROSPECT, STAGE, STAGES, assign_stages, stage_panel
 from crm_core.lifecycle.values import CLV, REVENUE_TTM, with_values
 
 __all__ = [
@@ -256,14 +256,8 @@ def stage_transitions(
             f"{start_period} and {end_period}"
         )
     panel = stage_panel(ledger, rules, p_alive_model)
-    earlier = with_values(
-        panel.filter((pl.col(L.period) == start_period) & pl.col(STAGE).is_not_null()).select(
-            L.cid, STAGE
-        ),
-        ledger,
-        start_period,
-        clv_start,
-    )
+    earlier = assign_stages(ledger, start_period, stages=panel, customer_columns=False)
+    earlier = with_values(earlier.select(L.cid, STAGE, REVENUE_TTM), ledger, clv_start)
     later = panel.filter((pl.col(L.period) == end_period) & pl.col(STAGE).is_not_null())
     return transitions(
         earlier,

@@ -22,24 +22,43 @@ P_ALIVE = "p_alive"
 
 
 def revenue_ttm(ledger: Ledger, period: int) -> pl.LazyFrame:
-    """``cid, revenue_ttm``: net revenue of the twelve months to the end of ``period``."""
+    """``cid, revenue_ttm``: net revenue of the twelve months to the end of ``period``.
+
+    The ledger's two trend windows cover twelve months under the default stage rules
+    (``recent_revenue + previous_revenue``), so no aggregation is needed then.
+    """
+    rows = ledger.lazy().filter(pl.col(L.period) == period)
+    if 2 * ledger.stages.trend_months == 12:
+        total = pl.col(L.recent_revenue) + pl.col(L.previous_revenue)
+        return rows.select(L.cid, total.alias(REVENUE_TTM))
     return ledger.window(period, ledger.periods_per_year, sums=(L.revenue,)).select(
         L.cid, pl.col(L.revenue).alias(REVENUE_TTM)
     )
 
 
-def clv_by_cid(ledger: Ledger, clv: ClvResult | None) -> pl.LazyFrame | None:
+def clv_by_cid(ledger: Ledger, clv: ClvResult | None) -> pl.DataFrame | None:
     """``cid, clv, p_alive`` of a valuation, keyed on this ledger's customers.
 
-    The valuation is matched on ``customer_id``: a shared fit may have been made on another
-    ledger of the same snapshot (keyed on its date), whose ``cid`` numbering differs.
+    A shared fit may have been made on another ledger of the same snapshot (the fit is keyed
+    on its date), whose ``cid`` numbering differs: when the valuation's ``cid`` do not name
+    the same customers here, it is matched on ``customer_id``.
     """
     if clv is None:
         return None
-    ids = ledger.customers.lazy().select(L.cid, C.customer_id)
-    return ids.join(
-        clv.table.lazy().select(C.customer_id, CLV, P_ALIVE), on=C.customer_id, how="inner"
-    ).select(L.cid, CLV, P_ALIVE)
+    table = clv.table
+    ids = ledger.customers[C.customer_id]
+    cids = table[L.cid]
+    if cids.len() == 0 or (
+        int(cids.max()) < ids.len() and bool((ids.gather(cids) == table[C.customer_id]).all())
+    ):
+        return table.select(L.cid, CLV, P_ALIVE)
+    return (
+        ledger.customers.lazy()
+        .select(L.cid, C.customer_id)
+        .join(table.lazy().select(C.customer_id, CLV, P_ALIVE), on=C.customer_id, how="inner")
+        .select(L.cid, CLV, P_ALIVE)
+        .collect()
+    )
 
 
 def by_cid(ledger: Ledger, frame: pl.DataFrame | None, column: str) -> pl.Expr:
@@ -52,15 +71,8 @@ def by_cid(ledger: Ledger, frame: pl.DataFrame | None, column: str) -> pl.Expr:
     return pl.lit(dense).gather(pl.col(L.cid)).alias(column)
 
 
-def with_values(
-    frame: pl.DataFrame, ledger: Ledger, period: int, clv: ClvResult | None
-) -> pl.DataFrame:
-    """Add ``revenue_ttm`` and (null where not valued) ``clv, p_alive`` to a stage table."""
-    revenue = revenue_ttm(ledger, period).collect()
-    values = clv_by_cid(ledger, clv)
-    valued = None if values is None else values.collect()
-    return frame.with_columns(
-        by_cid(ledger, revenue, REVENUE_TTM).fill_null(0.0),
-        by_cid(ledger, valued, CLV),
-        by_cid(ledger, valued, P_ALIVE),
-    )
+def with_values(frame: pl.DataFrame, ledger: Ledger, clv: ClvResult | None) -> pl.DataFrame:
+    """Add (null where not valued) ``clv, p_alive`` of a valuation to a frame keyed on
+    ``cid``."""
+    valued = clv_by_cid(ledger, clv)
+    return frame.with_columns(by_cid(ledger, valued, CLV), by_cid(ledger, valued, P_ALIVE))
