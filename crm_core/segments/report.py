@@ -232,6 +232,18 @@ def _clv_frame(clv: ClvResult | pl.DataFrame | None) -> tuple[pl.LazyFrame | Non
     return frame, "CLV supplied by the caller"
 
 
+def _thresholds(
+    ranked: pl.DataFrame, chosen: tuple[float, float] | None
+) -> tuple[float | None, float | None]:
+    """The value matrix's thresholds: the chosen ones, or the medians (``None`` if empty)."""
+    if ranked.height == 0:
+        return None, None
+    if chosen is not None:
+        return chosen
+    f_med, a_med = thresholds(None)
+    return ranked.select(f_med.cast(pl.Float64), a_med.cast(pl.Float64)).row(0)
+
+
 def segment_report(
     ledger: Ledger,
     *,
@@ -311,13 +323,11 @@ def segment_report(
         base = base.join(clv_lf, on=key, how="left")
     else:
         base = base.with_columns(pl.lit(None, pl.Float64).alias(CLV))
-    f_thr, a_thr = thresholds(chosen)
-    customers = (
-        assign_tiers(base, cuts, key=CID)
-        .with_columns(quadrant_expr(f_thr, a_thr).alias(QUADRANT))
-        .select(CUSTOMER_COLUMNS)
-        .collect()
-    )
+    ranked_frame = assign_tiers(base, cuts, key=CID).collect()
+    f_val, a_val = _thresholds(ranked_frame, chosen)
+    customers = ranked_frame.with_columns(
+        quadrant_expr(pl.lit(f_val), pl.lit(a_val)).alias(QUADRANT)
+    ).select(CUSTOMER_COLUMNS)
 
     stats = whale_stats(customers[PROFIT])
     ranked = customers.lazy()
@@ -327,19 +337,14 @@ def segment_report(
     keep = (a_count, ab_count, stats.profitable_customers)
     keep += (stats.profitable_customers + stats.breakeven_customers,)
     active_now = ledger.at(0).filter(pl.col(L.active)).select(CID)
-    tier_frame, curve, matrix, limits, active = pl.collect_all(
+    tier_frame, curve, matrix, active = pl.collect_all(
         [
             tiers,
             thin_curve(whale_curve(ranked), customers.height, keep, curve_points),
             quadrant_table(ranked),
-            ranked.select(
-                f_thr.cast(pl.Float64).alias(PURCHASES_PER_YEAR),
-                a_thr.cast(pl.Float64).alias(YEARLY_AMOUNT),
-            ),
             ranked.join(active_now, on=CID, how="semi").select(pl.len()),
         ]
     )
-    f_val, a_val = limits.row(0) if limits.height and customers.height else (None, None)
     report = SegmentReport(
         window=window,
         currency=ledger.currency,
