@@ -148,7 +148,7 @@ def _results(report, wb, horizon: int) -> None:
                                        wb.result)))  # fmt: skip
     st.markdown(f"**{copy.VALUE_PER_CUSTOMER}**")
     segment_cards = tuple(replace(c, label=esc(c.label), help=esc(c.help)) for c in cards[4:])
-    kpi_cards(segment_cards, currency, per_row=min(len(segment_cards), 3), compare="vs baseline")
+    kpi_cards(segment_cards, currency, per_row=copy.cards_per_row(cards[4:]), compare="vs baseline")
     left, right = st.columns([3, 2])
     words = copy.PROJECTION_METRICS
     metric = left.segmented_control("Show", list(words), format_func=words.get, default="profit",

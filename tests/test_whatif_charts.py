@@ -253,3 +253,17 @@ def test_money_axes_put_the_dollar_after_the_sign_and_prefix_other_currencies():
     assert money_axis("USD") == {"tickformat": "$~s"}
     assert money_axis("EUR") == {"tickprefix": "€", "tickformat": "~s"}
     assert money_axis("CHF", ",.2f") == {"tickprefix": "CHF ", "tickformat": ",.2f"}
+
+
+def test_segment_cards_go_two_a_row_when_their_names_are_long():
+    from crm_core.copy.whatif import cards_per_row
+    from crm_core.metrics.registry import Kpi
+
+    def card(label: str) -> Kpi:
+        return Kpi("clv", label, 1.0, 1.0, "money", "")
+
+    tiers = [card(f"Projected · {t}") for t in ("A: top 10%", "B: next 20%", "C: other 70%")]
+    assert cards_per_row(tiers) == 3
+    assert cards_per_row([card("Projected · Content marketing"), *tiers]) == 2
+    assert cards_per_row(tiers[:1]) == 1
+    assert cards_per_row([]) == 1

@@ -29,6 +29,7 @@ __all__ = [
     "backtest_help",
     "backtest_sentence",
     "break_even_sentence",
+    "cards_per_row",
     "equity_today_label",
     "equity_with_new_label",
     "load_message",
@@ -172,6 +173,15 @@ def scenario_cards(values: Sequence[CardValue], horizon: int) -> tuple[Kpi, ...]
             Kpi(v.key, label, v.value, v.previous, v.kind, help_, history=v.history)  # type: ignore[arg-type]
         )
     return tuple(cards)
+
+
+def cards_per_row(cards: Sequence[Kpi], *, most: int = 3, width: int = 22) -> int:
+    """Cards a row so that their labels fit: ``most`` when every label has at most
+    ``width`` characters (a third of the results column at 1280 px), else two."""
+    if not cards:
+        return 1
+    fits = max(len(c.label) for c in cards) <= width
+    return min(len(cards), most if fits else 2)
 
 
 def reconciliation(
