@@ -20,7 +20,7 @@ from crm_core.copy import lifecycle as copy
 from crm_core.copy import lifecycle_progress as words
 from crm_core.data.rules import DEFAULT_ACTIVITY, StageRules
 from crm_core.data.rules import DEFAULT_STAGES as DEFAULT
-from crm_core.formatting import CURRENCY_SYMBOLS, fmt_count, fmt_money
+from crm_core.formatting import CURRENCY_SYMBOLS
 
 FORMATS = {
     "one": "%.1f",
@@ -57,7 +57,7 @@ def table(
 
 def rule_controls() -> StageRules:
     """The stage thresholds, from the sliders in the "Stage rules" expander."""
-    with st.expander("Stage rules: how customers are placed in a stage", icon=":material/rule:"):
+    with st.expander(copy.RULES_EXPANDER, icon=":material/rule:"):
         st.caption(copy.RULES_CAPTION)
         a, b, c = st.columns(3)
         values = {}
@@ -71,7 +71,7 @@ def rule_controls() -> StageRules:
             copy.TREND_LABEL,
             options=list(range(step, 13, step)),
             value=DEFAULT.trend_months,
-            format_func=lambda m: f"{m} months",
+            format_func=copy.months_text,
             key="lc_trend_months",
             help=copy.TREND_HELP,
         )
@@ -83,7 +83,7 @@ def rule_controls() -> StageRules:
         if not sel.contractual and c.toggle(
             copy.P_ALIVE_TOGGLE, key="lc_use_p_alive", help=copy.P_ALIVE_HELP
         ):
-            p_alive = c.slider("P(alive) below", 10, 90, 50, 5, format="%d%%", key="lc_p_alive")
+            p_alive = c.slider(copy.P_ALIVE_SLIDER, 10, 90, 50, 5, format="%d%%", key="lc_p_alive")
         rules = StageRules(
             new_days=values["new_days"],
             mature_days=max(values["mature_days"], values["new_days"]),
@@ -101,20 +101,15 @@ def rule_controls() -> StageRules:
 
 sel = state.require_selection()
 cur = sel.currency
-page_header(
-    "Lifecycle: stages, funnel and cohorts",
-    sel,
-    "shorten exploration, speed up formation, lengthen stability, avoid decline",
-)
+page_header(copy.TITLE, sel, copy.SUBTITLE)
 with st.container(border=True):
     left, middle, _ = st.columns([1.2, 1, 1.6])
     back = left.selectbox(
-        "Compare with", tuple(copy.COMPARE_QUARTERS), format_func=copy.COMPARE_QUARTERS.get,
+        copy.COMPARE_LABEL, tuple(copy.COMPARE_QUARTERS), format_func=copy.COMPARE_QUARTERS.get,
         key="lc_compare", bind="query-params", help=copy.COMPARE_HELP,
     )  # fmt: skip
     years = middle.selectbox(
-        "Funnel: still active after", (1, 2, 3), index=1,
-        format_func=lambda y: f"{y} year{'s' if y > 1 else ''}", key="lc_years",
+        copy.YEARS_LABEL, (1, 2, 3), index=1, format_func=copy.years_text, key="lc_years",
         bind="query-params", help=copy.YEARS_HELP,
     )  # fmt: skip
     rules = rule_controls()
@@ -138,7 +133,7 @@ if stages_tab.open:
             copy.stage_table(report), copy.stage_columns(report), key="lc_stage_table",
             helps={"periods_in_stage": copy.time_in_stage_help(report)},
         )  # fmt: skip
-        st.caption(f"Customer lifetime value: {report.clv_method}.")
+        st.caption(copy.clv_caption(report))
         st.plotly_chart(charts.stage_history_chart(report), key="lc_history_chart")
 
 if warning_tab.open:
@@ -148,7 +143,7 @@ if warning_tab.open:
         st.caption(copy.warning_caption(report))
         table(copy.warning_rows(report), copy.WARNING_COLUMNS, key="lc_watch_table", height=420)
         st.download_button(
-            f"Download all {fmt_count(report.early_warning.table.height)} listed customers (CSV)",
+            copy.download_label(report),
             data=lambda: copy.warning_csv(report),
             file_name=f"declining-customers-{sel.as_of}.csv",
             mime="text/csv",
@@ -158,16 +153,10 @@ if warning_tab.open:
 
 if moves_tab.open:
     with moves_tab:
-        into, lost = report.transitions.into_declining, report.transitions.into_churned
-        since = copy.day(report.compare_to)
-        cards = (
-            ("Started declining", fmt_count(into.customers), copy.MOVE_HELP["into"]),
-            ("Revenue at risk", fmt_money(into.revenue_ttm, cur), copy.MOVE_HELP["revenue"]),
-            ("Churned since", fmt_count(lost.customers), copy.MOVE_HELP["lost"]),
-            ("Revenue lost", fmt_money(lost.revenue_ttm, cur), copy.MOVE_HELP["lost_revenue"]),
-        )
-        for column, (label, value, help_text) in zip(st.columns(4), cards, strict=True):
-            column.metric(label, value, help=help_text.format(since=since), border=True)
+        for column, (label, value, help_text) in zip(
+            st.columns(4), copy.move_cards(report), strict=True
+        ):
+            column.metric(label, value, help=help_text, border=True)
         st.caption(copy.moved_value_caption(report))
         st.plotly_chart(charts.transitions_sankey(report.transitions, cur), key="lc_sankey")
         st.plotly_chart(charts.transition_matrix(report.transitions), key="lc_matrix_chart")
@@ -188,7 +177,7 @@ if funnel_tab.open:
 if cohorts_tab.open:
     with cohorts_tab:
         measure = st.segmented_control(
-            "Show", tuple(words.COHORT_MEASURES), default=words.DEFAULT_MEASURE,
+            words.COHORT_SHOW, tuple(words.COHORT_MEASURES), default=words.DEFAULT_MEASURE,
             required=True, format_func=words.COHORT_MEASURES.get, key="lc_cohort_metric",
             help=words.COHORT_HELP,
         )  # fmt: skip
@@ -198,7 +187,7 @@ if cohorts_tab.open:
 
 if tenure_tab.open:
     with tenure_tab:
-        st.toggle("Complete years only", key="lc_complete_years", help=words.COMPLETE_HELP)
+        st.toggle(words.COMPLETE_LABEL, key="lc_complete_years", help=words.COMPLETE_HELP)
         st.plotly_chart(progress.tenure_profit_chart(page.tenure), key="lc_tenure_chart")
         table(words.tenure_table(page.tenure), words.TENURE_TABLE, key="lc_tenure_table")
         st.caption(words.tenure_caption(page.tenure))

@@ -101,6 +101,24 @@ def stage_definitions(
     }
 
 
+TITLE = "Lifecycle: stages, funnel and cohorts"
+SUBTITLE = "shorten exploration, speed up formation, lengthen stability, avoid decline"
+COMPARE_LABEL = "Compare with"
+YEARS_LABEL = "Funnel: still active after"
+RULES_EXPANDER = "Stage rules: how customers are placed in a stage"
+P_ALIVE_SLIDER = "P(alive) below"
+
+
+def months_text(months: int) -> str:
+    """``"6 months"``."""
+    return f"{months} month{'s' if months != 1 else ''}"
+
+
+def years_text(years: int) -> str:
+    """``"2 years"``."""
+    return f"{years} year{'s' if years != 1 else ''}"
+
+
 COMPARE_QUARTERS = {1: "Last quarter end", 2: "Two quarters earlier", 4: "A year earlier"}
 COMPARE_HELP = (
     "Card changes and the transitions compare the as-of date with this earlier quarter end. "
@@ -327,6 +345,16 @@ def warning_csv(report: LifecycleReport) -> bytes:
 WARNING_TITLE = "The declining customers worth most"
 
 
+def download_label(report: LifecycleReport) -> str:
+    """The early-warning download button."""
+    return f"Download all {fmt_count(report.early_warning.table.height)} listed customers (CSV)"
+
+
+def clv_caption(report: LifecycleReport) -> str:
+    """How CLV was computed."""
+    return f"Customer lifetime value: {report.clv_method}."
+
+
 def warning_caption(report: LifecycleReport) -> str:
     """Who is listed, how value at risk is defined, and who is left out."""
     w = report.early_warning
@@ -371,14 +399,36 @@ def signals_caption(report: LifecycleReport) -> str:
 
 # ----------------------------------------------------------------------------- transitions
 
-MOVE_HELP = {
-    "into": "Customers declining today who were in another stage (or not yet customers) on "
-    "{since}.",
-    "revenue": "Their net revenue over the 12 months to {since}: the revenue at risk.",
-    "lost": "Customers churned today (no longer active by the activity rule) who were not on "
-    "{since}.",
-    "lost_revenue": "Their net revenue over the 12 months to {since}.",
-}
+
+def move_cards(report: LifecycleReport) -> list[tuple[str, str, str]]:
+    """``(label, value, help)`` of the four transition cards."""
+    t = report.transitions
+    into, lost = t.into_declining, t.into_churned
+    since, cur = day(t.start), report.currency
+    return [
+        (
+            "Started declining",
+            fmt_count(into.customers),
+            f"Customers declining today who were in another stage (or not yet customers) on "
+            f"{since}.",
+        ),
+        (
+            "Revenue at risk",
+            fmt_money(into.revenue_ttm, cur),
+            f"Their net revenue over the 12 months to {since}: the revenue at risk.",
+        ),
+        (
+            "Churned since",
+            fmt_count(lost.customers),
+            "Customers churned today (no longer active by the activity rule) who were not on "
+            f"{since}.",
+        ),
+        (
+            "Revenue lost",
+            fmt_money(lost.revenue_ttm, cur),
+            f"Their net revenue over the 12 months to {since}.",
+        ),
+    ]
 
 
 def moved_value_caption(report: LifecycleReport) -> str:

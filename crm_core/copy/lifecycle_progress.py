@@ -90,6 +90,8 @@ def funnel_facts(funnel: FunnelReport) -> str:
 
 # ----------------------------------------------------------------------------- tenure
 
+COMPLETE_LABEL = "Complete years only"
+COHORT_SHOW = "Show"
 COMPLETE_HELP = (
     "Off: a tenure year still in progress counts once half of it is observed, its amounts "
     "annualised. On: only years that have ended."
