@@ -3,7 +3,8 @@
 Every ``bench_*.py`` module has ``run(ctx: Context) -> Result``; ``benchmarks/run.py``
 builds the context (the sample company at the chosen scale), calls them and writes one
 JSON object. Timings are the median of ``ctx.runs`` calls with the min and max beside it;
-ratios are taken between medians measured in the same run.
+ratios are taken between medians measured in the same run, with the two sides'
+calls interleaved (:func:`measure_side_by_side`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,16 @@ from typing import Any
 
 import polars as pl
 
-__all__ = ["Context", "Result", "Timing", "fmt_s", "measure", "rfm_of", "transactions_file"]
+__all__ = [
+    "Context",
+    "Result",
+    "Timing",
+    "fmt_s",
+    "measure",
+    "measure_side_by_side",
+    "rfm_of",
+    "transactions_file",
+]
 
 
 @dataclass(frozen=True)
@@ -106,6 +116,25 @@ def measure(fn: Callable[[], Any], runs: int, warmup: int = 0) -> tuple[Timing, 
         out = fn()
         samples.append(time.perf_counter() - start)
     return Timing.of(samples), out
+
+
+def measure_side_by_side(
+    fns: dict[str, Callable[[], Any]], runs: int, warmup: int = 0
+) -> dict[str, tuple[Timing, Any]]:
+    """Like :func:`measure` for several functions, interleaved (a, b, a, b, ...) so that a
+    change of the machine's load between runs affects every side alike. Returns each
+    name's timing and last result."""
+    out: dict[str, Any] = {name: None for name in fns}
+    for _ in range(warmup):
+        for name, fn in fns.items():
+            out[name] = fn()
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(max(runs, 1)):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            out[name] = fn()
+            samples[name].append(time.perf_counter() - start)
+    return {name: (Timing.of(samples[name]), out[name]) for name in fns}
 
 
 def fmt_s(t: Timing, unit: str = "s", digits: int = 2) -> str:

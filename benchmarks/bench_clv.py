@@ -2,7 +2,7 @@
 
 The input is the sample company's RFM summary (``rfm_summary`` of its transactions, in
 weeks), without the customers first seen on the as-of date (``T = 0``), as the app fits
-it. In the same run:
+it. In the same run, the calls interleaved:
 
 * ``fit_bgnbd(frequency, recency, T)`` against lifetimes 0.11.3
   ``BetaGeoFitter(penalizer_coef=0.0).fit(frequency, recency, T)`` on a pandas frame of
@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from _common import Context, Result, fmt_s, measure, rfm_of
+from _common import Context, Result, fmt_s, measure_side_by_side, rfm_of
 
 from crm_core.clv import fit_bgnbd, fit_gamma_gamma
 
@@ -66,10 +66,17 @@ def run(ctx: Context) -> Result:
     x, tx, t = summary["frequency"], summary["recency"], summary["T"]
     sx, sm = spenders["frequency"], spenders["monetary_value"]
 
-    bg, bg_model = measure(lambda: fit_bgnbd(x, tx, t), ctx.runs)
-    bg_lt, bg_lt_params = measure(lambda: _lifetimes_bg(frame), ctx.runs)
-    gg, gg_model = measure(lambda: fit_gamma_gamma(sx, sm), ctx.runs)
-    gg_lt, gg_lt_params = measure(lambda: _lifetimes_gg(spend_frame), ctx.runs)
+    got = measure_side_by_side(
+        {
+            "bg": lambda: fit_bgnbd(x, tx, t),
+            "bg_lt": lambda: _lifetimes_bg(frame),
+            "gg": lambda: fit_gamma_gamma(sx, sm),
+            "gg_lt": lambda: _lifetimes_gg(spend_frame),
+        },
+        ctx.runs,
+    )
+    (bg, bg_model), (bg_lt, bg_lt_params) = got["bg"], got["bg_lt"]
+    (gg, gg_model), (gg_lt, gg_lt_params) = got["gg"], got["gg_lt"]
 
     distinct = summary.select(pl.struct("frequency", "recency", "T").n_unique()).item()
     bg_diff = _rel_diff(bg_model.params, bg_lt_params)

@@ -1,6 +1,7 @@
 """rfm_summary at scale, against reading its input and against pandas.
 
-On the sample company's transactions file, in the same run:
+On the sample company's transactions file, in the same run (the three interleaved, each
+timed ``runs`` times):
 
 * ``rfm_summary(pl.scan_parquet(file), observation_end=as_of)``: purchase days (same-day
   transactions netted, refund days dropped), then frequency, recency, T and mean repeat
@@ -25,7 +26,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from _common import Context, Result, fmt_s, measure, transactions_file
+from _common import Context, Result, fmt_s, measure, measure_side_by_side, transactions_file
 
 from crm_core.clv.summary import rfm_summary
 
@@ -94,11 +95,16 @@ def compare(ours: pl.DataFrame, theirs: Any) -> dict[str, Any]:
 
 def run(ctx: Context) -> Result:
     path = transactions_file(ctx)
-    read, _ = measure(lambda: pl.read_parquet(path, columns=COLUMNS), ctx.runs, warmup=1)
-    ours, summary = measure(
-        lambda: rfm_summary(pl.scan_parquet(path), observation_end=ctx.as_of), ctx.runs
+    measure(lambda: pl.read_parquet(path, columns=COLUMNS), 1)  # the file in the OS cache
+    got = measure_side_by_side(
+        {
+            "read": lambda: pl.read_parquet(path, columns=COLUMNS),
+            "ours": lambda: rfm_summary(pl.scan_parquet(path), observation_end=ctx.as_of),
+            "pandas": lambda: pandas_summary(path, ctx.as_of),
+        },
+        ctx.runs,
     )
-    theirs, pandas_result = measure(lambda: pandas_summary(path, ctx.as_of), ctx.runs)
+    (read, _), (ours, summary), (theirs, pandas_result) = got["read"], got["ours"], got["pandas"]
     check = compare(summary, pandas_result)
     speedup = theirs.median / ours.median
     vs_read = ours.median / read.median

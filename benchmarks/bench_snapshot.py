@@ -12,15 +12,22 @@ Run on its own: ``.venv/bin/python benchmarks/run.py snapshot``.
 from __future__ import annotations
 
 import polars as pl
-from _common import Context, Result, fmt_s, measure, transactions_file
+from _common import Context, Result, fmt_s, measure, measure_side_by_side, transactions_file
 
 from crm_core.data.snapshot import load_snapshot
 
 
 def run(ctx: Context) -> Result:
     path = transactions_file(ctx)
-    read, _ = measure(lambda: pl.scan_parquet(path).collect(), ctx.runs, warmup=1)
-    load, _ = measure(lambda: load_snapshot(ctx.snapshot), ctx.runs)
+    measure(lambda: pl.scan_parquet(path).collect(), 1)  # the file in the OS cache
+    got = measure_side_by_side(
+        {
+            "read": lambda: pl.scan_parquet(path).collect(),
+            "load": lambda: load_snapshot(ctx.snapshot),
+        },
+        ctx.runs,
+    )
+    (read, _), (load, _) = got["read"], got["load"]
     ratio = load.median / read.median
     values = {
         "read_transactions_s": read.as_dict(),

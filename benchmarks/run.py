@@ -55,7 +55,7 @@ SCALES: dict[str, dict[str, Any]] = {
     },
     "quick": {
         "customers": 200_000,
-        "runs": 3,
+        "runs": 5,
         "page_cold_runs": 3,
         "page_warm_runs": 3,
         "page_timeout_s": 240.0,
