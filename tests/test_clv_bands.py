@@ -17,6 +17,7 @@ from crm_core.clv.uncertainty import clv_bands, clv_bands_by, parameter_draws
 from crm_core.clv.valuation import CLV, ClvResult, bgnbd_clv_values, sbg_clv_values, value
 from crm_core.data.ledger import build_ledger
 from crm_core.data.snapshot import load_snapshot
+from crm_core.errors import NotEnoughData
 
 DRAWS = 60
 
@@ -134,6 +135,8 @@ def test_groupings_share_cells_and_draws(retail):
         clv_bands(retail, draws=30, sample=5)
 
 
-def test_a_model_free_result_is_refused(retail):
+def test_a_model_free_or_empty_result_is_refused(retail):
     with pytest.raises(ValueError, match="no fitted model"):
         clv_bands(replace(retail, bgnbd=None), draws=20)
+    with pytest.raises(NotEnoughData, match="no customer is valued"):
+        clv_bands(replace(retail, table=retail.table.head(0)), draws=20)

@@ -77,7 +77,8 @@ class HoldoutCheck:
         purchases per customer (BG/NBD) or share still active (sBG).
     tracking
         ``step, date, actual, predicted, period ("calibration" | "holdout")``: cumulative
-        repeat purchases by week (BG/NBD) or active customers by period (sBG).
+        repeat purchases (BG/NBD) or customers still under contract (sBG) at every ledger
+        period end (quarters, or months for subscriptions).
     actual_total, predicted_total
         Holdout repeat purchases (or customers still active at the end), actual and
         predicted.

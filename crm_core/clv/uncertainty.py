@@ -34,6 +34,7 @@ from crm_core.clv.gamma_gamma import GammaGammaModel
 from crm_core.clv.valuation import ClvResult
 from crm_core.data.ledger import L
 from crm_core.data.schema import C
+from crm_core.errors import NotEnoughData
 
 __all__ = [
     "ALL_CUSTOMERS",
@@ -188,6 +189,8 @@ def clv_bands(
     ------
     ValueError
         On too few draws, misaligned labels or a result without models.
+    NotEnoughData
+        When the result values nobody (e.g. no contract is running).
     """
     return clv_bands_by(result, {"": segments}, draws=draws, seed=seed, sample=sample)[""]
 
@@ -210,6 +213,8 @@ def clv_bands_by(
         raise ValueError(f"draws must be a whole number >= 10, got {draws!r}")
     if int(sample) != sample or sample < 10:
         raise ValueError(f"sample must be a whole number >= 10, got {sample!r}")
+    if result.table.is_empty():
+        raise NotEnoughData("no customer is valued at this date, so there is nothing to range")
     labelled = {name: (segments is not None, _labels(result, segments))
                 for name, segments in groupings.items()}  # fmt: skip
     cell, members = _cells([labels for _, labels in labelled.values()])
