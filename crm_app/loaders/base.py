@@ -54,7 +54,6 @@ def models(path: str, stamp: str, as_of: date, quarters_back: int = 0) -> Fit:
     return _fit(path, stamp, led.period_end(period), led, period)
 
 
-@st.cache_resource(show_spinner="Valuing customers (CLV)…", max_entries=4 * _ENTRIES)
 def valuation(
     path: str,
     stamp: str,
@@ -62,7 +61,18 @@ def valuation(
     horizon_years: float = DEFAULT_HORIZON_YEARS,
     quarters_back: int = 0,
 ) -> ClvResult | DataError:
-    """CLV of every customer from :func:`models` at ``horizon_years``."""
+    """CLV of every customer from :func:`models` at ``horizon_years``.
+
+    The arguments are normalised before the cache looks them up (Streamlit keys a cache on
+    how arguments are passed), so every caller asking for the same valuation shares it.
+    """
+    return _valuation(path, stamp, as_of, float(horizon_years), int(quarters_back))
+
+
+@st.cache_resource(show_spinner="Valuing customers (CLV)…", max_entries=4 * _ENTRIES)
+def _valuation(
+    path: str, stamp: str, as_of: date, horizon_years: float, quarters_back: int
+) -> ClvResult | DataError:
     fit = models(path, stamp, as_of, quarters_back)
     if isinstance(fit, DataError):
         return fit

@@ -103,11 +103,7 @@ def groupings(ledger: Ledger) -> dict[str, pl.DataFrame]:
 
 
 def _valuation(path: str, stamp: str, as_of: date, horizon: float) -> ClvResult:
-    # the default horizon's call is exactly base.metrics' (one cache entry, one valuation)
-    if horizon == DEFAULT_HORIZON_YEARS:
-        out = base.valuation(path, stamp, as_of, quarters_back=0)
-    else:
-        out = base.valuation(path, stamp, as_of, horizon_years=horizon, quarters_back=0)
+    out = base.valuation(path, stamp, as_of, horizon)  # shared with the Overview at 3 years
     if isinstance(out, DataError):
         raise out
     return out
