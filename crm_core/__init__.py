@@ -43,10 +43,10 @@ from crm_core.lifecycle.report import (
     stage_transitions,
 )
 from crm_core.lifecycle.tenure import TenureProfit, tenure_profit
+from crm_core.metrics.profit import ProfitWindow, customer_profit
 from crm_core.metrics.registry import METRICS, Kpi, Metric
 from crm_core.overview.report import OverviewReport, overview_report
 from crm_core.sample import generate_sample
-from crm_core.segments.profit import ProfitWindow, customer_profit, customer_profit_lazy
 from crm_core.segments.report import (
     SegmentReport,
     ValueMatrix,
@@ -136,7 +136,6 @@ __all__ = [
     "contribution_margin",
     "customer_clv",
     "customer_profit",
-    "customer_profit_lazy",
     "delete_scenario",
     "find_snapshots",
     "fit_bgnbd",

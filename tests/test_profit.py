@@ -23,7 +23,6 @@ from crm_core.metrics.profit import (
     ProfitWindow,
     customer_profit,
 )
-from crm_core.segments import profit as legacy
 from crm_core.segments.cost_to_serve import window_rows
 from crm_core.segments.tiers import assign_tiers
 
@@ -250,14 +249,3 @@ def test_snapshot_without_service_costs() -> None:
     assert got[SERVICE_COST].sum() == 0.0
     # E5 had only a service contact: without it, they are not in the window
     assert "E5" not in got["customer_id"].to_list()
-
-
-def test_the_deprecated_snapshot_profit_agrees_with_the_ledger() -> None:
-    """What-if and CLV bands still call segments.profit until they move to the ledger."""
-    snap = make_snapshot()
-    old = legacy.customer_profit(snap).sort("customer_id")
-    new = profits(build_ledger(snap))
-    assert old["customer_id"].to_list() == new["customer_id"].to_list()
-    for column in (REVENUE, DIRECT_COST, SERVICE_COST, ACQUISITION_COST, PROFIT):
-        assert old[column].to_list() == pytest.approx(new[column].to_list()), column
-    assert legacy.ProfitWindow is ProfitWindow

@@ -11,8 +11,9 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from crm_core import load_snapshot
+from crm_core.data.ledger import build_ledger
+from crm_core.metrics.profit import PROFIT, customer_profit
 from crm_core.sample import generate_sample
-from crm_core.segments.profit import customer_profit
 
 TABLES = ("customers", "transactions", "service_costs", "prospects")
 
@@ -82,7 +83,8 @@ def test_profit_concentration_close_to_the_domain_brief(sample_dir: Path) -> Non
     Tolerances are wide on purpose: the generator is stochastic and the brief's table is
     an illustration; what matters is the shape (a small elite, an unprofitable tail).
     """
-    profits = customer_profit(load_snapshot(sample_dir))
+    ledger = build_ledger(load_snapshot(sample_dir))
+    profits = customer_profit(ledger).sort(PROFIT, descending=True).collect()
     p = profits["profit"].to_numpy()  # sorted, highest first
     cost = profits["total_cost"].to_numpy()
     n = len(p)
