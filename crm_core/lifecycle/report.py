@@ -314,7 +314,7 @@ def lifecycle_report(
     panel = with_time_in_stage(stage_panel(ledger, rules, p_alive_model))
     now = assign_stages(ledger, 0, stages=panel, customer_columns=False)
     now = with_values(now, ledger, now_clv)
-    earlier = assign_stages(ledger, before, stages=panel, customer_columns=False)
+    earlier = assign_stages(ledger, before, stages=panel, customer_columns=False, facts=())
     earlier = with_values(
         earlier.select(L.cid, STAGE, PERIODS_IN_STAGE, REVENUE_TTM), ledger, clv_before
     )

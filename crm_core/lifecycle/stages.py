@@ -115,22 +115,34 @@ def _by_period(values: list[int], n: int, shift: int = 0) -> pl.Expr:
 
 
 def _p_alive(panel: pl.DataFrame, ledger: Ledger, model: BGNBDModel) -> pl.Series:
-    """BG/NBD P(alive) of every panel row with a purchase day before its period end."""
+    """BG/NBD P(alive) of the panel rows where it can matter: active customers with a
+    repeat purchase day before the period end (without one, P(alive) is 1 by the model's
+    assumption; inactive customers are churned whatever it says). Null elsewhere."""
     unit = DAYS_PER_UNIT[model.time_unit]
     origin = ledger.grid[PERIOD_END][-1]
     ends = pl.Series([(e - origin).days for e in ledger.grid[PERIOD_END]], dtype=pl.Float64)
-    first = ledger.customers[L.first_purchase].gather(panel[L.cid])
-    end_day = ends.gather(panel[L.period])
-    first_day = (first - origin).dt.total_days().cast(pl.Float64)
-    last_day = (panel[L.last_purchase] - origin).dt.total_days().cast(pl.Float64)
-    x = (panel[L.cum_purchase_days] - 1).cast(pl.Float64).to_numpy()
-    t = ((end_day - first_day) / unit).to_numpy()
-    tx = ((last_day - first_day) / unit).to_numpy()
-    ok = (x >= 0) & (t > 0)
-    x, t, tx = np.nan_to_num(x), np.nan_to_num(t), np.nan_to_num(tx)
-    safe_t = np.where(ok, t, 1.0)
-    alive = np.asarray(model.p_alive(np.where(ok, x, 0.0), np.where(ok, tx, 0.0), safe_t))
-    return pl.Series(P_ALIVE, np.where(ok, alive, np.nan)).fill_nan(None)
+    first = pl.lit(ledger.customers[L.first_purchase]).gather(pl.col(L.cid))
+    day = pl.duration(days=1)
+    first_day = (first - pl.lit(origin)) / day
+    need = pl.col(L.active) & (pl.col(L.cum_purchase_days) >= 2)
+    rows = (
+        panel.lazy()
+        .with_row_index("_i")
+        .filter(need)
+        .select(
+            "_i",
+            (pl.col(L.cum_purchase_days) - 1).cast(pl.Float64).alias("x"),
+            ((pl.lit(ends).gather(pl.col(L.period)) - first_day) / unit).alias("t"),
+            (((pl.col(L.last_purchase) - pl.lit(origin)) / day - first_day) / unit).alias("tx"),
+        )
+        .filter(pl.col("t") > 0)
+        .collect()
+    )
+    values = np.full(panel.height, np.nan)
+    if rows.height:
+        x, tx, t = (rows[c].to_numpy() for c in ("x", "tx", "t"))
+        values[rows["_i"].to_numpy()] = np.asarray(model.p_alive(x, tx, t))
+    return pl.Series(P_ALIVE, values).fill_nan(None)
 
 
 def _signals(ledger: Ledger, rules: StageRules) -> list[pl.Expr]:
@@ -214,6 +226,7 @@ def stage_panel(
             .with_columns(pl.lit(False).alias(LOW_P_ALIVE))
             .select(_STAGE_COLUMNS)
             .collect()
+            .rechunk()  # the ledger's panel comes in many chunks: gathers and shifts are faster
         )
     return evaluate_stages(ledger, rules, p_alive_model)
 
@@ -253,7 +266,12 @@ def evaluate_stages(
         .with_columns(_stage(rules).alias(STAGE))
         .select(_STAGE_COLUMNS)
         .collect()
+        .rechunk()
     )
+
+
+FACTS: tuple[str, ...] = (L.tenure_days, L.days_since_activity, L.usual_gap_days, L.last_purchase)
+"""Ledger columns :func:`assign_stages` adds by default."""
 
 
 def assign_stages(
@@ -264,29 +282,30 @@ def assign_stages(
     *,
     stages: pl.DataFrame | None = None,
     customer_columns: bool = True,
+    facts: tuple[str, ...] = FACTS,
 ) -> pl.DataFrame:
     """The stage of every customer acquired by the end of ``period`` (0: the as-of date).
 
     ``stages`` is a :func:`stage_panel` already computed with the same rules (else it is
     computed). Returns one row per customer, in ``cid`` order: ``cid, customer_id,
-    acquisition_channel, stage``, the signals and trend windows of :func:`stage_panel`,
-    and ``tenure_days, days_since_activity, usual_gap_days`` (days), ``last_purchase``,
-    ``revenue_ttm`` (net revenue of the twelve months to the period end). Without
-    ``customer_columns`` the ``customer_id`` and ``acquisition_channel`` are left out
-    (gather them later for the rows that need them, :meth:`Ledger.with_customers`).
+    acquisition_channel``, the columns of :func:`stage_panel`, the ledger columns
+    ``facts`` (default ``tenure_days, days_since_activity, usual_gap_days`` in days and
+    ``last_purchase``) and ``revenue_ttm`` (net revenue of the twelve months to the period
+    end). Without ``customer_columns`` the ``customer_id`` and ``acquisition_channel`` are
+    left out (gather them later for the rows that need them, :meth:`Ledger.with_customers`).
     """
     if not 0 <= period < ledger.periods:
         raise ValueError(f"period must be in 0..{ledger.periods - 1}, got {period}")
     frame = stages if stages is not None else stage_panel(ledger, rules, p_alive_model)
-    facts = [L.tenure_days, L.days_since_activity, L.usual_gap_days, L.last_purchase]
+    # one mask for both frames: the stage panel's rows are the ledger's
+    keep = (frame[L.period] == period) & frame[STAGE].is_not_null()
+    columns = [pl.col(c) for c in facts]
     twelve_months = 2 * ledger.stages.trend_months == 12  # the ledger's two windows
     if twelve_months:
-        facts += [pl.col(L.recent_revenue).alias("_a"), pl.col(L.previous_revenue).alias("_b")]
-    keep = (pl.col(L.period) == period) & pl.col(STAGE).is_not_null()
-    rows = pl.concat([frame, ledger.panel.select(facts)], how="horizontal").lazy().filter(keep)
-    if twelve_months:
-        rows = rows.with_columns((pl.col("_a") + pl.col("_b")).alias(REVENUE_TTM)).drop("_a", "_b")
-    else:
+        columns.append((pl.col(L.recent_revenue) + pl.col(L.previous_revenue)).alias(REVENUE_TTM))
+    ledger_rows = ledger.panel.filter(keep).select(columns)
+    rows = pl.concat([frame.filter(keep), ledger_rows], how="horizontal").lazy()
+    if not twelve_months:
         rows = rows.join(revenue_ttm(ledger, period), on=L.cid, how="left", maintain_order="left")
         rows = rows.with_columns(pl.col(REVENUE_TTM).fill_null(0.0))
     if customer_columns:

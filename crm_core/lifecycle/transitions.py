@@ -256,7 +256,7 @@ def stage_transitions(
             f"{start_period} and {end_period}"
         )
     panel = stage_panel(ledger, rules, p_alive_model)
-    earlier = assign_stages(ledger, start_period, stages=panel, customer_columns=False)
+    earlier = assign_stages(ledger, start_period, stages=panel, customer_columns=False, facts=())
     earlier = with_values(earlier.select(L.cid, STAGE, REVENUE_TTM), ledger, clv_start)
     later = panel.filter((pl.col(L.period) == end_period) & pl.col(STAGE).is_not_null())
     return transitions(
