@@ -11,7 +11,13 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
-from crm_core.charts.lifecycle import STAGE_COLORS, empty_figure, rgba, top_axis
+from crm_core.charts.lifecycle import (
+    MIN_FOR_A_FINDING,
+    STAGE_COLORS,
+    empty_figure,
+    rgba,
+    top_axis,
+)
 from crm_core.charts.style import (
     NEGATIVE,
     POSITIVE,
@@ -113,7 +119,9 @@ def funnel_chart(funnel: FunnelReport) -> go.Figure:
             x=steps[REACHED].to_list(),
             text=text,
             textinfo="text",
-            textposition="outside",
+            # the widest bar (the top) keeps its label inside, the others beside them
+            textposition=["inside", *["outside"] * (steps.height - 1)],
+            insidetextanchor="middle",
             marker={"color": [_FUNNEL_COLORS[s] for s in steps[STEP].to_list()]},
             connector={"fillcolor": "#E3E8EE"},
             hovertemplate="%{y}: %{x:,}<extra></extra>",
@@ -177,26 +185,30 @@ def funnel_conversion_heatmap(funnel: FunnelReport, by: str = "channel") -> go.F
         showgrid=False,
     )
     fig.update_xaxes(title_text="Step (conversion of the eligible)", showgrid=False, side="top")
-    stable = frame.filter((pl.col(STEP_INDEX) == 3) & pl.col(CONVERSION).is_not_null())
+    stable = frame.filter(
+        (pl.col(STEP_INDEX) == 3)
+        & pl.col(CONVERSION).is_not_null()
+        & (pl.col(ELIGIBLE) >= MIN_FOR_A_FINDING)
+    )
+    what = "channel" if by == "channel" else "cohort"
+    subtitle = f"Conversion of each step by {what}; eligible customers in small type"
+    title = f"Funnel conversion by {what}"
     if stable.height >= 2:
         best = stable.sort(CONVERSION, descending=True).row(0, named=True)
         worst = stable.sort(CONVERSION).row(0, named=True)
-        what = "channel" if by == "channel" else "cohort"
-        if by == "channel":
+        high, low = share_text(best[CONVERSION]), share_text(worst[CONVERSION])
+        if high == low:
+            title = f"Every {what} turns about {high} of repeat buyers into stable customers"
+        elif by == "channel":
             title = (
-                f"{best[by]} turns {share_text(best[CONVERSION])} of repeat buyers into stable "
-                f"customers; {worst[by]} only {share_text(worst[CONVERSION])}"
+                f"{best[by]} turns {high} of repeat buyers into stable customers; "
+                f"{worst[by]} only {low}"
             )
         else:
             title = (
-                f"The {best[by]} cohort turned {share_text(best[CONVERSION])} of repeat buyers "
-                f"into stable customers; the {worst[by]} cohort only "
-                f"{share_text(worst[CONVERSION])}"
+                f"The {best[by]} cohort turned {high} of repeat buyers into stable customers; "
+                f"the {worst[by]} cohort only {low}"
             )
-        subtitle = f"Conversion of each step by {what}; eligible customers in small type"
-    else:
-        title = f"Funnel conversion by {by}"
-        subtitle = "Conversion of each step; eligible customers in small type"
     return _top_axis(
         apply_layout(
             fig, title=title, subtitle=subtitle, height=190 + 48 * len(groups), legend=False
