@@ -80,18 +80,19 @@ SHARE_OF_REVENUE = "share_of_revenue"
 SHARE_OF_CLV = "share_of_clv"
 SIGNAL = "signal"
 
-CARD_KEYS: tuple[str, ...] = (
-    "active_customers",
-    *(f"stage_{s}" for s in CUSTOMER_STAGES),
-)
-"""The registry metrics the page shows as cards: active customers and the stage counts."""
-
-HISTORY_QUARTERS = 8
-
 
 def stage_key(stage: str) -> str:
     """Registry key of a stage count (``"stage_new"``)."""
     return f"stage_{stage}"
+
+
+CARD_KEYS: tuple[str, ...] = (
+    "active_customers",
+    *(stage_key(s) for s in CUSTOMER_STAGES),
+)
+"""The registry metrics the page shows as cards: active customers and the stage counts."""
+
+HISTORY_QUARTERS = 8
 
 
 @dataclass(frozen=True)
