@@ -8,6 +8,8 @@ STAGE_COLORS`.
 
 from __future__ import annotations
 
+import html
+
 import plotly.graph_objects as go
 import polars as pl
 
@@ -172,7 +174,7 @@ def funnel_conversion_heatmap(funnel: FunnelReport, by: str = "channel") -> go.F
     fig.add_trace(
         share_heatmap(
             steps,
-            groups,
+            [html.escape(g) for g in groups],  # channel names are data: never markup
             z,
             text,
             hovertemplate="<b>%{y}</b> · %{x}: %{text}<extra></extra>",
