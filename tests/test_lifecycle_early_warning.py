@@ -28,6 +28,12 @@ def stage_rows(**columns) -> pl.DataFrame:
     base = {
         "cid": pl.Series(range(n), dtype=pl.UInt32),
         "stage": ["declining"] * n,
+        "overdue": [True] * n,
+        "spend_drop": [False] * n,
+        "low_p_alive": [False] * n,
+        "last_purchase": [date(2026, 1, 1)] * n,
+        "days_since_activity": [272] * n,
+        "usual_gap_days": [None] * n,
         "revenue_ttm": [10.0] * n,
         "p_alive": [0.5] * n,
     }

@@ -30,6 +30,7 @@ from crm_core.metrics.registry import metric_value
 __all__ = ["LifecyclePage", "lifecycle_page"]
 
 _ENTRIES = 32
+_REPORTS = 8  # a report holds per-customer tables (about 90 MB at a million customers)
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def _p_alive_model(path: str, stamp: str, as_of: date, rules: StageRules) -> BGN
 
 
 @st.cache_resource(
-    show_spinner="Placing every customer in a lifecycle stage…", max_entries=_ENTRIES
+    show_spinner="Placing every customer in a lifecycle stage…", max_entries=_REPORTS
 )
 def _report(
     path: str, stamp: str, as_of: date, rules: StageRules, compare_quarters: int

@@ -26,7 +26,7 @@ import polars as pl
 
 from crm_core.data.ledger import DECLINING, L, Ledger
 from crm_core.data.schema import C
-from crm_core.lifecycle.stages import STAGE
+from crm_core.lifecycle.stages import LOW_P_ALIVE, STAGE
 from crm_core.lifecycle.values import CLV, P_ALIVE, REVENUE_TTM
 
 __all__ = ["MIN_CLV", "P_ALIVE", "VALUE_AT_RISK", "EarlyWarning", "early_warning", "to_csv"]
@@ -34,6 +34,19 @@ __all__ = ["MIN_CLV", "P_ALIVE", "VALUE_AT_RISK", "EarlyWarning", "early_warning
 MIN_CLV = 0.01
 """CLV below this (currency) is not meaningful: one cent."""
 VALUE_AT_RISK = "value_at_risk"
+_COLUMNS = (
+    L.cid,
+    STAGE,
+    L.overdue,
+    L.spend_drop,
+    LOW_P_ALIVE,
+    L.last_purchase,
+    L.days_since_activity,
+    L.usual_gap_days,
+    REVENUE_TTM,
+    CLV,
+    P_ALIVE,
+)
 
 
 @dataclass(frozen=True)
@@ -43,10 +56,10 @@ class EarlyWarning:
     Attributes
     ----------
     table
-        One row per declining customer listed, highest value at risk first: the stage
-        table's columns (``cid, customer_id, acquisition_channel``, signals, ``last_purchase,
-        days_since_activity, usual_gap_days, revenue_ttm``) plus ``clv, p_alive,
-        value_at_risk`` (currency; null without a valuation).
+        One row per declining customer listed, highest value at risk first: ``cid, stage,
+        overdue, spend_drop, low_p_alive, last_purchase, days_since_activity,
+        usual_gap_days, revenue_ttm, clv, p_alive, value_at_risk`` (currency; null without
+        a valuation), ``customer_id, acquisition_channel``.
     declining
         Customers declining at the as-of date.
     not_valued
@@ -82,7 +95,7 @@ def early_warning(stages: pl.DataFrame, ledger: Ledger, *, with_clv: bool) -> Ea
     with_clv
         Whether ``clv`` comes from a valuation.
     """
-    declining = stages.filter(pl.col(STAGE) == DECLINING)
+    declining = stages.filter(pl.col(STAGE) == DECLINING).select(_COLUMNS)
 
     def named(table: pl.DataFrame) -> pl.DataFrame:
         lazy = ledger.with_customers(table.lazy(), C.customer_id, C.acquisition_channel)

@@ -49,6 +49,7 @@ from crm_core.lifecycle.history import (
 )
 from crm_core.lifecycle.prospects import leads, open_at
 from crm_core.lifecycle.stages import (
+    LOW_P_ALIVE,
     PROSPECT,
     SIGNALS,
     STAGE,
@@ -58,7 +59,7 @@ from crm_core.lifecycle.stages import (
     uses_ledger_stages,
 )
 from crm_core.lifecycle.transitions import MovedValue, Transitions, stage_transitions, transitions
-from crm_core.lifecycle.values import CLV, REVENUE_TTM, with_values
+from crm_core.lifecycle.values import CLV, P_ALIVE, REVENUE_TTM, with_values
 from crm_core.metrics.quarters import quarter_periods
 from crm_core.metrics.registry import METRICS, Kpi, MetricInputs, metric_value
 
@@ -93,6 +94,20 @@ CARD_KEYS: tuple[str, ...] = (
 """The registry metrics the page shows as cards: active customers and the stage counts."""
 
 HISTORY_QUARTERS = 8
+_KEPT = (
+    L.cid,
+    STAGE,
+    L.overdue,
+    L.spend_drop,
+    L.spend_rising,
+    LOW_P_ALIVE,
+    PERIODS_IN_STAGE,
+    REVENUE_TTM,
+    CLV,
+    P_ALIVE,
+)
+"""Columns of :attr:`LifecycleReport.stages` (a report is cached per set of thresholds: at
+a million customers every column kept costs megabytes)."""
 
 
 @dataclass(frozen=True)
@@ -111,12 +126,12 @@ class LifecycleReport:
         The stage thresholds used, and whether they are the product's (then every stage
         count equals the registry's ``stage_*`` metric).
     stages
-        One row per customer at ``as_of``, in ``cid`` order: the columns of
-        :func:`~crm_core.lifecycle.stages.assign_stages` (without the customer columns:
-        gather them with ``Ledger.with_customers``) plus ``clv, p_alive`` (currency and
-        fraction; null where not valued) and ``periods_in_stage``.
+        One row per customer at ``as_of``, in ``cid`` order (gather customer columns with
+        ``Ledger.with_customers``): ``cid, stage, overdue, spend_drop, spend_rising,
+        low_p_alive, periods_in_stage, revenue_ttm`` and (null where not valued) ``clv,
+        p_alive`` (currency and fraction).
     previous_stages
-        ``cid, stage, periods_in_stage, revenue_ttm, clv, p_alive`` at ``compare_to``.
+        ``cid, stage, revenue_ttm, clv`` at ``compare_to``.
     summary, previous_summary
         One row per stage in lifecycle order: ``stage, customers`` (open leads for the
         prospect stage), ``share_of_customers`` (of every customer acquired; null for
@@ -338,8 +353,8 @@ def lifecycle_report(
         period_months=ledger.period_months,
         rules=rules,
         default_rules=default_rules,
-        stages=now,
-        previous_stages=earlier,
+        stages=now.select(_KEPT),
+        previous_stages=earlier.select(L.cid, STAGE, REVENUE_TTM, CLV),
         summary=_summary(now, open_leads(end), with_clv),
         previous_summary=_summary(earlier, open_leads(start), clv_before is not None),
         cards=_cards(inputs, mix, compare_quarters, default_rules),
