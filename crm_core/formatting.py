@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+import polars as pl
+
 __all__ = [
     "CURRENCY_SYMBOLS",
     "fmt_count",
@@ -124,3 +126,15 @@ def fmt_delta(delta: float | None, kind: str, currency: str = "USD") -> str | No
     if kind == "pct":
         return f"{sign}{abs(delta) * 100:.1f} pts"
     return sign + fmt_kind(abs(delta), kind, currency)
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet run a cell as a formula (CSV injection)."""
+
+
+def formula_safe(column: str) -> pl.Expr:
+    """Text ``column`` with an apostrophe before values a spreadsheet would run as a
+    formula (``=``, ``+``, ``-``, ``@``, tab, carriage return): every CSV download uses it."""
+    text = pl.col(column).cast(pl.String)
+    risky = pl.any_horizontal(text.str.starts_with(s) for s in FORMULA_STARTS)
+    return pl.when(risky).then(pl.lit("'") + text).otherwise(text).alias(column)

@@ -64,3 +64,13 @@ def test_kind_and_delta() -> None:
     assert fmt_delta(None, "count") is None
     with pytest.raises(ValueError, match="unknown kind"):
         fmt_kind(1, "furlongs")
+
+
+def test_formula_safe_prefixes_what_a_spreadsheet_would_run() -> None:
+    import polars as pl
+
+    from crm_core.formatting import formula_safe
+
+    cells = ["=1+1", "+33", "-2", "@SUM(A1)", "\tx", "plain", "a=b", None]
+    got = pl.DataFrame({"v": cells}).select(formula_safe("v"))["v"].to_list()
+    assert got == ["'=1+1", "'+33", "'-2", "'@SUM(A1)", "'\tx", "plain", "a=b", None]

@@ -30,7 +30,7 @@ from crm_core.clv.valuation import (
 )
 from crm_core.data.ledger import Ledger
 from crm_core.data.schema import C
-from crm_core.formatting import CURRENCY_SYMBOLS, fmt_count, fmt_money, fmt_pct
+from crm_core.formatting import CURRENCY_SYMBOLS, fmt_count, fmt_money, fmt_pct, formula_safe
 from crm_core.metrics.registry import METRICS
 
 HORIZONS = (1, 2, 3, 5, 10)
@@ -43,7 +43,6 @@ NOT_ACTIVE = "No activity in the last 12 months"
 SUBTITLE = "CLV = the discounted margin a customer will bring, after direct and service costs"
 AVERAGE_LABEL = "Average CLV per customer valued"
 VALUED_LABEL = "Customers valued"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def day(value: date) -> str:
@@ -268,13 +267,6 @@ def top_caption(result: ClvResult) -> str:
     )
 
 
-def _formula_safe(column: str) -> pl.Expr:
-    """Text ``column`` with an apostrophe before values a spreadsheet would run as a formula."""
-    text = pl.col(column).cast(pl.String)
-    risky = pl.any_horizontal(text.str.starts_with(s) for s in FORMULA_STARTS)
-    return pl.when(risky).then(pl.lit("'") + text).otherwise(text).alias(column)
-
-
 def customers_csv(result: ClvResult, ledger: Ledger) -> bytes:
     """Every valued customer, most valuable first, as CSV: headers in words, money to the
     cent, chances in percent, no raw floats, text cells that could run as spreadsheet
@@ -284,7 +276,7 @@ def customers_csv(result: ClvResult, ledger: Ledger) -> bytes:
     names, exprs = {}, []
     for column, (label, kind) in headers.items():
         if kind == "text":
-            exprs.append(_formula_safe(column))
+            exprs.append(formula_safe(column))
         elif kind == "pct":
             exprs.append((pl.col(column) * 100).round(2).alias(column))
         elif kind in ("money", "cents", "decimal"):

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 import polars.selectors as cs
 
+from crm_core.formatting import formula_safe
 from crm_core.segments.columns import (
     ACQUISITION_COST,
     CLV,
@@ -28,11 +29,9 @@ from crm_core.segments.columns import (
 )
 
 __all__ = [
-    "FORMULA_STARTS",
     "MONEY_COLUMNS",
     "TOP_ROWS",
     "csv_bytes",
-    "formula_safe",
     "rounded",
     "tier_list",
 ]
@@ -44,15 +43,6 @@ MONEY_COLUMNS = frozenset(
     {REVENUE, DIRECT_COST, SERVICE_COST, ACQUISITION_COST, TOTAL_COST, PROFIT, YEARLY_AMOUNT, CLV}
 )
 """Per-customer amounts (currency), rounded to cents."""
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def formula_safe(column: str) -> pl.Expr:
-    """Text ``column`` with an apostrophe before values a spreadsheet would run as a formula."""
-    text = pl.col(column).cast(pl.String)
-    risky = pl.any_horizontal(text.str.starts_with(s) for s in FORMULA_STARTS)
-    return pl.when(risky).then(pl.lit("'") + text).otherwise(text).alias(column)
 
 
 def rounded(column: str, digits: int, scale: float = 1.0) -> pl.Expr:
