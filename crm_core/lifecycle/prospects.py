@@ -40,13 +40,27 @@ def leads(ledger: Ledger) -> pl.DataFrame:
     )
     rows = ledger.snapshot.prospects.select(
         C.prospect_id, C.first_contact, C.channel, C.converted_customer_id
-    ).join(customers, on=C.converted_customer_id, how="left")
+    ).collect()
+    has_customer = pl.col(C.converted_customer_id).is_not_null()
+    # only converted leads are looked up among the customers (a join on text ids)
     converted = (
-        rows.filter(pl.col(L.cid).is_not_null())
-        .sort(L.cid, C.first_contact, C.prospect_id)
-        .with_columns(pl.col(L.cid).is_first_distinct().alias(LINKED))
+        rows.lazy()
+        .filter(has_customer)
+        .join(customers, on=C.converted_customer_id, how="left")
+        .sort(L.cid, C.first_contact, C.prospect_id, nulls_last=True)
+        .with_columns(
+            (pl.col(L.cid).is_first_distinct() & pl.col(L.cid).is_not_null()).alias(LINKED)
+        )
     )
-    waiting = rows.filter(pl.col(L.cid).is_null()).with_columns(pl.lit(False).alias(LINKED))
+    waiting = (
+        rows.lazy()
+        .filter(~has_customer)
+        .with_columns(
+            pl.lit(None, dtype=pl.UInt32).alias(L.cid),
+            pl.lit(None, dtype=pl.Date).alias(C.acquired_on),
+            pl.lit(False).alias(LINKED),
+        )
+    )
     columns = (C.prospect_id, C.first_contact, C.channel, L.cid, C.acquired_on, LINKED)
     return pl.concat([converted.select(columns), waiting.select(columns)]).collect()
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import polars as pl
 
 from crm_core.clv.bgnbd import BGNBDModel
@@ -116,11 +117,15 @@ class Transitions:
         return self.count(from_stage, to_stage) / total if total else None
 
 
-_ORDER = {s: i for i, s in enumerate(FLOW_NODES)}
+def _codes(column: str) -> pl.Expr:
+    """Node codes (positions in :data:`FLOW_NODES`) of a customer-stage column."""
+    return (pl.col(column).to_physical().cast(pl.Int8) + FLOW_NODES.index(STAGES[1])).alias(column)
 
 
-def _node_order(column: str) -> pl.Expr:
-    return pl.col(column).replace_strict(_ORDER, return_dtype=pl.Int8)
+def _dense(cids: np.ndarray, values: np.ndarray, size: int, fill: float) -> np.ndarray:
+    out = np.full(size, fill, dtype=np.float64)
+    out[cids] = values
+    return out
 
 
 def flows_between(
@@ -134,68 +139,84 @@ def flows_between(
     """Transition counts and values (see :class:`Transitions`).
 
     ``before`` has ``cid, stage, revenue_ttm, clv`` at ``start``; ``after`` has ``cid,
-    stage`` at ``end``; ``leads`` is :func:`crm_core.lifecycle.prospects.leads`.
+    stage`` at ``end`` (customer stages as the ledger's enum); ``leads`` is
+    :func:`crm_core.lifecycle.prospects.leads`. Customers are matched by ``cid`` through
+    dense arrays (every customer at ``start`` is one at ``end``), nodes are small integer
+    codes until the counts are made.
     """
-    lead_rows = leads.lazy().with_columns(
+    size = int(after[L.cid].max()) + 1 if after.height else 0
+    cids = before[L.cid].to_numpy()
+    earlier = before.select(_codes(STAGE))[STAGE].to_numpy().astype(np.float64)
+    lead_rows = leads.with_columns(
         open_at(start, prospect_days).alias("_open_before"),
         open_at(end, prospect_days).alias("_open_after"),
     )
-    linked_open = (
-        lead_rows.filter(pl.col(LINKED) & pl.col("_open_before"))
-        .select(L.cid, pl.lit(True).alias("_lead_open"))
-        .unique(L.cid)
-    )
+    linked = lead_rows.filter(pl.col(LINKED) & pl.col("_open_before"))[L.cid].to_numpy()
+    linked = linked[linked < size]  # leads of customers acquired after ``end`` stay leads
+    waiting = _dense(linked, np.ones(linked.size), size, 0.0)
+    stage_then = _dense(cids, earlier, size, np.nan)
+    arrays = {
+        "_then": stage_then,
+        "_lead": waiting,
+        REVENUE_TTM: _dense(cids, before[REVENUE_TTM].to_numpy(), size, 0.0),
+        CLV: _dense(cids, before[CLV].fill_null(0.0).to_numpy(), size, 0.0),
+    }
+    index = after[L.cid]
     customers = (
         after.lazy()
-        .select(L.cid, pl.col(STAGE).cast(pl.String).alias(TO_STAGE))
-        .join(
-            before.lazy().select(
-                L.cid, pl.col(STAGE).cast(pl.String).alias(FROM_STAGE), REVENUE_TTM, CLV
-            ),
-            on=L.cid,
-            how="left",
-        )
-        .join(linked_open, on=L.cid, how="left")
         .select(
-            pl.coalesce(
-                FROM_STAGE,
-                pl.when(pl.col("_lead_open")).then(pl.lit(PROSPECT)),
-                pl.lit(NOT_YET),
-            ).alias(FROM_STAGE),
-            TO_STAGE,
-            pl.col(REVENUE_TTM).fill_null(0.0),
+            *(pl.lit(pl.Series(k, v)).gather(index).alias(k) for k, v in arrays.items()),
+            _codes(STAGE).alias(TO_STAGE),
+        )
+        .select(
+            pl.when(pl.col("_then").is_not_nan())
+            .then(pl.col("_then"))
+            .when(pl.col("_lead") > 0)
+            .then(pl.lit(float(FLOW_NODES.index(PROSPECT))))
+            .otherwise(pl.lit(float(FLOW_NODES.index(NOT_YET))))
+            .cast(pl.Int8)
+            .alias(FROM_STAGE),
+            pl.col(TO_STAGE).cast(pl.Int8),
+            REVENUE_TTM,
             CLV,
         )
     )
+    prospect, not_yet = FLOW_NODES.index(PROSPECT), FLOW_NODES.index(NOT_YET)
     converted = pl.col(LINKED) & (pl.col(C.acquired_on) <= pl.lit(end))
-    open_leads = lead_rows.filter(pl.col("_open_after")).select(
-        pl.col(C.prospect_id),
-        pl.when(pl.col("_open_before"))
-        .then(pl.lit(PROSPECT))
-        .otherwise(pl.lit(NOT_YET))
-        .alias(FROM_STAGE),
-        pl.lit(PROSPECT).alias(TO_STAGE),
-    )
-    dropped = lead_rows.filter(
-        pl.col("_open_before") & ~pl.col("_open_after") & ~converted.fill_null(False)
-    ).select(
-        # a column first: literals alone would make one row of an empty frame
-        pl.col(C.prospect_id),
-        pl.lit(PROSPECT).alias(FROM_STAGE),
-        pl.lit(LEAD_DROPPED).alias(TO_STAGE),
-    )
-    return (
-        pl.concat(
-            [customers, open_leads.drop(C.prospect_id), dropped.drop(C.prospect_id)],
-            how="diagonal_relaxed",
+    open_leads = (
+        lead_rows.lazy()
+        .filter(pl.col("_open_after"))
+        .select(
+            pl.when(pl.col("_open_before"))
+            .then(pl.lit(prospect, pl.Int8))
+            .otherwise(pl.lit(not_yet, pl.Int8))
+            .alias(FROM_STAGE),
+            # a column first: literals alone would make one row of an empty frame
+            pl.col("_open_after").cast(pl.Int8).mul(prospect).alias(TO_STAGE),
         )
+    )
+    dropped = (
+        lead_rows.lazy()
+        .filter(pl.col("_open_before") & ~pl.col("_open_after") & ~converted.fill_null(False))
+        .select(
+            pl.col("_open_before").cast(pl.Int8).mul(prospect).alias(FROM_STAGE),
+            pl.col("_open_before")
+            .cast(pl.Int8)
+            .mul(FLOW_NODES.index(LEAD_DROPPED))
+            .alias(TO_STAGE),
+        )
+    )
+    labels = pl.Series(list(FLOW_NODES))
+    return (
+        pl.concat([customers, open_leads, dropped], how="diagonal_relaxed")
         .group_by(FROM_STAGE, TO_STAGE)
         .agg(
             pl.len().cast(pl.Int64).alias(CUSTOMERS),
             pl.col(REVENUE_TTM).fill_null(0.0).sum().alias(REVENUE_TTM),
             pl.col(CLV).fill_null(0.0).sum().alias(CLV),
         )
-        .sort(_node_order(FROM_STAGE), _node_order(TO_STAGE))
+        .sort(FROM_STAGE, TO_STAGE)
+        .with_columns(pl.lit(labels).gather(pl.col(c)).alias(c) for c in (FROM_STAGE, TO_STAGE))
         .collect()
     )
 
