@@ -110,7 +110,7 @@ def _tenure(path: str, stamp: str, as_of: date, min_year_fraction: float) -> Ten
     return tenure_profit(base.ledger(path, stamp, as_of), min_year_fraction=min_year_fraction)
 
 
-@st.cache_resource(show_spinner=False, max_entries=_ENTRIES)
+@st.cache_resource(show_spinner=False, max_entries=_REPORTS)  # holds a report each
 def lifecycle_page(
     path: str,
     stamp: str,
