@@ -62,6 +62,7 @@ from crm_core.lifecycle.tenure import (
     EXTRA_PURCHASES,
     IN_PROGRESS_SHARE,
     LOWER_COST_TO_SERVE,
+    PARTS,
     PROFIT,
     TENURE_YEAR,
     TenureProfit,
@@ -422,7 +423,13 @@ def tenure_profit_chart(tenure: TenureProfit) -> go.Figure:
     else:
         title = f"Customers become profitable in their {_ordinal(be + 1)} year"
     fig.update_layout(barmode="relative", bargap=0.35)
+    # headroom above the tallest stack for the profit labels
+    ups = table.select(pl.sum_horizontal(pl.col(PARTS).clip(0.0)))[:, 0]
+    downs = table.select(pl.sum_horizontal(pl.col(PARTS).clip(None, 0.0)))[:, 0]
+    top, bottom = max([0.0, *profit, *ups]), min([0.0, *profit, *downs])
+    span = (top - bottom) or 1.0
     fig.update_yaxes(
+        range=[bottom - 0.08 * span, top + 0.16 * span],
         title_text=f"Profit per customer-year ({currency})",
         tickprefix=currency_prefix(currency),
         tickformat="~s",

@@ -292,7 +292,7 @@ WARNING_COLUMNS = {
     L.days_since_activity: ("Days since", "count"),
     L.usual_gap_days: ("Usual gap (days)", "count"),
     REVENUE_TTM: ("Revenue 12m", "cents"),
-    "acquisition_channel": ("Acquisition channel", "text"),
+    "acquisition_channel": ("Channel", "text"),
 }
 """Early-warning columns: header and kind (as :data:`STAGE_TABLE`)."""
 WARNING_LIMIT = 500

@@ -105,7 +105,6 @@ TENURE_TABLE = {
     "extra_purchases": ("Extra purchases", "money"),
     "lower_cost_to_serve": ("Lower cost to serve", "money"),
     "revenue": ("Revenue", "money"),
-    "service_cost": ("Cost to serve", "money"),
 }
 
 
