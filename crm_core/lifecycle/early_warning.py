@@ -26,6 +26,7 @@ import polars as pl
 
 from crm_core.data.ledger import DECLINING, L, Ledger
 from crm_core.data.schema import C
+from crm_core.formatting import formula_safe
 from crm_core.lifecycle.stages import LOW_P_ALIVE, STAGE
 from crm_core.lifecycle.values import CLV, P_ALIVE, REVENUE_TTM
 
@@ -119,9 +120,6 @@ def early_warning(stages: pl.DataFrame, ledger: Ledger, *, with_clv: bool) -> Ea
     )
 
 
-_FORMULA_START = r"^[=+\-@\t\r]"
-
-
 def to_csv(
     frame: pl.DataFrame, headers: Mapping[str, str], *, percent: Sequence[str] = ()
 ) -> bytes:
@@ -139,7 +137,7 @@ def to_csv(
         if column in percent:
             expr = expr * 100
         if dtype == pl.String:
-            expr = pl.when(expr.str.contains(_FORMULA_START)).then("'" + expr).otherwise(expr)
+            expr = formula_safe(column)
         elif dtype.is_float() or column in percent:
             expr = expr.round(2)
         out.append(expr.alias(headers[column]))
