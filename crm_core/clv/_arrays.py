@@ -118,20 +118,6 @@ def group_codes(
     return out[::-1], w
 
 
-def group_rows(columns: dict[str, np.ndarray], weights: np.ndarray | None) -> dict[str, np.ndarray]:
-    """Collapse identical rows of ``columns`` into one row each with summed weights ``w``.
-
-    A million customers usually share far fewer distinct (frequency, recency, T) rows, so
-    the likelihood is evaluated once per distinct row and weighted by its count. Rows with
-    zero weight are dropped.
-    """
-    n = len(next(iter(columns.values())))
-    w = np.ones(n) if weights is None else weights
-    frame = pl.DataFrame({**columns, "w": w}).filter(pl.col("w") > 0)
-    grouped = frame.group_by(list(columns)).agg(pl.col("w").sum()).sort(list(columns))
-    return {name: grouped[name].to_numpy() for name in [*columns, "w"]}
-
-
 def check_weights(weights: Any, n: int, error: type[ValueError]) -> np.ndarray | None:
     """Validated weights (counts of identical customers) or ``None``."""
     if weights is None:
