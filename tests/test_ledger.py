@@ -254,3 +254,26 @@ def test_active_rule_property(make_snapshot, company) -> None:
     now = ledger.at(0).collect()
     assert now.filter(pl.col(L.stage).is_null()).height == 0
     assert (now[L.stage] == "churned").to_list() == (~now[L.active]).to_list()
+
+
+@pytest.mark.parametrize("name", ["retail", "subscription"])
+def test_a_fit_moves_between_ledgers_of_the_snapshot(samples, name: str) -> None:
+    """A fit describes a date: made on the later ledger at period 1, re-keyed onto the
+    ledger cut at that date, it equals the fit made there (same inputs, same values)."""
+    from crm_core.clv import fit_models, value
+    from crm_core.clv.fitted import rekey
+
+    snap = samples[name]
+    later = build_ledger(snap)
+    period = 1 if name == "retail" else 3
+    earlier = build_ledger(snap.cut(later.period_end(period)))
+    moved = rekey(fit_models(later, period), earlier)
+    direct = fit_models(earlier, 0)
+    assert moved.period == 0 and moved.ledger_as_of == earlier.as_of
+    assert_frame_equal(moved.inputs, direct.inputs, check_exact=False, rel_tol=1e-12)
+    a, b = value(moved).table.sort("cid"), value(direct).table.sort("cid")
+    assert a["cid"].to_list() == b["cid"].to_list()
+    assert a["clv"].to_numpy() == pytest.approx(b["clv"].to_numpy(), rel=1e-6)
+    back = rekey(moved, later)
+    assert back.period == period
+    assert_frame_equal(back.inputs, fit_models(later, period).inputs)

@@ -14,7 +14,7 @@ from datetime import date
 import streamlit as st
 
 from crm_app import state
-from crm_core.clv.fitted import FittedModels, fit_models
+from crm_core.clv.fitted import FittedModels, fit_models, rekey
 from crm_core.clv.valuation import DEFAULT_HORIZON_YEARS, ClvResult, value
 from crm_core.data.ledger import Ledger, build_ledger
 from crm_core.errors import DataError
@@ -37,11 +37,20 @@ def ledger(path: str, stamp: str, as_of: date) -> Ledger:
 
 @st.cache_resource(show_spinner="Fitting the CLV models…", max_entries=_ENTRIES)
 def _fit(path: str, stamp: str, fit_date: date, _ledger: Ledger, _period: int) -> Fit:
-    """Keyed on the fit's date only: any ledger reaching it gives the same fit."""
+    """Keyed on the fit's date only: any ledger reaching it gives the same fit (the ledger
+    is causal), so a date is fitted once, whichever page or as-of date asked first."""
     try:
         return fit_models(_ledger, _period)
     except DataError as exc:
         return exc
+
+
+@st.cache_resource(max_entries=_ENTRIES)
+def _rekeyed(
+    path: str, stamp: str, as_of: date, fit_date: date, _models: FittedModels
+) -> FittedModels:
+    """A fit made on another as-of date's ledger, keyed on this ledger's customers."""
+    return rekey(_models, ledger(path, stamp, as_of))
 
 
 def models(path: str, stamp: str, as_of: date, quarters_back: int = 0) -> Fit:
@@ -51,7 +60,10 @@ def models(path: str, stamp: str, as_of: date, quarters_back: int = 0) -> Fit:
     period = quarters_back * quarter_periods(led)
     if period >= led.periods:
         return DataError("the history does not reach back to that quarter end")
-    return _fit(path, stamp, led.period_end(period), led, period)
+    fit = _fit(path, stamp, led.period_end(period), led, period)
+    if isinstance(fit, DataError) or fit.ledger_as_of == as_of:
+        return fit
+    return _rekeyed(path, stamp, as_of, fit.as_of, fit)
 
 
 def valuation(

@@ -21,7 +21,7 @@ from the same fit, and never refit. The app caches one model set per snapshot an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import numpy as np
@@ -42,6 +42,7 @@ from crm_core.clv.summary import (
     T_AGE,
 )
 from crm_core.data.ledger import L, Ledger
+from crm_core.data.periods import PERIOD_END
 from crm_core.data.schema import C
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "contract_inputs",
     "fit_contract_sbg",
     "fit_models",
+    "rekey",
 ]
 
 PERIODS_PAID = "periods_paid"
@@ -67,6 +69,33 @@ BGNBD_GG = "BG/NBD + Gamma-Gamma"
 SBG = "sBG"
 
 _ADJECTIVE = {1: "monthly", 3: "quarterly", 6: "half-yearly", 12: "yearly"}
+
+
+def rekey(models: FittedModels, ledger: Ledger) -> FittedModels:
+    """The same fit with ``inputs`` keyed on ``ledger``'s customers (its ``cid`` numbering)
+    and ``period`` counted in its grid, for a fit made on another ledger of the same
+    snapshot (a fit describes a date, whichever ledger reached it). Nothing is refitted.
+
+    Raises
+    ------
+    ValueError
+        If the fit's date is not a period end of ``ledger``.
+    """
+    if models.ledger_as_of == ledger.as_of:
+        return models
+    ends = ledger.grid[PERIOD_END].to_list()
+    if models.as_of not in ends:
+        raise ValueError(f"the fit of {models.as_of} is not at a period end of this ledger")
+    keys = ledger.customers.select(C.customer_id, pl.col(L.cid).alias("_cid"))
+    inputs = (
+        models.inputs.join(keys, on=C.customer_id, how="inner", maintain_order="left")
+        .with_columns(pl.col("_cid").alias(L.cid))
+        .drop("_cid")
+        .sort(L.cid)
+    )
+    return replace(
+        models, inputs=inputs, period=ends.index(models.as_of), ledger_as_of=ledger.as_of
+    )
 
 
 def period_name(period_months: int) -> str:
@@ -101,6 +130,9 @@ class FittedModels:
         BG/NBD time unit (``"W"`` or ``"D"``); ``None`` for sBG.
     period_months
         Length of one sBG period in calendar months; ``None`` for BG/NBD.
+    ledger_as_of
+        As-of date of the ledger whose ``cid`` numbering ``inputs`` uses and whose periods
+        ``period`` counts (:func:`rekey` moves a fit to another ledger of the snapshot).
     """
 
     as_of: date
@@ -115,6 +147,7 @@ class FittedModels:
     sbg: SBGModel | None = None
     time_unit: str | None = None
     period_months: int | None = None
+    ledger_as_of: date | None = None
 
     @property
     def model_name(self) -> str:
@@ -270,6 +303,7 @@ def fit_models(
         "currency": man.currency,
         "discount_rate": man.discount_rate,
         "margin": margin,
+        "ledger_as_of": ledger.as_of,
     }
     if ledger.contractual:
         histories = contract_inputs(ledger, period, int(period_months))
