@@ -16,6 +16,7 @@ import streamlit as st
 
 import crm_core.whatif.engine
 from crm_app import state
+from crm_app import whatif_state as store
 from crm_app.loaders import whatif as load
 from crm_app.state import escape_markdown as esc
 from crm_app.ui import kpi_cards, page_header
@@ -34,56 +35,6 @@ from crm_core.whatif import controls as ctl
 from crm_core.whatif import scenarios as saved
 from crm_core.whatif.engine import scenario_kpis, scenario_table
 from crm_core.whatif.workbench import by_value, default_budget
-
-SCENARIO_FOLDER = "scenarios"
-_IDENTITY, _FLASH, _CURRENT = "_whatif_baseline", "_whatif_flash", "_whatif_scenario"
-
-
-def _reset(values: dict) -> None:
-    for key, value in values.items():
-        st.session_state[key] = value
-
-
-def _follow_baseline(identity: tuple, base) -> None:
-    """Another snapshot, date or segmentation starts from its own values (not a shared
-    link: on a new session the URL's values apply); relative levers are kept."""
-    previous = st.session_state.get(_IDENTITY)
-    st.session_state[_IDENTITY] = identity
-    if previous is not None and previous != identity:
-        _reset(ctl.rebased_values(base))
-
-
-def _load(base, folder: Path) -> None:
-    name = st.session_state.get("sc_pick")
-    if not name:
-        return
-    try:
-        scenario = saved.load_scenario(folder, name)
-        values, adjusted = ctl.controls_from_scenario(base, scenario)
-    except ValueError as exc:
-        st.session_state[_FLASH] = ("error", f"Could not load {name!r}. {exc}")
-        return
-    _reset(values | {"sc_name": scenario.name})
-    st.session_state[_FLASH] = ("success", copy.load_message(name, adjusted, base.currency))
-
-
-def _save(folder: Path) -> None:
-    scenario, name = st.session_state.get(_CURRENT), st.session_state.get("sc_name", "")
-    try:
-        if scenario is not None:
-            saved.save_scenario(folder, ctl.renamed(scenario, name))
-            st.session_state[_FLASH] = ("success", f"Saved {name.strip()!r}.")
-    except ValueError as exc:
-        st.session_state[_FLASH] = ("error", f"Could not save the scenario. {exc}")
-
-
-def _delete(folder: Path) -> None:
-    name = st.session_state.get("sc_pick")
-    if name:
-        saved.delete_scenario(folder, name)
-        st.session_state["sc_pick"] = None
-        st.session_state["sc_cmp"] = [n for n in st.session_state.get("sc_cmp", []) if n != name]
-        st.session_state[_FLASH] = ("success", f"Deleted {name!r}.")
 
 
 def _controls(base):
@@ -114,7 +65,7 @@ def _controls(base):
                                  help=copy.RATE_HELP, **bind)  # fmt: skip
     values[ctl.BANDS] = st.toggle("Show the likely range", True, key=ctl.BANDS,
                                   help=copy.bands_help(ctl.DRAWS), **bind)  # fmt: skip
-    st.button("Back to the baseline", key="reset", on_click=_reset, args=(defaults,),
+    st.button("Back to the baseline", key="reset", on_click=store.reset, args=(defaults,),
               icon=":material/restart_alt:")  # fmt: skip
     return ctl.scenario_from_controls(base, values)
 
@@ -187,7 +138,7 @@ def _analysis(base, wb, tornado_area, budget_area, budget: float) -> None:
 def _scenarios(key, base, scenario_key: tuple, folder: Path) -> None:
     """Save, load, delete and compare named scenarios."""
     st.subheader("Named scenarios", help=esc(copy.scenarios_help(str(folder))))
-    flash = st.session_state.pop(_FLASH, None)
+    flash = st.session_state.pop(store.FLASH, None)
     if flash is not None:
         (st.error if flash[0] == "error" else st.success)(esc(flash[1]))
     for file, reason in saved.unreadable_scenarios(folder):
@@ -196,14 +147,15 @@ def _scenarios(key, base, scenario_key: tuple, folder: Path) -> None:
     save, pick = st.columns(2)
     save.text_input("Save the sliders as", key="sc_name", placeholder="e.g. Q3 loyalty plan",
                     max_chars=60)  # fmt: skip
-    save.button("Save scenario", key="sc_save", on_click=_save, args=(folder,),
+    save.button("Save scenario", key="sc_save", on_click=store.save, args=(folder,),
                 icon=":material/save:")  # fmt: skip
     pick.selectbox("Saved scenarios", names, index=None, key="sc_pick",
                    placeholder="Choose a scenario" if names else "None saved yet")  # fmt: skip
     buttons = pick.columns(2)
-    buttons[0].button("Load onto the sliders", key="sc_load", on_click=_load, args=(base, folder),
-                      disabled=not names, icon=":material/upload:")  # fmt: skip
-    buttons[1].button("Delete", key="sc_del", on_click=_delete, args=(folder,),
+    buttons[0].button("Load onto the sliders", key="sc_load", on_click=store.load,
+                      args=(base, folder), disabled=not names,
+                      icon=":material/upload:")  # fmt: skip
+    buttons[1].button("Delete", key="sc_del", on_click=store.delete, args=(folder,),
                       disabled=not names, icon=":material/delete:")  # fmt: skip
     chosen = st.multiselect(f"Compare with the baseline (up to {MAX_COMPARED - 1})", names,
                             max_selections=MAX_COMPARED - 1, key="sc_cmp",
@@ -231,7 +183,7 @@ def _workbench(key: load.Key, folder: Path) -> None:
     left, right = st.columns([1, 2.6], gap="large")
     with left, st.container(border=True):
         scenario, horizon, rate, draws = _controls(base)
-    st.session_state[_CURRENT] = scenario
+    st.session_state[store.CURRENT] = scenario
     st.divider()
     st.subheader(copy.TORNADO_TITLE, help=copy.TORNADO_HELP)
     per_segment = st.toggle("One bar per segment", value=False, key="trn_seg")
@@ -259,6 +211,6 @@ curve = sel.contractual and top[1].toggle(copy.CURVE_LABEL, value=False, key="cu
 baseline_key: load.Key = (*sel.key, copy.GROUPINGS[choice], bool(curve))
 with state.guard("the what-if baseline"):
     start = load.start(*baseline_key)
-_follow_baseline(baseline_key, start.baseline)
+store.follow_baseline(baseline_key, start.baseline)
 _baseline_section(start)
-_workbench(baseline_key, Path(sel.path).parent / SCENARIO_FOLDER)
+_workbench(baseline_key, Path(sel.path).parent / store.SCENARIO_FOLDER)
