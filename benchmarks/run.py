@@ -40,7 +40,7 @@ from _common import Context, Result
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-ORDER = ("snapshot", "rfm", "clv", "whatif", "pages")
+ORDER = ("snapshot", "ledger", "rfm", "clv", "whatif", "pages")
 SEED = 7
 
 SCALES: dict[str, dict[str, Any]] = {
@@ -81,6 +81,11 @@ TARGETS: dict[str, dict[str, tuple[str, float]]] = {
         "bgnbd_speedup_vs_lifetimes": (">=", 10),
         "bgnbd_max_rel_param_diff": ("<=", 1e-3),
         "whatif_p95_ms": ("<=", 50),
+        # the ledger issue (#9)
+        "ledger_fit_cold_median_s": ("<=", 20),
+        "ledger_peak_rss_mb": ("<=", 4096),
+        "page_cold_after_shared_max_s": ("<=", 3),
+        "page_warm_after_shared_max_ms": ("<=", 300),
     },
     "quick": {
         "rfm_speedup_vs_pandas": (">=", 3),
@@ -88,6 +93,7 @@ TARGETS: dict[str, dict[str, tuple[str, float]]] = {
         "bgnbd_speedup_vs_lifetimes": (">=", 5),
         "bgnbd_max_rel_param_diff": ("<=", 1e-3),
         "whatif_p95_ms": ("<=", 50),
+        "first_page_with_shared_step_s": ("<=", 6),
     },
     "smoke": {},
 }
