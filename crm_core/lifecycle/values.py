@@ -12,7 +12,6 @@ import polars as pl
 
 from crm_core.clv.valuation import ClvResult
 from crm_core.data.ledger import L, Ledger
-from crm_core.data.schema import C
 
 __all__ = ["CLV", "P_ALIVE", "REVENUE_TTM", "clv_by_cid", "revenue_ttm", "with_values"]
 
@@ -36,29 +35,16 @@ def revenue_ttm(ledger: Ledger, period: int) -> pl.LazyFrame:
     )
 
 
-def clv_by_cid(ledger: Ledger, clv: ClvResult | None) -> pl.DataFrame | None:
-    """``cid, clv, p_alive`` of a valuation, keyed on this ledger's customers.
+def clv_by_cid(clv: ClvResult | None) -> pl.DataFrame | None:
+    """``cid, clv, p_alive`` of a valuation, keyed on its ledger's customers.
 
-    A shared fit may have been made on another ledger of the same snapshot (the fit is keyed
-    on its date), whose ``cid`` numbering differs: when the valuation's ``cid`` do not name
-    the same customers here, it is matched on ``customer_id``.
+    The valuation's ``cid`` are this ledger's: a shared fit made on another ledger of the
+    snapshot is re-keyed onto this one before it is valued
+    (:func:`crm_core.clv.fitted.rekey`).
     """
     if clv is None:
         return None
-    table = clv.table
-    ids = ledger.customers[C.customer_id]
-    cids = table[L.cid]
-    if cids.len() == 0 or (
-        int(cids.max()) < ids.len() and bool((ids.gather(cids) == table[C.customer_id]).all())
-    ):
-        return table.select(L.cid, CLV, P_ALIVE)
-    return (
-        ledger.customers.lazy()
-        .select(L.cid, C.customer_id)
-        .join(table.lazy().select(C.customer_id, CLV, P_ALIVE), on=C.customer_id, how="inner")
-        .select(L.cid, CLV, P_ALIVE)
-        .collect()
-    )
+    return clv.table.select(L.cid, CLV, P_ALIVE)
 
 
 def by_cid(ledger: Ledger, frame: pl.DataFrame | None, column: str) -> pl.Expr:
@@ -74,5 +60,5 @@ def by_cid(ledger: Ledger, frame: pl.DataFrame | None, column: str) -> pl.Expr:
 def with_values(frame: pl.DataFrame, ledger: Ledger, clv: ClvResult | None) -> pl.DataFrame:
     """Add (null where not valued) ``clv, p_alive`` of a valuation to a frame keyed on
     ``cid``."""
-    valued = clv_by_cid(ledger, clv)
+    valued = clv_by_cid(clv)
     return frame.with_columns(by_cid(ledger, valued, CLV), by_cid(ledger, valued, P_ALIVE))
