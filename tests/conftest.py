@@ -237,6 +237,8 @@ def app_url(sample_dir: Path, subscription_dir: Path, tmp_path_factory) -> Itera
         "CRM_DATA_DIR": str(data),
         "STREAMLIT_SERVER_HEADLESS": "true",
         "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+        # a test server must not reload modules when a source file changes under it
+        "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none",
     }
     log = (tmp_path_factory.mktemp("app-log") / "streamlit.log").open("w")
     proc = subprocess.Popen(

@@ -137,7 +137,7 @@ def valued_note(result: ClvResult) -> str:
     """Under the count of customers valued."""
     if result.sbg is not None:
         return "with a running contract"
-    return f"≈{fmt_count(round(result.expected_active))} still active"
+    return f"≈{fmt_count(round(result.expected_active))} alive by the model"
 
 
 def valued_help(result: ClvResult) -> str:
@@ -146,8 +146,10 @@ def valued_help(result: ClvResult) -> str:
         return "Customers whose contract is running at the as-of date."
     return (
         "Customers with at least one purchase before the as-of date. Their CLV is weighted by "
-        "the chance they are still active; the expected number still active is the sum of "
-        "those chances."
+        "the BG/NBD model's chance that they have not dropped out (P(alive)); the number "
+        "alive by the model is the sum of those chances. It is an estimate of a different "
+        "thing than the Overview's Active customers, which counts customers within their "
+        "usual buying rhythm by the product's activity rule."
     )
 
 
@@ -214,7 +216,7 @@ def customer_headers(result: ClvResult, *, csv: bool = False) -> dict[str, tuple
     spec = {  # column: (table header, CSV header, kind)
         C.customer_id: ("Customer", "Customer", "text"),
         CLV: ("CLV", f"CLV over the next {h}", "money"),
-        P_ALIVE: ("Still active", "Chance still active", "pct"),
+        P_ALIVE: ("P(alive)", "Chance still alive (model)", "pct"),
         EXPECTED_PURCHASES: (
             ("Renewals expected", f"Renewals expected over the next {h}", "decimal")
             if result.sbg is not None
