@@ -10,6 +10,7 @@ from crm_core.clv import (
     ClvBands,
     ClvResult,
     ContributionMargin,
+    FittedModels,
     GammaGammaModel,
     HoldoutCheck,
     ModelFitError,
@@ -23,14 +24,18 @@ from crm_core.clv import (
     customer_clv,
     fit_bgnbd,
     fit_gamma_gamma,
+    fit_models,
     fit_sbg,
     holdout_check,
     ltv_table,
     ltv_table_from_cohort,
+    value,
 )
 from crm_core.clv.summary import rfm_summary
+from crm_core.data.ledger import Ledger, build_ledger
+from crm_core.data.rules import ActivityRule
 from crm_core.data.snapshot import Manifest, Snapshot, find_snapshots, load_snapshot, write_snapshot
-from crm_core.errors import SnapshotError
+from crm_core.errors import DataError, NotEnoughData, SnapshotError
 from crm_core.lifecycle.cohorts import CohortReport, cohort_retention
 from crm_core.lifecycle.funnel import FunnelReport, lifecycle_funnel
 from crm_core.lifecycle.report import (
@@ -43,6 +48,7 @@ from crm_core.lifecycle.report import (
     stage_transitions,
 )
 from crm_core.lifecycle.tenure import TenureProfit, tenure_profit
+from crm_core.metrics.compute import snapshot_metrics
 from crm_core.metrics.profit import ProfitWindow, customer_profit
 from crm_core.metrics.registry import METRICS, Kpi, Metric
 from crm_core.overview.report import OverviewReport, overview_report
@@ -85,6 +91,7 @@ __all__ = [
     "METRICS",
     "SEGMENTATIONS",
     "STAGES",
+    "ActivityRule",
     "BGNBDModel",
     "Band",
     "Baseline",
@@ -94,15 +101,19 @@ __all__ = [
     "ClvResult",
     "CohortReport",
     "ContributionMargin",
+    "DataError",
+    "FittedModels",
     "FunnelReport",
     "GammaGammaModel",
     "HoldoutCheck",
     "Kpi",
+    "Ledger",
     "Levers",
     "LifecycleReport",
     "Manifest",
     "Metric",
     "ModelFitError",
+    "NotEnoughData",
     "OverviewReport",
     "ProfitWindow",
     "RFMMigration",
@@ -127,6 +138,7 @@ __all__ = [
     "baseline_segments",
     "break_even",
     "break_even_table",
+    "build_ledger",
     "clv_bands",
     "clv_contribution",
     "clv_profit",
@@ -140,6 +152,7 @@ __all__ = [
     "find_snapshots",
     "fit_bgnbd",
     "fit_gamma_gamma",
+    "fit_models",
     "fit_sbg",
     "generate_sample",
     "holdout_check",
@@ -161,9 +174,11 @@ __all__ = [
     "segment_report",
     "sensitivity",
     "simulate",
+    "snapshot_metrics",
     "stage_transitions",
     "tenure_profit",
     "tier_table",
     "top_share",
+    "value",
     "write_snapshot",
 ]
