@@ -276,3 +276,28 @@ def test_tenure_shift_scales_the_observed_churn_by_hand():
     assert base == pytest.approx((0.625, 0.75))
     assert cohort == pytest.approx((0.875, 0.5, 0.7))
     assert TenureRetention(0.7, None, (0.7,), (0.9,)).retention(0.5) == pytest.approx(0.7)
+
+
+def test_tier_segments_are_the_segments_pages_tiers(sample_dir) -> None:
+    """One tier rule (crm_core.metrics.tiers): the What-if's tier of every customer is the
+    Segments page's, default cut-offs, twelve months to the as-of date."""
+    import polars as pl
+
+    from crm_core import load_snapshot
+    from crm_core.data.ledger import build_ledger
+    from crm_core.metrics.profit import customer_profit
+    from crm_core.segments.tiers import assign_tiers, tier_name
+    from crm_core.whatif.labels import DEFAULT_CUTOFFS, segment_labels
+
+    ledger = build_ledger(load_snapshot(sample_dir))
+    labels, _, _ = segment_labels(ledger, "tier", 0)
+    whatif = labels.collect().sort("cid")
+    pages = (
+        assign_tiers(customer_profit(ledger, 12), DEFAULT_CUTOFFS)
+        .select("cid", pl.col("tier").cast(pl.String))
+        .collect()
+        .sort("cid")
+    )
+    names = {t: tier_name(t, DEFAULT_CUTOFFS) for t in "ABC"}
+    assert whatif["cid"].to_list() == pages["cid"].to_list()
+    assert whatif["segment"].to_list() == [names[t] for t in pages["tier"]]

@@ -23,6 +23,7 @@ from crm_core.metrics.profit import (
     SERVICE_COST,
     TOTAL_COST,
 )
+from crm_core.metrics.tiers import PROFIT_RANK, TIER  # declared with the tier rule
 
 __all__ = [
     "ACQUISITION_COST",
@@ -70,8 +71,6 @@ __all__ = [
 CID = L.cid
 COST = C.cost
 
-PROFIT_RANK = "profit_rank"
-TIER = "tier"
 CUSTOMERS = "customers"
 CUSTOMER_SHARE = "customer_share"
 REVENUE_SHARE = "revenue_share"

@@ -12,14 +12,21 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import polars as pl
 
 from crm_core.data.ledger import L, Ledger
 from crm_core.data.schema import C
-from crm_core.metrics.profit import PROFIT, customer_profit, top_count_expr
+from crm_core.metrics.profit import PROFIT, customer_profit
+from crm_core.metrics.tiers import (
+    DEFAULT_CUTOFFS,
+    TIER,
+    TIERS,
+    assign_tiers,
+    tier_names,
+    validate_cutoffs,
+)
 
 __all__ = [
     "DEFAULT_CUTOFFS",
@@ -40,52 +47,14 @@ SEGMENTATIONS: dict[str, str] = {
     "region": "Region",
 }
 """Ways to split customers into segments: key -> words."""
-TIERS = ("A", "B", "C")
-DEFAULT_CUTOFFS = (0.10, 0.20, 0.70)
-"""Tier shares A, B, C: the Segments page's default 10/20/70%."""
 UNKNOWN = "Unknown"
 
 
-def validate_cutoffs(cutoffs: Sequence[float]) -> tuple[float, float, float]:
-    """Three tier shares (A, B, C): finite, A > 0, none negative, summing to 1."""
-    values = tuple(cutoffs)
-    if len(values) != len(TIERS):
-        raise ValueError(f"cutoffs must give three shares (A, B, C), got {values!r}")
-    if any(
-        isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v)
-        for v in values
-    ):
-        raise ValueError(f"cutoffs must be finite numbers, got {values!r}")
-    if values[0] <= 0 or min(values) < 0 or abs(sum(values) - 1.0) > 1e-9:
-        raise ValueError(f"cutoffs must be shares >= 0 (A > 0) summing to 1, got {values!r}")
-    return values  # type: ignore[return-value]
-
-
-def tier_names(cutoffs: Sequence[float]) -> tuple[str, str, str]:
-    """``("A: top 10%", "B: next 20%", "C: other 70%")``: the Segments page's names."""
-    a, b, c = validate_cutoffs(cutoffs)
-    return (f"A: top {a:.0%}", f"B: next {b:.0%}", f"C: other {c:.0%}")
-
-
 def _tiers(ledger: Ledger, quarter: int, cutoffs: Sequence[float]) -> pl.LazyFrame:
-    a, b, _ = validate_cutoffs(cutoffs)
-    names = tier_names(cutoffs)
-    rank = pl.col("_rank")
-    tier = (
-        pl.when(rank <= top_count_expr(a))
-        .then(pl.lit(names[0]))
-        .when(rank <= top_count_expr(min(a + b, 1.0)))
-        .then(pl.lit(names[1]))
-        .otherwise(pl.lit(names[2]))
-    )
-    # The rank is a column of its own before the tiers use it: polars 2.1 computes
-    # ``when(int_range(...) <= k)`` on the unsorted rows when the frame is joined later.
-    return (
-        customer_profit(ledger, 12, quarter=quarter)
-        .select(L.cid, PROFIT)
-        .sort([PROFIT, L.cid], descending=[True, False])
-        .with_row_index("_rank", offset=1)
-        .select(L.cid, tier.alias(SEGMENT))
+    names = dict(zip(TIERS, tier_names(cutoffs), strict=True))
+    profits = customer_profit(ledger, 12, quarter=quarter).select(L.cid, PROFIT)
+    return assign_tiers(profits, cutoffs, key=L.cid).select(
+        L.cid, pl.col(TIER).cast(pl.String).replace_strict(names).alias(SEGMENT)
     )
 
 
