@@ -12,7 +12,13 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
-from crm_core.charts.style import NEGATIVE, NEUTRAL, PRIMARY, apply_layout, share_heatmap
+from crm_core.charts.style import (
+    NEGATIVE,
+    PRIMARY,
+    apply_layout,
+    empty_figure,
+    share_heatmap,
+)
 from crm_core.copy.lifecycle import FLOW_LABELS, STAGE_LABELS, day, period_word, share_text
 from crm_core.data.ledger import CHURNED, CUSTOMER_STAGES, DECLINING, GROWING, MATURE, NEW, L
 from crm_core.data.periods import PERIOD_END
@@ -70,23 +76,6 @@ def top_axis(fig: go.Figure) -> go.Figure:
     """Room between the subtitle and an x axis drawn on top (heat maps)."""
     fig.update_layout(margin={"t": 150})
     return fig
-
-
-def empty_figure(title: str, subtitle: str, message: str) -> go.Figure:
-    """A figure with a message instead of data (empty states)."""
-    fig = go.Figure()
-    fig.add_annotation(
-        text=message,
-        x=0.5,
-        y=0.5,
-        xref="paper",
-        yref="paper",
-        showarrow=False,
-        font={"size": 14, "color": NEUTRAL},
-    )
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return apply_layout(fig, title=title, subtitle=subtitle, legend=False, height=360)
 
 
 _empty = empty_figure

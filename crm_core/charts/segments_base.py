@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from crm_core.charts.style import NEUTRAL, apply_layout
+from crm_core.charts.style import empty_figure as style_empty
 from crm_core.segments.columns import TIER
 from crm_core.segments.report import SegmentReport
 
@@ -18,15 +18,4 @@ def tier_rows(report: SegmentReport) -> dict[str, dict]:
 
 def empty_figure(fig: go.Figure, title: str, subtitle: str, message: str) -> go.Figure:
     """``fig`` as an empty state: the message in the middle, no axes."""
-    fig.add_annotation(
-        text=message,
-        x=0.5,
-        y=0.5,
-        xref="paper",
-        yref="paper",
-        showarrow=False,
-        font={"size": 14, "color": NEUTRAL},
-    )
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return apply_layout(fig, title=title, subtitle=subtitle, legend=False)
+    return style_empty(title, subtitle, message, fig=fig, height=420)

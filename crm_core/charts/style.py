@@ -21,6 +21,7 @@ __all__ = [
     "TIER_COLORS",
     "apply_layout",
     "currency_prefix",
+    "empty_figure",
     "share_heatmap",
 ]
 
@@ -150,3 +151,23 @@ def share_heatmap(
         ygap=2,
         hovertemplate=hovertemplate,
     )
+
+
+def empty_figure(
+    title: str, subtitle: str, message: str, *, fig: go.Figure | None = None, height: int = 360
+) -> go.Figure:
+    """An empty state: ``message`` in the middle of the plot area, no axes, the house title
+    (a fresh figure, or ``fig`` when the builder has one already)."""
+    fig = fig if fig is not None else go.Figure()
+    fig.add_annotation(
+        text=html.escape(message, quote=False),
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+        showarrow=False,
+        font={"size": 14, "color": NEUTRAL},
+    )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return apply_layout(fig, title=title, subtitle=subtitle, legend=False, height=height)
