@@ -57,6 +57,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
         manifest=snap.manifest,
         customers=snap.customers,
         transactions=snap.transactions,
+        inputs=[args.transactions],
     )
     if ignored:
         rows = "row" if ignored == 1 else "rows"

@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 
 import polars as pl
 
+from crm_core.data import writes
 from crm_core.data.manifest import Manifest
 from crm_core.data.schema import (
     CUSTOMERS,
@@ -172,6 +172,13 @@ def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
     """
     folder = Path(path)
     if not folder.is_dir():
+        left = [p.name for p in writes.leftovers(folder)]
+        if left and not folder.exists():
+            raise SnapshotError(
+                str(folder),
+                f"snapshot folder not found; an interrupted write left {', '.join(left[:3])} "
+                "beside it: the next write to this folder (crm build, crm sample) restores it",
+            )
         raise SnapshotError(str(folder), "snapshot folder not found")
     manifest = _read_manifest(folder)
     frames: dict[str, pl.LazyFrame | None] = {}
@@ -231,12 +238,22 @@ def write_snapshot(
     transactions: pl.DataFrame | pl.LazyFrame,
     service_costs: pl.DataFrame | pl.LazyFrame | None = None,
     prospects: pl.DataFrame | pl.LazyFrame | None = None,
+    inputs: Collection[str | os.PathLike[str]] = (),
 ) -> Path:
-    """Validate and write a snapshot folder atomically.
+    """Validate and write a snapshot folder atomically, never replacing anything else.
 
-    The data is written to a temporary folder beside ``path``, validated by reading it
-    back, then renamed into place (replacing an existing snapshot), so a crash never leaves
-    half a snapshot and an invalid one is never written.
+    ``path`` must be absent, an empty folder or an existing snapshot (a folder holding
+    ``manifest.json`` and only snapshot files); anything else is refused before anything
+    is written. The data is written to a hidden folder beside ``path``, flushed to disk,
+    validated by reading it back, then swapped into place in one atomic step (see
+    :mod:`crm_core.data.writes`), so a crash at any instant leaves the old or the new
+    snapshot, and an invalid one is never written. Leftovers of interrupted writes to
+    ``path`` are recovered or removed first.
+
+    Parameters
+    ----------
+    inputs
+        Files the data is read from (named in the refusal if they lie inside ``path``).
 
     Returns
     -------
@@ -246,15 +263,23 @@ def write_snapshot(
     Raises
     ------
     SnapshotError
-        If the data violates the snapshot format (nothing is written then).
+        If ``path`` holds something other than a snapshot, or the data violates the
+        snapshot format (nothing is written then).
     """
-    target = Path(path)
+    target = Path(os.path.abspath(os.fspath(path)))
     man = manifest if isinstance(manifest, Manifest) else Manifest.from_dict(dict(manifest))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+
+    def check() -> None:
+        writes.check_folder_target(
+            target, marker=MANIFEST_FILE, owned=SNAPSHOT_FILES, inputs=inputs
+        )
+
+    check()
+    writes.recover(target, is_complete=_loads)
+    tmp = writes.temp_folder(target)
     try:
         _write_tables(
-            tmp,
+            tmp.path,
             [
                 (CUSTOMERS, customers),
                 (TRANSACTIONS, transactions),
@@ -262,15 +287,37 @@ def write_snapshot(
                 (PROSPECTS, prospects),
             ],
         )
-        (tmp / MANIFEST_FILE).write_text(
+        (tmp.path / MANIFEST_FILE).write_text(
             json.dumps(man.to_dict(), indent=2) + "\n", encoding="utf-8"
         )
-        load_snapshot(tmp)  # validate what was written
-        _replace_folder(tmp, target)
+        writes.fsync_tree(tmp.path)
+        try:
+            load_snapshot(tmp.path)  # validate what was written
+        except SnapshotError as exc:  # name the table, not the hidden temporary folder
+            raise SnapshotError(
+                Path(exc.file).name,
+                exc.problem,
+                column=exc.column,
+                rows=exc.rows,
+                examples=exc.examples,
+            ) from None
+        writes.replace_folder(tmp, check)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.close()
+        shutil.rmtree(tmp.path, ignore_errors=True)
         raise
     return target
+
+
+SNAPSHOT_FILES = frozenset({MANIFEST_FILE, *(spec.file for spec in TABLES)})
+
+
+def _loads(folder: Path) -> bool:
+    try:
+        load_snapshot(folder)
+    except SnapshotError:
+        return False
+    return True
 
 
 def _write_tables(folder: Path, tables: Iterable[tuple[TableSpec, Any]]) -> None:
@@ -280,36 +327,10 @@ def _write_tables(folder: Path, tables: Iterable[tuple[TableSpec, Any]]) -> None
         lf = conform(spec, frame.lazy(), spec.file)
         try:
             lf.sink_parquet(folder / spec.file, compression="zstd", statistics=True)
+        except SnapshotError:
+            raise
         except Exception as exc:
             raise SnapshotError(spec.file, f"could not be written: {short(exc)}") from None
-
-
-def _replace_folder(tmp: Path, target: Path) -> None:
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        target.rename(old)
-        try:
-            tmp.rename(target)
-        except BaseException:
-            old.rename(target)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        tmp.rename(target)
-    _fsync_dir(target.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # ----------------------------------------------------------------------------- discovery

@@ -1,7 +1,10 @@
 """Named what-if scenarios saved as JSON files in a folder (``<data dir>/scenarios/``).
 
-One file per scenario, written atomically (temporary file in the same folder, then
-``os.replace``), so a crash never leaves half a file. File names are derived from the
+One file per scenario, written atomically (a locked temporary file in the same folder,
+flushed to disk, then ``os.replace``; see :func:`crm_core.data.writes.write_file_atomic`), so
+a crash at any instant leaves the old or the new file, and temporary files of killed
+writers are removed by the next save. A file that is not a saved scenario is never
+overwritten or deleted. File names are derived from the
 scenario name (a readable slug plus a short hash of the case-folded name), so any valid
 name maps to a safe file name on every operating system and names differing only in case
 are the same scenario. The JSON carries ``schema_version``; a file that is not valid JSON,
@@ -19,12 +22,12 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from crm_core.data.writes import write_file_atomic
 from crm_core.whatif.levers import Levers, Scenario
 
 __all__ = [
@@ -166,19 +169,27 @@ def save_scenario(
     if path.exists() and not overwrite:
         raise ValueError(f"A scenario named {scenario.name!r} is already saved")
     text = json.dumps(_envelope(scenario), indent=2, ensure_ascii=False, allow_nan=False)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=_TEMP_PREFIX, suffix=".tmp")
+    return write_file_atomic(
+        path, (text + "\n").encode("utf-8"), temp_prefix=_TEMP_PREFIX, may_replace=_replaceable
+    )
+
+
+def _replaceable(path: Path) -> None:
+    """Refuse to overwrite a file that is not a saved scenario (never destroy a user's file)."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
-    return path
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        data = None
+    if (
+        not path.is_file()
+        or path.is_symlink()
+        or not isinstance(data, dict)
+        or (data.get("kind") != SCENARIO_KIND)
+    ):
+        raise ValueError(
+            f"{path.name} in {path.parent} is not a saved scenario; it is left as it is: "
+            "move it away or choose another name"
+        )
 
 
 def read_scenario_file(path: str | os.PathLike[str]) -> Scenario:
@@ -255,8 +266,15 @@ def unreadable_scenarios(folder: str | os.PathLike[str]) -> list[tuple[str, str]
 
 
 def delete_scenario(folder: str | os.PathLike[str], name: str) -> bool:
-    """Delete the scenario saved as ``name``; ``True`` if a file was removed."""
+    """Delete the scenario saved as ``name``; ``True`` if a file was removed.
+
+    Only a file that is a saved scenario (possibly damaged, but of this kind) is removed.
+    """
     path = scenario_path(folder, name)
+    try:
+        _replaceable(path)
+    except ValueError:
+        return False  # missing, or not a scenario file: nothing of ours to delete
     try:
         path.unlink()
     except FileNotFoundError:
