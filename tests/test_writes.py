@@ -103,9 +103,11 @@ def _user_folder(tmp_path: Path) -> Path:
         (_user_folder, "is not empty and not a snapshot (it holds notes.txt, photos/)"),
         (
             lambda t: (
-                write_snapshot(t / "root" / "a", manifest=MANIFEST, **frames(1)),
-                write_snapshot(t / "root" / "b", manifest=MANIFEST, **frames(1)),
-            )[0].parent,
+                (
+                    write_snapshot(t / "root" / "a", manifest=MANIFEST, **frames(1)),
+                    write_snapshot(t / "root" / "b", manifest=MANIFEST, **frames(1)),
+                )[0].parent
+            ),
             "is not empty and not a snapshot (it holds a/, b/)",
         ),
         (
