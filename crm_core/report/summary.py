@@ -1,0 +1,117 @@
+"""The executive summary: the metrics that moved most since last quarter and a year ago.
+
+Every candidate is a registry metric (:mod:`crm_core.metrics.registry`) with its value at
+the as-of date, the previous quarter end and a year earlier (``Kpi``). A move is scored on
+a scale shared by every unit: the relative change for amounts, counts, ratios and months
+(``|now / then - 1|``), and for shares the change in points over the old share
+(``|now - then| / then``, so retention 60% -> 57% scores 5%, like a 5% fall in revenue).
+The score of a metric is its larger move of the two comparisons. The summary keeps the
+:data:`MOST` highest scores above :data:`MATERIAL`, at least :data:`LEAST` whatever their
+size, and one metric per family (annual churn is 1 - annual retention).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from crm_core.copy import review as words
+from crm_core.metrics.registry import KPI_KEYS, Kpi, MetricInputs, kpis
+
+__all__ = ["CANDIDATES", "LEAST", "MATERIAL", "MOST", "Finding", "findings", "move_score"]
+
+CANDIDATES: tuple[str, ...] = (
+    *KPI_KEYS,
+    "margin_per_customer",
+    "top_profit_share",
+    "stage_declining",
+)
+"""Registry metrics the summary chooses from."""
+FAMILIES: tuple[frozenset[str], ...] = (frozenset({"retention", "churn"}),)
+"""Metrics that are one fact told two ways: only the first found is reported."""
+LEAST, MOST = 3, 5
+MATERIAL = 0.02
+"""Moves smaller than this (2%) are reported only to reach :data:`LEAST` findings."""
+HISTORY = 8
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One finding of the executive summary.
+
+    Attributes
+    ----------
+    kpi
+        The registry KPI (value, previous quarter, a year ago, history).
+    against
+        ``"quarter"`` or ``"year"``: the comparison that moved most.
+    score
+        Size of that move (:func:`move_score`, a fraction).
+    sentence
+        The finding in words.
+    good
+        Whether the move is good news (read with the metric's direction).
+    """
+
+    kpi: Kpi
+    against: str
+    score: float
+    sentence: str
+    good: bool
+
+    @property
+    def then(self) -> float:
+        """The value compared with."""
+        value = self.kpi.previous if self.against == "quarter" else self.kpi.year_ago
+        assert value is not None
+        return value
+
+
+def move_score(now: float | None, then: float | None) -> float | None:
+    """Size of the move from ``then`` to ``now`` (module docstring); ``None`` when either
+    is unknown or ``then`` is zero."""
+    if now is None or then is None or then == 0:
+        return None
+    return abs(now / then - 1)
+
+
+def _best(kpi: Kpi) -> tuple[str, float] | None:
+    moves = [
+        (against, score)
+        for against, then in (("quarter", kpi.previous), ("year", kpi.year_ago))
+        if (score := move_score(kpi.value, then)) is not None
+    ]
+    return max(moves, key=lambda m: m[1]) if moves else None
+
+
+def rank(cards: Sequence[Kpi], currency: str) -> tuple[Finding, ...]:
+    """Every card with a comparison, largest move first, one per family."""
+    scored = []
+    for kpi in cards:
+        best = _best(kpi)
+        if best is None:
+            continue
+        against, score = best
+        then = kpi.previous if against == "quarter" else kpi.year_ago
+        assert then is not None
+        good = words.judgement(kpi, then) == "better"
+        sentence = words.finding_sentence(kpi, against, currency)
+        scored.append(Finding(kpi, against, score, sentence, good))
+    scored.sort(key=lambda f: (-f.score, CANDIDATES.index(f.kpi.key)))
+    kept: list[Finding] = []
+    for finding in scored:
+        family = next((f for f in FAMILIES if finding.kpi.key in f), None)
+        if family is not None and any(k.kpi.key in family for k in kept):
+            continue
+        kept.append(finding)
+    return tuple(kept)
+
+
+def findings(inputs: MetricInputs, currency: str) -> tuple[Finding, ...]:
+    """The executive summary's findings: :data:`LEAST` to :data:`MOST` of the largest
+    moves (module docstring)."""
+    ranked = rank(kpis(inputs, CANDIDATES, history=HISTORY), currency)
+    chosen = [f for f in ranked[:MOST] if f.score >= MATERIAL]
+    if len(chosen) < LEAST:
+        chosen = list(ranked[:LEAST])
+    return tuple(chosen)
