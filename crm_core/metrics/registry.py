@@ -10,7 +10,9 @@ Names that look alike but measure different things are different metrics, and th
 definitions say how they relate: *customer equity* (the current base valued by the fitted
 CLV model) versus the What-if page's *equity with new customers*; *CLV per active
 customer* (equity over active customers) versus the Customer value page's *average CLV per
-customer valued* (equity over every customer the model values, lapsed ones included).
+customer valued* (equity over every customer the model values, lapsed ones included);
+*churned revenue* (revenue movements, :mod:`crm_core.metrics.movements`) versus the
+activity rule's *churned* customers and *annual churn rate*.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import polars as pl
 from crm_core.clv.valuation import DEFAULT_HORIZON_YEARS, ClvResult
 from crm_core.data.ledger import CHURNED, DECLINING, GROWING, MATURE, NEW, Ledger
 from crm_core.data.rules import DEFAULT_ACTIVITY, DEFAULT_STAGES, ActivityRule, StageRules
+from crm_core.metrics import movements as mv
 from crm_core.metrics.profit import PROFIT, customer_profit, top_share
 from crm_core.metrics.quarters import (
     ACQUISITION_SPEND,
@@ -70,12 +73,19 @@ class MetricInputs:
         that quarter end) by quarter index; quarters without one have no CLV metrics.
     clv_note
         Why CLV metrics are missing, when the model could not be fitted.
+    movements
+        :func:`crm_core.metrics.movements.quarter_movements` of the ledger (growth metrics).
     """
 
     ledger: Ledger
     quarters: pl.DataFrame
     clv: Mapping[int, ClvResult] = field(default_factory=dict)
     clv_note: str | None = None
+    movements: pl.DataFrame | None = None
+
+    def __post_init__(self) -> None:
+        if self.movements is None:
+            object.__setattr__(self, "movements", mv.quarter_movements(self.ledger))
 
     @property
     def discount_rate(self) -> float:
@@ -166,6 +176,17 @@ def payback_months(m: MetricInputs, q: int) -> float | None:
     return _div(acquisition_cost(m, q), None if margin is None or margin <= 0 else margin / 12)
 
 
+def _growth(
+    measure: Callable[..., float | None], *args: object, **kwargs: object
+) -> Callable[[MetricInputs, int], float | None]:
+    """A growth measure of :mod:`crm_core.metrics.movements` read off the inputs."""
+
+    def compute(m: MetricInputs, q: int) -> float | None:
+        return measure(m.movements, q, *args, **kwargs)
+
+    return compute
+
+
 TOP_FRACTION = 0.10
 """The share of customers in the profit-concentration headline ("the top 10% earn ...")."""
 
@@ -212,6 +233,12 @@ class Metric:
     definition: str
     compute: Callable[[MetricInputs, int], float | None]
     higher_is_better: bool = True
+
+
+_THEN = (
+    "in the same quarter a year earlier (subscriptions: MRR, month on month, summed over the "
+    "quarter)"
+)
 
 
 def _registry(activity: ActivityRule, stages: StageRules) -> dict[str, Metric]:
@@ -275,6 +302,42 @@ def _registry(activity: ActivityRule, stages: StageRules) -> dict[str, Metric]:
         Metric("stage_churned", "Churned", "count",
                "Customers ever acquired who are not active any more.", _stage(CHURNED),
                higher_is_better=False),
+        Metric("nrr", "Net revenue retention", "pct",
+               "Revenue now of last year's customers over their revenue then: (then + "
+               "expansion - contraction - churned revenue) / then, this quarter against the "
+               "same quarter a year earlier (subscriptions: MRR against the same month). New "
+               "and reactivated customers are left out.", _growth(mv.net_revenue_retention)),
+        Metric("grr", "Gross revenue retention", "pct",
+               "Net revenue retention without expansion; at most 100%.",
+               _growth(mv.gross_revenue_retention)),
+        Metric("quick_ratio", "Quick ratio", "ratio",
+               "(New + expansion + reactivation revenue) / (contraction + churned revenue) of "
+               "the quarter; above 1x revenue grows.", _growth(mv.quick_ratio)),
+        Metric("new_revenue", "Revenue from new customers", "money",
+               "Revenue of the quarter from customers won since the same quarter a year "
+               "earlier (subscriptions: MRR of customers won in its months).",
+               _growth(mv.movement_total, mv.NEW)),
+        Metric("expansion_revenue", "Expansion revenue", "money",
+               f"Revenue gained from customers spending more than {_THEN}.",
+               _growth(mv.movement_total, mv.EXPANSION)),
+        Metric("reactivation_revenue", "Reactivation revenue", "money",
+               f"Revenue from existing customers with none {_THEN}.",
+               _growth(mv.movement_total, mv.REACTIVATION)),
+        Metric("contraction_revenue", "Contraction revenue", "money",
+               f"Revenue lost from customers spending less (but something) than {_THEN}; a "
+               "positive amount.", _growth(mv.movement_total, mv.CONTRACTION, lost=True),
+               higher_is_better=False),
+        Metric("churned_revenue", "Churned revenue", "money",
+               f"Revenue lost from customers with revenue {_THEN} and none now; a positive "
+               "amount. Not the activity rule's churn: most retail customers who skip a "
+               "quarter are still active.",
+               _growth(mv.movement_total, mv.CHURNED, lost=True), higher_is_better=False),
+        Metric("mrr", "MRR", "money",
+               "Monthly recurring revenue (subscriptions): net revenue of the quarter's last "
+               "month from customers under contract at its end, add-ons included.",
+               _growth(mv.recurring_revenue)),
+        Metric("arr", "ARR", "money", "Annual recurring revenue (subscriptions): 12 x MRR.",
+               _growth(mv.recurring_revenue, months=12)),
     ]  # fmt: skip
     return {m.key: m for m in rows}
 
@@ -283,18 +346,10 @@ METRICS: dict[str, Metric] = _registry(DEFAULT_ACTIVITY, DEFAULT_STAGES)
 """Every company metric, by key, in display order."""
 
 KPI_KEYS: tuple[str, ...] = (
-    "active_customers",
-    "revenue_ttm",
-    "gross_profit_ttm",
-    "retention",
-    "churn",
-    "new_customers",
-    "acquisition_cost",
-    "average_clv",
-    "customer_equity",
-    "ltv_cac",
+    "active_customers", "revenue_ttm", "gross_profit_ttm", "retention", "churn",
+    "new_customers", "acquisition_cost", "average_clv", "customer_equity", "ltv_cac",
     "payback_months",
-)
+)  # fmt: skip
 """The Executive overview's KPI cards, in order."""
 
 
@@ -332,6 +387,13 @@ class Kpi:
         if self.value is None or self.previous is None:
             return None
         return self.value - self.previous
+
+    @property
+    def year_delta(self) -> float | None:
+        """Change since four quarters earlier (same unit as the value), if both are known."""
+        if self.value is None or self.year_ago is None:
+            return None
+        return self.value - self.year_ago
 
 
 def metric_value(inputs: MetricInputs, key: str, q: int = 0) -> float | None:
