@@ -16,9 +16,9 @@ _BAR = 28
 class _Progress:
     """A one-line progress bar on stderr (a line per step when stderr is not a terminal)."""
 
-    def __init__(self, stream=sys.stderr) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
         self.start = time.monotonic()
         self.last = ""
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from crm_core.copy import review as words
-from crm_core.metrics.registry import KPI_KEYS, Kpi, MetricInputs, kpis
+from crm_core.metrics.registry import KPI_KEYS, METRICS, Kpi, MetricInputs, kpis
 
 __all__ = ["CANDIDATES", "LEAST", "MATERIAL", "MOST", "Finding", "findings", "move_score"]
 
@@ -97,7 +97,8 @@ def rank(cards: Sequence[Kpi], currency: str) -> tuple[Finding, ...]:
         good = words.judgement(kpi, then) == "better"
         sentence = words.finding_sentence(kpi, against, currency)
         scored.append(Finding(kpi, against, score, sentence, good))
-    scored.sort(key=lambda f: (-f.score, CANDIDATES.index(f.kpi.key)))
+    order = {key: i for i, key in enumerate((*CANDIDATES, *METRICS))}
+    scored.sort(key=lambda f: (-f.score, order.get(f.kpi.key, len(order))))
     kept: list[Finding] = []
     for finding in scored:
         family = next((f for f in FAMILIES if finding.kpi.key in f), None)
