@@ -153,9 +153,9 @@ def _per_customer(ledger: Ledger, clv: ClvResult | None, since: date | None) -> 
         out = out.join(values, on=L.cid, how="left")
     else:
         out = out.with_columns(pl.lit(None, pl.Float64).alias(CLV_PER))
+    filled = [MARGIN, "_profit", *([CLV_PER] if clv is not None else [])]
     return out.with_columns(
-        pl.col(MARGIN, "_profit").fill_null(0.0),
-        pl.col(CLV_PER).fill_null(0.0 if clv is not None else None),
+        pl.col(filled).fill_null(0.0),
         (pl.col("_quarter") >= _RETENTION_QUARTERS).alias("_eligible"),
     )
 
