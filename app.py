@@ -1,7 +1,8 @@
 """Streamlit entry point: page config, sidebar (snapshot picker) and the page router.
 
 Run with ``make run`` (or ``streamlit run app.py``). Pages live in ``pages/`` and are
-registered in ``crm_app/navigation.py`` (``PAGES``), grouped in sections.
+registered in ``crm_app/navigation.py`` (``PAGES``), grouped in sections. Every page gets
+the print stylesheet and presentation mode (``?present=1``) of ``crm_app/present.py``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from crm_app import present
 from crm_app.navigation import PAGES
 from crm_app.state import routed, sidebar
 
@@ -21,7 +23,8 @@ def main() -> None:
         page_title="CRM economics",
         page_icon=":material/insights:",
         layout="wide",
-        initial_sidebar_state="expanded",
+        # presentation mode (?present=1) starts without the sidebar; crm_app.present
+        initial_sidebar_state="collapsed" if present.presenting() else "expanded",
     )
     sections: dict[str, list[st.Page]] = {}
     for i, page in enumerate(PAGES):
@@ -45,6 +48,7 @@ def main() -> None:
             )
     current = st.navigation(sections, position="sidebar", expanded=True)
     sidebar()
+    present.apply()  # print stylesheet, presentation mode
     with routed():
         current.run()
 

@@ -49,7 +49,14 @@ SECTION_TITLES = {
 }
 """Section key -> title (navigation of the page and of presentation mode)."""
 COMPARED = {"quarter": "on last quarter", "year": "on a year ago"}
-KPI_HEADER = ("Metric", "Now", "Last quarter", "Change", "A year ago", "Change")
+KPI_HEADER = (
+    "Metric",
+    "Now",
+    "Last quarter",
+    "Change on the quarter",
+    "A year ago",
+    "Change on the year",
+)
 
 
 def quarter_name(as_of: date) -> str:
@@ -315,3 +322,38 @@ def method_lines(
         "Every number on these slides comes from the same functions as the dashboard's pages "
         "for the same snapshot and date.",
     )
+
+
+# ----------------------------------------------------------------------------- the page
+
+PAGE_SUBTITLE = "the deck of this snapshot and date, with the pages' numbers"
+ALL_SECTIONS = "All sections"
+SCENARIO_LABEL = "What-if scenario"
+DEFAULT_OPTION = "Retention +5 points (default)"
+SCENARIO_HELP = (
+    "The what-if slides project this scenario against the baseline: a scenario saved on the "
+    "What-if page, or 5 more points of annual retention in every segment."
+)
+SECTION_LABEL = "Section"
+DOWNLOAD_TITLE = "Download the deck"
+DOWNLOAD_HELP = (
+    "PowerPoint and PDF draw the charts with Chromium on the server (a few seconds; other "
+    "users are not held up). The web page is one file with interactive charts that opens "
+    "offline."
+)
+PRESENT_HINT = (
+    "Presentation mode: add ?present=1 to the address (or use the button) to hide the "
+    "sidebar and controls, enlarge the text and step through the sections."
+)
+PREPARE = {"pptx": "Prepare PowerPoint", "pdf": "Prepare PDF", "html": "Prepare web page"}
+DOWNLOAD = {"pptx": "Download PowerPoint", "pdf": "Download PDF", "html": "Download web page"}
+
+
+def preview_caption(slides: int, charts: int) -> str:
+    """Under the section picker: what the deck holds."""
+    return f"{slides} slides, {charts} charts. Speaker notes carry the definitions."
+
+
+def step_caption(index: int, total: int, title: str) -> str:
+    """Presentation mode's position: ``"3 / 9 · Key metrics"``."""
+    return f"{index + 1} / {total} · {title}"
