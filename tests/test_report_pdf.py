@@ -59,25 +59,50 @@ def _ref(text: bytes, key: bytes) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _fonts(head: bytes, objects) -> dict[str, dict[int, str]]:
-    fonts: dict[str, dict[int, str]] = {}
-    block = re.search(rb"/Font\s*<<(.*?)>>", head, re.S)
+def _names(head: bytes, key: bytes) -> dict[str, int]:
+    """A resource dictionary (``/Font``, ``/XObject``): name -> object number."""
+    block = re.search(rb"/" + key + rb"\s*<<(.*?)>>", head, re.S)
     if block is None:
-        return fonts
-    for name, number in re.findall(rb"/([^\s/]+)\s+(\d+) 0 R", block.group(1)):
-        font_head, _ = objects[int(number)]
+        return {}
+    return {n.decode(): int(o) for n, o in re.findall(rb"/([^\s/]+)\s+(\d+) 0 R", block.group(1))}
+
+
+Font = tuple[dict[int, str], int]  # code -> text, bytes per code
+
+
+def _fonts(head: bytes, objects) -> dict[str, Font]:
+    fonts: dict[str, Font] = {}
+    for name, number in _names(head, b"Font").items():
+        font_head, _ = objects[number]
         unicode_ref = _ref(font_head, b"ToUnicode")
         mapping = _cmap(objects[unicode_ref][1] or b"") if unicode_ref else {}
-        fonts[name.decode()] = mapping
+        fonts[name] = (mapping, 2 if b"/Type0" in font_head else 1)
     return fonts
 
 
-def _runs(content: bytes, fonts: dict[str, dict[int, str]]) -> list[tuple[float, float, str]]:
-    """(y, x, text) of every piece of text: the glyphs one text object shows on one
-    baseline, concatenated (Chromium places glyph by glyph and writes spaces as glyphs)."""
+Matrix = tuple[float, float, float, float, float, float]
+_IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+
+
+def _times(m: Matrix, n: Matrix) -> Matrix:
+    """``m`` then ``n`` (PDF row-vector convention: m x n)."""
+    a, b, c, d, e, f = m
+    p, q, r, s, t, u = n
+    return (a * p + b * r, a * q + b * s, c * p + d * r, c * q + d * s,
+            e * p + f * r + t, e * q + f * s + u)  # fmt: skip
+
+
+def _runs(
+    content: bytes, head: bytes, objects, ctm: Matrix = _IDENTITY
+) -> list[tuple[float, float, str]]:
+    """(y, x, text) in page units of every piece of text of a content stream and the
+    forms it draws: the glyphs one text object shows on one baseline, concatenated
+    (Chromium places glyph by glyph and writes spaces as glyphs)."""
+    fonts, forms = _fonts(head, objects), _names(head, b"XObject")
     runs: list[tuple[float, float, str]] = []
     stack: list[object] = []
-    font: dict[int, str] = {}
+    saved: list[Matrix] = []
+    font: Font = ({}, 2)
     x = y = 0.0
     run: list[object] = []  # [y, x, text] of the piece being read
 
@@ -87,10 +112,12 @@ def _runs(content: bytes, fonts: dict[str, dict[int, str]]) -> list[tuple[float,
         run.clear()
 
     def show(text: str) -> None:
-        if run and abs(float(run[0]) - y) >= 0.5:
+        a, b, c, d, e, f = ctm
+        px, py = a * x + c * y + e, b * x + d * y + f
+        if run and abs(float(run[0]) - py) >= 0.5:
             flush()
         if not run:
-            run.extend([y, x, ""])
+            run.extend([py, px, ""])
         run[2] = str(run[2]) + text
 
     in_array: list[object] | None = None
@@ -98,8 +125,10 @@ def _runs(content: bytes, fonts: dict[str, dict[int, str]]) -> list[tuple[float,
         token = match.group(0)
         if match.group(1) is not None:
             hexes = re.sub(rb"\s", b"", match.group(1))
-            codes = [int(hexes[i : i + 4], 16) for i in range(0, len(hexes), 4)]
-            value = "".join(font.get(c, "") for c in codes)
+            mapping, width = font
+            step = 2 * width
+            codes = [int(hexes[i : i + step], 16) for i in range(0, len(hexes), step)]
+            value = "".join(mapping.get(c, "") for c in codes)
             (in_array if in_array is not None else stack).append(value)
         elif token == b"[":
             in_array = []
@@ -114,13 +143,26 @@ def _runs(content: bytes, fonts: dict[str, dict[int, str]]) -> list[tuple[float,
                 stack.append(token.decode() if token.startswith(b"/") else float(token))
         else:
             op = token.decode()
-            if op == "Tf" and len(stack) >= 2:
-                font = fonts.get(str(stack[-2]).lstrip("/"), {})
-            elif op == "Tm" and len(stack) >= 6:
+            numbers = [v for v in stack if isinstance(v, float)]
+            if op == "q":
+                saved.append(ctm)
+            elif op == "Q" and saved:
+                ctm = saved.pop()
+            elif op == "cm" and len(numbers) >= 6:
+                ctm = _times(tuple(numbers[-6:]), ctm)  # type: ignore[arg-type]
+            elif op == "Do" and stack and str(stack[-1]).lstrip("/") in forms:
+                form_head, form_body = objects[forms[str(stack[-1]).lstrip("/")]]
+                if b"/Form" in form_head and form_body is not None:
+                    matrix = re.search(rb"/Matrix\s*\[([^\]]*)\]", form_head)
+                    own = tuple(float(v) for v in matrix.group(1).split()) if matrix else _IDENTITY
+                    runs += _runs(form_body, form_head, objects, _times(own, ctm))  # type: ignore[arg-type]
+            elif op == "Tf" and len(stack) >= 2:
+                font = fonts.get(str(stack[-2]).lstrip("/"), ({}, 2))
+            elif op == "Tm" and len(numbers) >= 6:
                 flush()
-                x, y = float(stack[-2]), float(stack[-1])
-            elif op in ("Td", "TD") and len(stack) >= 2:
-                x, y = x + float(stack[-2]), y + float(stack[-1])
+                x, y = numbers[-2], numbers[-1]
+            elif op in ("Td", "TD") and len(numbers) >= 2:
+                x, y = x + numbers[-2], y + numbers[-1]
             elif op == "Tj" and stack:
                 show(str(stack[-1]))
             elif op == "TJ" and stack and isinstance(stack[-1], list):
@@ -133,22 +175,23 @@ def _runs(content: bytes, fonts: dict[str, dict[int, str]]) -> list[tuple[float,
 
 
 def pdf_lines(data: bytes) -> list[list[str]]:
-    """Per page, its lines of text (runs on one baseline joined by a space), top to bottom."""
+    """Per page, its lines of text (pieces on one baseline joined by a space), top to
+    bottom."""
     objects = _objects(data)
     pages = []
     for head, _ in objects.values():
         if not re.search(rb"/Type\s*/Page\b(?!s)", head):
             continue
-        fonts = _fonts(head, objects)
-        contents = [int(n) for n in re.findall(rb"(\d+) 0 R", _contents(head))]
         runs = []
-        for number in contents:
-            runs += _runs(objects[number][1] or b"", fonts)
+        for number in (int(n) for n in re.findall(rb"(\d+) 0 R", _contents(head))):
+            runs += _runs(objects[number][1] or b"", head, objects)
         lines: dict[float, list[tuple[float, str]]] = {}
         for y, x, text in runs:
             key = next((k for k in lines if abs(k - y) < 1.0), y)
             lines.setdefault(key, []).append((x, text))
-        ordered = [" ".join(t for _, t in sorted(v)) for _, v in sorted(lines.items())]
+        ordered = [
+            " ".join(t for _, t in sorted(v)) for _, v in sorted(lines.items(), reverse=True)
+        ]
         pages.append([" ".join(line.split()) for line in ordered if line.strip()])
     return pages
 
@@ -168,21 +211,24 @@ def page_count(data: bytes) -> int:
 
 def test_reader_decodes_a_hand_made_page() -> None:
     """A page as Chromium writes one: a Flate content stream, a ToUnicode map with a
-    single code and a range; two runs on one baseline, one below."""
+    single code and a range; two runs on one baseline, one below, one in a form."""
     cmap = (
         b"begincmap 2 beginbfchar <0003> <0020> <0010> <0041> endbfchar "
         b"1 beginbfrange <0011> <0013> <0062> endbfrange endcmap"
     )
     content = (
+        b"1 0 0 -1 0 100 cm "  # Chromium's flip: y grows downwards
         b"BT /F1 12 Tf 1 0 0 -1 10 20 Tm <0010> Tj 7 0 Td <0011> Tj ET "
         b"BT /F1 12 Tf 1 0 0 -1 40 20 Tm [<0012> -20 <0013>] TJ ET "
-        b"BT /F1 12 Tf 1 0 0 -1 10 40 Tm <00100003> Tj 9 0 Td <0010> Tj ET"
+        b"BT /F1 12 Tf 1 0 0 -1 10 40 Tm <00100003> Tj 9 0 Td <0010> Tj ET "
+        b"q 1 0 0 1 0 30 cm /X1 Do Q"
     )
     packed = zlib.compress(content)
     pdf = (
         b"%PDF-1.4\n1 0 obj\n<</Type /Pages /Kids [2 0 R]>>\nendobj\n"
-        b"2 0 obj\n<</Type /Page /Resources <</Font <</F1 3 0 R>>>> /Contents 4 0 R>>\nendobj\n"
-        b"3 0 obj\n<</Type /Font /ToUnicode 5 0 R>>\nendobj\n"
+        b"2 0 obj\n<</Type /Page /Resources <</Font <</F1 3 0 R>> /XObject <</X1 6 0 R>>>> "
+        b"/Contents 4 0 R>>\nendobj\n"
+        b"3 0 obj\n<</Type /Font /Subtype /Type0 /ToUnicode 5 0 R>>\nendobj\n"
         b"4 0 obj\n<</Filter /FlateDecode /Length "
         + str(len(packed)).encode()
         + b">> stream\n"
@@ -193,9 +239,12 @@ def test_reader_decodes_a_hand_made_page() -> None:
         + b">> stream\n"
         + cmap
         + b"\nendstream\nendobj\n"
+        b"6 0 obj\n<</Type /XObject /Subtype /Form /Resources <</Font <</F2 7 0 R>>>>>> stream\n"
+        b"BT /F2 10 Tf 1 0 0 -1 10 30 Tm <1011> Tj ET\nendstream\nendobj\n"
+        b"7 0 obj\n<</Type /Font /Subtype /Type3 /ToUnicode 5 0 R>>\nendobj\n"
     )
     assert page_count(pdf) == 1
-    assert pdf_lines(pdf) == [["Ab cd", "A A"]]
+    assert pdf_lines(pdf) == [["Ab cd", "A A", "Ab"]]  # the form's one-byte codes too
 
 
 @pytest.mark.parametrize("pages", [1, 3])
