@@ -54,9 +54,10 @@ def downloads(key: tuple, scenario: str | None, review: Deck) -> None:
         slot = column.empty()  # one element per format, replaced as the file progresses
         if job is None or job.status == "failed":
             with slot.container():
-                if st.button(copy.PREPARE[fmt], key=f"rv_make_{fmt}", icon=":material/slideshow:"):
-                    jobs.start(file_key, review)
-                    st.rerun(scope="fragment")
+                st.button(
+                    copy.PREPARE[fmt], key=f"rv_make_{fmt}", icon=":material/slideshow:",
+                    on_click=jobs.start, args=(file_key, review),
+                )  # fmt: skip
                 if job is not None:
                     st.error(esc(job.error or "The file could not be made."), icon="⚠️")
         elif job.status == "running":
