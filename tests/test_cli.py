@@ -176,19 +176,21 @@ def test_build_from_parquet_with_defaults(tmp_path: Path, capsys) -> None:
         (
             "customer_id,date,amount\na,2026-01-05,10\nb,05/02/2026,20\n",
             [],
-            "column 'date': has values that are not dates (1 row, e.g. '05/02/2026')",
+            "column 'date': has values that are not dates in the format %Y-%m-%d on line 3: "
+            "pass --date-format",
         ),
         (
             "customer_id,date,amount\na,2026-01-05,ten\n",
             [],
-            "column 'amount': has values that are not numbers (1 row, e.g. 'ten')",
+            "column 'amount': has values that are not numbers (read with a decimal point) "
+            "on line 2: correct them (1 row, e.g. 'ten')",
         ),
         (
             "id,date,amount\na,2026-01-05,10\n",
             [],
-            "has no customer id column named 'customer_id' (columns: id, date, amount)",
+            "has no customer id column (columns: id, date, amount): map it with --customer-id-col",
         ),
-        ("customer_id,date,amount\n,2026-01-05,10\n", [], "rows without a customer id"),
+        ("customer_id,date,amount\n,2026-01-05,10\n", [], "rows without a customer id on line 2"),
         ("customer_id,date,amount\na,2027-01-05,10\n", [], "no transactions on or before"),
         ("customer_id,date,amount\na,05/01/2026,10\n", ["--date-format", "%d/%m/%Y"], None),
     ],

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import time
 from pathlib import Path
+from typing import TextIO
 
 import polars as pl
 
 from crm_core.cli._args import iso_date, positive_int
-from crm_core.data.build import build_snapshot
+from crm_core.data.mapping import TRANSACTION_ROLES
 from crm_core.data.schema import BUSINESS_MODELS, NON_CONTRACTUAL, C
-from crm_core.data.snapshot import Snapshot, load_snapshot, write_snapshot
+from crm_core.data.snapshot import Snapshot, load_snapshot
+from crm_core.errors import SnapshotError
 from crm_core.formatting import fmt_money
 
 ORDER = 10
@@ -37,33 +41,90 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    snap, ignored = build_snapshot(
-        args.transactions,
-        as_of=args.as_of,
-        customer_col=args.customer_col,
-        date_col=args.date_col,
-        amount_col=args.amount_col,
-        cost_col=args.cost_col,
-        channel_col=args.channel_col,
-        region_col=args.region_col,
+    from crm_core.data.build import import_snapshot
+    from crm_core.data.exports import ReadOptions
+
+    if args.sql is not None:
+        from crm_core.data.sql import SqlSource
+
+        if (args.query is None) == (args.table is None):
+            raise SnapshotError("--sql", "needs exactly one of --query or --table")
+        source = SqlSource(args.sql, query=args.query, table=args.table)
+    else:
+        if args.query is not None or args.table is not None:
+            raise SnapshotError("--query/--table", "read from a database: pass --sql URL too")
+        source = args.transactions
+    mapping = {role.key: getattr(args, _dest(role.option)) for role in TRANSACTION_ROLES}
+    options = ReadOptions(
+        delimiter=args.delimiter,
+        decimal=args.decimal,
         date_format=args.date_format,
-        company=args.company or Path(args.out).name,
-        currency=args.currency,
-        business_model=NON_CONTRACTUAL,
-        discount_rate=args.discount_rate,
+        encoding=args.encoding,
+        sheet=args.sheet,
     )
-    path = write_snapshot(
-        args.out,
-        manifest=snap.manifest,
-        customers=snap.customers,
-        transactions=snap.transactions,
-        inputs=[args.transactions],
-    )
-    if ignored:
-        rows = "row" if ignored == 1 else "rows"
-        print(f"Ignored {ignored:,} {rows} dated after {args.as_of} (the as-of date).")
-    print(_summary(load_snapshot(path)))
+    bar = ProgressBar(sys.stderr)
+    try:
+        report = import_snapshot(
+            args.out,
+            transactions=source,
+            as_of=args.as_of,
+            mapping={k: c for k, c in mapping.items() if c is not None},
+            options=options,
+            service_costs=args.service_costs,
+            prospects=args.prospects,
+            company=args.company or Path(args.out).name,
+            currency=args.currency,
+            discount_rate=args.discount_rate,
+            progress=bar,
+        )
+    finally:
+        bar.close()
+    for note in report.notes:
+        print(f"Read {note}.")
+    if report.ignored:
+        rows = "row" if report.ignored == 1 else "rows"
+        print(f"Ignored {report.ignored:,} {rows} dated after {args.as_of} (the as-of date).")
+    print(_summary(load_snapshot(report.path)))
     return 0
+
+
+def _dest(option: str) -> str:
+    return option.removeprefix("--").replace("-", "_").replace("customer_id_col", "customer_col")
+
+
+class ProgressBar:
+    """A one-line progress bar on a terminal, shown once a step has taken ``delay`` s.
+
+    Called as ``bar(what, done, total)``; nothing is written to a stream that is not a
+    terminal, so logs and captured output stay one line per message.
+    """
+
+    def __init__(self, stream: TextIO, *, delay: float = 2.0, clock=time.monotonic) -> None:
+        self.stream, self.delay, self.clock = stream, delay, clock
+        self.start = clock()
+        self.width = 0
+
+    def __call__(self, what: str, done: int, total: int | None) -> None:
+        elapsed = self.clock() - self.start
+        if elapsed < self.delay or not self.stream.isatty():
+            return
+        if total:
+            filled = min(30, round(30 * done / total))
+            bar = f"[{'#' * filled}{'.' * (30 - filled)}] {done / total:4.0%} "
+            count = f"{done:,}/{total:,} rows"
+        else:
+            bar, count = "", f"{done:,} rows" if done else ""
+        line = f"{what} {bar}{count} {elapsed:,.0f} s".replace("  ", " ")
+        self.stream.write("\r" + line.ljust(self.width))
+        self.stream.flush()
+        self.width = max(self.width, len(line))
+
+    def close(self) -> None:
+        """Clear the bar (the next message starts on a clean line)."""
+        if self.width:
+            self.stream.write("\r" + " " * self.width + "\r")
+            self.stream.flush()
+            self.width = 0
 
 
 def _summary(snap: Snapshot) -> str:
@@ -124,30 +185,44 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_validate)
     p = sub.add_parser(
         "build",
-        help="build a snapshot from a CSV or Parquet export",
-        description="Build a snapshot from a flat export of transactions "
-        "(one row per purchase or refund). The customers table is derived "
-        "from it.",
+        help="build a snapshot from an export (CSV, TSV, Parquet, Excel) or PostgreSQL",
+        description="Build a snapshot from a flat export of transactions (one row per "
+        "purchase or refund), read exactly: delimiter, decimal mark, date format and "
+        "encoding are detected (or given below); a value that cannot be read exactly is "
+        "refused, naming the file, column, rows and the option to pass. The customers table "
+        "is derived from it. --out must be absent, empty or an existing snapshot.",
     )
-    p.add_argument("--transactions", required=True, type=Path, help="CSV or Parquet file")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--transactions", type=Path, help="CSV, TSV, Parquet or .xlsx file")
+    src.add_argument(
+        "--sql",
+        metavar="URL",
+        help="PostgreSQL connection, e.g. postgresql://user@host/db (password from the URL, "
+        "PGPASSWORD or ~/.pgpass)",
+    )
+    p.add_argument("--query", help="SQL query giving one row per transaction (with --sql)")
+    p.add_argument("--table", help="table (or schema.table) to read whole (with --sql)")
     p.add_argument("--as-of", required=True, type=iso_date, help="date the snapshot describes")
     p.add_argument("--out", required=True, type=Path, help="snapshot folder to write")
-    p.add_argument(
-        "--customer-id-col",
-        dest="customer_col",
-        default=C.customer_id,
-        help="customer id column (customer_id)",
-    )
-    p.add_argument("--date-col", default=C.date, help="date column (date)")
-    p.add_argument("--amount-col", default=C.amount, help="amount column (amount)")
-    p.add_argument("--cost-col", default=None, help="direct cost column (none: cost 0)")
-    p.add_argument("--channel-col", default=None, help="sales channel column (optional)")
-    p.add_argument("--region-col", default=None, help="region column (optional)")
+    for role in TRANSACTION_ROLES:
+        default = f"{role.key}, or a column with a usual name" if role.required else "none"
+        p.add_argument(role.option, dest=_dest(role.option), default=None,
+                       help=f"{role.label} column ({default})")  # fmt: skip
+    p.add_argument("--service-costs", type=Path, default=None,
+                   help="optional export of service contacts (customer_id, date, touchpoint, "
+                   "cost)")  # fmt: skip
+    p.add_argument("--prospects", type=Path, default=None,
+                   help="optional export of prospects (prospect_id, first_contact, channel, "
+                   "converted_customer_id)")  # fmt: skip
+    p.add_argument("--delimiter", help="field separator: , ; tab | (default: detected)")
+    p.add_argument("--decimal", choices=(".", ","), help="decimal mark (default: detected)")
     p.add_argument(
         "--date-format",
         default=None,
-        help="strftime format of the dates, e.g. %%d/%%m/%%Y (default: ISO)",
+        help="strftime format of the dates, e.g. %%d/%%m/%%Y (default: detected)",
     )
+    p.add_argument("--encoding", help="text encoding, e.g. cp1252 (default: UTF-8/UTF-16)")
+    p.add_argument("--sheet", help="Excel sheet to read (default: the first)")
     p.add_argument("--company", default=None, help="company name (default: folder name)")
     p.add_argument("--currency", default="USD", help="ISO currency code (USD)")
     p.add_argument("--discount-rate", type=float, default=0.10, help="yearly rate (0.10)")

@@ -1,63 +1,299 @@
-"""Build a snapshot from a flat export of transactions (``crm build``)."""
+"""Build a snapshot from exports (``crm build`` and the "Your data" page share this code).
+
+:func:`import_snapshot` reads a transactions export (a file, or a PostgreSQL query through
+:mod:`crm_core.data.sql`) and optional service-cost and prospect exports exactly (see
+:mod:`crm_core.data.values`), in batches into a hidden work folder beside the target (so
+memory stays bounded), derives the customers table, and writes the snapshot with
+:func:`~crm_core.data.snapshot.write_snapshot` (absent, empty or snapshot targets only;
+atomic). Every problem is collected with its rows; with ``dry_run`` they are returned for
+the page's validation report, otherwise the first is raised (:class:`ProblemsFound`).
+
+The customers table: each customer is acquired on their first transaction (on or before
+the as-of date), through the channel of that transaction (when a channel is mapped), in
+the region of their first row with one, at the acquisition cost given on their rows
+(it must not differ between rows of one customer; 0 when none is given).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
+from crm_core.data import writes
+from crm_core.data.derive import (
+    Table,
+    column_of,
+    customers_and_transactions,
+    duplicates,
+    linked,
+    read_table,
+)
+from crm_core.data.exports import ReadOptions
 from crm_core.data.manifest import Manifest
-from crm_core.data.schema import NON_CONTRACTUAL, C
-from crm_core.data.snapshot import Snapshot
+from crm_core.data.mapping import (
+    PROSPECT_ROLES,
+    SERVICE_ROLES,
+    TRANSACTION_ROLES,
+    Role,
+    propose,
+)
+from crm_core.data.plan import plan_table
+from crm_core.data.problems import Problem, ProblemsFound
+from crm_core.data.schema import MANIFEST_FILE, NON_CONTRACTUAL, C
+from crm_core.data.snapshot import SNAPSHOT_FILES, Snapshot, write_snapshot
+from crm_core.data.sources import FileSource, Source, source_of
+from crm_core.data.staging import Progress, parse_batch
 from crm_core.errors import SnapshotError
 
-__all__ = ["build_snapshot"]
+__all__ = [
+    "BuildReport",
+    "FileSource",
+    "Source",
+    "build_snapshot",
+    "import_snapshot",
+    "inspect_source",
+]
 
 
-def _read_export(path: Path) -> pl.DataFrame:
-    if not path.is_file():
-        raise SnapshotError(str(path), "file not found")
-    try:
-        if path.suffix.lower() in {".parquet", ".pq"}:
-            return pl.read_parquet(path)
-        return pl.read_csv(path, infer_schema=False)  # every column as text, parsed below
-    except Exception as exc:  # polars raises many types for unreadable files
-        text = " ".join(str(exc).split())[:160]
-        raise SnapshotError(str(path), f"cannot be read as CSV or Parquet: {text}") from None
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build read, found and wrote.
+
+    Attributes
+    ----------
+    path
+        The snapshot written (``None`` for a dry run or when problems were found).
+    problems
+        Every problem found, with its rows (empty when the build succeeded).
+    notes
+        How the exports were read (detected delimiter, decimal mark, date formats, ...).
+    rows
+        Rows read per table (``transactions``, ``service_costs``, ``prospects``).
+    ignored
+        Rows left out for lying after the as-of date.
+    customers, transactions
+        Counts in the snapshot.
+    first, last
+        Dates of the first and last transaction kept.
+    """
+
+    path: Path | None
+    problems: tuple[Problem, ...] = ()
+    notes: tuple[str, ...] = ()
+    rows: Mapping[str, int] = field(default_factory=dict)
+    ignored: int = 0
+    customers: int = 0
+    transactions: int = 0
+    first: date | None = None
+    last: date | None = None
 
 
-def _parse(
-    frame: pl.DataFrame,
-    source: str,
-    column: str,
-    target: pl.DataType,
+def import_snapshot(
+    out: str | os.PathLike[str] | None,
     *,
-    date_format: str | None = None,
-) -> pl.Series:
-    """Column ``column`` of ``frame`` as ``target``; unparseable values raise SnapshotError."""
-    raw = frame[column]
-    if raw.dtype == target:
-        parsed = raw
-    elif target == pl.Date and raw.dtype == pl.String:
-        parsed = raw.str.strip_chars().str.to_date(date_format, strict=False)
-    elif target == pl.Date and isinstance(raw.dtype, pl.Datetime):
-        parsed = raw.dt.date()
-    elif target == pl.Float64 and raw.dtype == pl.String:
-        parsed = raw.str.strip_chars().str.replace_all(",", "").cast(pl.Float64, strict=False)
-    else:
-        parsed = raw.cast(target, strict=False)
-    bad = parsed.is_null() & raw.is_not_null()
-    if bad.any():
-        what = "dates" if target == pl.Date else "numbers"
-        raise SnapshotError(
-            source,
-            f"has values that are not {what}",
-            column=column,
-            rows=int(bad.sum()),
-            examples=raw.filter(bad).unique(maintain_order=True).head(5).to_list(),
+    transactions: str | os.PathLike[str] | Source,
+    as_of: date,
+    mapping: Mapping[str, str | None] | None = None,
+    options: ReadOptions | None = None,
+    service_costs: str | os.PathLike[str] | Source | None = None,
+    prospects: str | os.PathLike[str] | Source | None = None,
+    company: str = "My company",
+    currency: str = "USD",
+    discount_rate: float = 0.10,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Read the exports, check every row and (unless ``dry_run``) write the snapshot.
+
+    Parameters
+    ----------
+    out
+        Snapshot folder to write (absent, empty, or an existing snapshot); may be ``None``
+        for a dry run.
+    transactions
+        One row per purchase or refund: a file path or a :class:`Source`.
+    as_of
+        The date the snapshot describes; later rows are left out and counted.
+    mapping
+        Role key -> column of the transactions export; roles not given are proposed from
+        the column names (required ones always, optional ones only without a mapping).
+    options
+        How to read text values (decimal mark, date format, ...); ``None`` detects.
+    service_costs, prospects
+        Optional exports with the snapshot's columns (or common names for them).
+    company, currency, discount_rate
+        Written to the manifest.
+    dry_run
+        Check only: return the problems instead of raising, write nothing.
+    progress
+        Called as ``progress(what, rows done, rows in all or None)`` while reading.
+
+    Raises
+    ------
+    ProblemsFound
+        (a :class:`~crm_core.errors.SnapshotError`) with every problem, unless ``dry_run``.
+    SnapshotError
+        If ``out`` is neither absent, empty nor a snapshot, or a file cannot be opened.
+    """
+    options = options or ReadOptions()
+    man = Manifest(as_of=as_of, company=company, currency=currency,
+                   business_model=NON_CONTRACTUAL, discount_rate=discount_rate)  # fmt: skip
+    sources = [source_of(s) for s in (transactions, service_costs, prospects) if s is not None]
+    inputs = [s.path for s in sources if isinstance(s, FileSource)]
+    target = None if out is None else Path(os.path.abspath(os.fspath(out)))
+    if target is not None:
+        writes.check_folder_target(target, marker=MANIFEST_FILE, owned=SNAPSHOT_FILES,
+                                   inputs=inputs)  # fmt: skip
+        writes.recover(target)
+    problems: list[Problem] = []
+    with contextlib.ExitStack() as stack:
+        work = _workdir(target, stack)
+        tx = read_table("transactions", source_of(transactions), TRANSACTION_ROLES, mapping,
+                        options, work, stack, progress, problems)  # fmt: skip
+        extra = {}
+        for name, src, roles in (("service_costs", service_costs, SERVICE_ROLES),
+                                 ("prospects", prospects, PROSPECT_ROLES)):  # fmt: skip
+            if src is not None:
+                extra[name] = read_table(name, source_of(src), roles, None, options, work, stack,
+                                    progress, problems)  # fmt: skip
+        if tx is None or problems:
+            return _finish(problems, dry_run, tx, extra)
+        customers, kept = customers_and_transactions(tx, as_of, problems)
+        everyone = tx.staged.frame.select(C.customer_id).unique()  # type: ignore[union-attr]
+        service = linked(extra.get("service_costs"), C.date, C.customer_id, customers,
+                          everyone, as_of, problems)  # fmt: skip
+        duplicates(extra.get("prospects"), C.prospect_id, problems)
+        leads = linked(extra.get("prospects"), C.first_contact, C.converted_customer_id,
+                        customers, everyone, as_of, problems)  # fmt: skip
+        stats = (
+            kept.select(
+                pl.len().alias("n"),
+                pl.col(C.date).min().alias("first"),
+                pl.col(C.date).max().alias("last"),
+            )
+            .collect()
+            .row(0, named=True)
         )
-    return parsed
+        if not stats["n"] and not problems:
+            column = column_of(tx, C.date)
+            problems.append(Problem(tx.export.source, column,
+                                    f"has no transactions on or before {as_of}"))  # fmt: skip
+        if problems or dry_run:
+            return _finish(problems, dry_run, tx, extra, stats, as_of)
+        if progress is not None:
+            progress("Writing the snapshot", 0, None)
+        path = write_snapshot(
+            target,  # type: ignore[arg-type]
+            manifest=_manifest(man, tx, extra),
+            customers=customers,
+            transactions=kept,
+            service_costs=None if service is None else service.select(
+                C.customer_id, C.date, C.touchpoint, C.cost),
+            prospects=None if leads is None else leads.select(
+                C.prospect_id, C.first_contact, C.channel, C.converted_customer_id),
+            inputs=inputs,
+        )  # fmt: skip
+        report = _finish([], True, tx, extra, stats, as_of)
+        n_customers = customers.select(pl.len()).collect().item()
+    return BuildReport(path, (), report.notes, report.rows, report.ignored, n_customers,
+                       report.transactions, report.first, report.last)  # fmt: skip
+
+
+def _workdir(target: Path | None, stack: contextlib.ExitStack) -> Path:
+    """A locked hidden folder beside the target (cleaned if a run is killed), or a
+    temporary folder for dry runs."""
+    if target is None:
+        return Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="crm-build-")))
+    tmp = writes.temp_folder(target)
+
+    def cleanup() -> None:
+        tmp.close()
+        shutil.rmtree(tmp.path, ignore_errors=True)
+
+    stack.callback(cleanup)
+    return tmp.path
+
+
+def _finish(
+    problems: list[Problem],
+    dry_run: bool,
+    tx: Table | None,
+    extra: Mapping[str, Table | None],
+    stats: Mapping[str, Any] | None = None,
+    as_of: date | None = None,
+) -> BuildReport:
+    if problems and not dry_run:
+        raise ProblemsFound(problems)
+    tables = [t for t in (tx, *extra.values()) if t is not None]
+    notes = []
+    for t in tables:
+        said = [*t.export.notes, *t.plan.notes]
+        if said:
+            notes.append(f"{t.export.label}: {', '.join(said)}")
+    rows = {t.name: t.staged.rows for t in tables if t.staged is not None}
+    ignored = 0
+    if tx is not None and tx.staged is not None and as_of is not None:
+        ignored = tx.staged.frame.filter(pl.col(C.date) > as_of).select(pl.len()).collect().item()
+    stats = stats or {}
+    return BuildReport(None, tuple(problems), tuple(notes), rows, ignored, 0,
+                       int(stats.get("n") or 0), stats.get("first"), stats.get("last"))  # fmt: skip
+
+
+def _manifest(man: Manifest, tx: Table, extra: Mapping[str, Table | None]) -> Manifest:
+    built = {"transactions": tx.export.label}
+    for name, table in extra.items():
+        if table is not None:
+            built[name] = table.export.label
+    read = {"columns": {r.key: c for r, c in tx.plan.columns}, "decimal": tx.plan.decimal}
+    if tx.export.delimiter:
+        read["delimiter"] = tx.export.delimiter
+    if tx.export.encoding:
+        read["encoding"] = tx.export.encoding
+    formats = {k: f for k, f in tx.plan.date_formats.items() if f}
+    if formats:
+        read["date_formats"] = formats
+    return Manifest(as_of=man.as_of, company=man.company, currency=man.currency,
+                    business_model=man.business_model, discount_rate=man.discount_rate,
+                    extra={"built_from": built["transactions"], "import": read,
+                           **({"sources": built} if len(built) > 1 else {})})  # fmt: skip
+
+
+def inspect_source(
+    source: str | os.PathLike[str] | Source,
+    roles: Sequence[Role],
+    mapping: Mapping[str, str | None] | None,
+    options: ReadOptions,
+    *,
+    rows: int = 20,
+) -> tuple[list[str], dict[str, str | None], pl.DataFrame | None, tuple[str, ...], list[Problem]]:
+    """A quick look before building: the export's columns, the proposed mapping, the first
+    ``rows`` rows as they will be read (``None`` while the plan has problems), the notes and
+    the problems found before reading every row."""
+    with contextlib.ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="crm-look-")))
+        export = source_of(source).open(options, work, stack)
+        columns = export.columns
+        proposal = propose(columns, roles)
+        chosen = dict(proposal if mapping is None else mapping)
+        try:
+            plan, problems = plan_table(export, roles, chosen, options)
+            preview = None
+            if not problems:
+                preview = parse_batch(export.frame.head(rows).collect(), plan, export)
+        except SnapshotError:
+            raise
+        except Exception as exc:
+            raise export.failed(exc) from None
+        return columns, proposal, preview, (*export.notes, *plan.notes), problems
 
 
 def build_snapshot(
@@ -76,81 +312,37 @@ def build_snapshot(
     business_model: str = NON_CONTRACTUAL,
     discount_rate: float = 0.10,
 ) -> tuple[Snapshot, int]:
-    """Build a validated snapshot from a flat export of transactions.
+    """Build a validated in-memory snapshot from a flat export of transactions.
 
-    The customers table is derived: each customer is acquired on their first transaction
-    date, through the channel of that transaction (when a channel column is given), in the
-    region of their first row with one; acquisition cost is unknown and set to 0. Rows
-    dated after ``as_of`` are left out.
+    The same reading as :func:`import_snapshot` (exact values, detection), for exports
+    that fit in memory; see there for how customers are derived.
 
     Returns
     -------
     tuple[Snapshot, int]
-        The snapshot (not yet written) and the number of rows left out for lying after
+        The snapshot (not written) and the number of rows left out for lying after
         ``as_of``.
-
-    Raises
-    ------
-    SnapshotError
-        If the file cannot be read, a named column is missing, or values cannot be parsed.
     """
-    source = str(transactions)
-    frame = _read_export(Path(transactions))
-    wanted = {"customer id": customer_col, "date": date_col, "amount": amount_col}
-    for option, name in {"cost": cost_col, "channel": channel_col, "region": region_col}.items():
-        if name is not None:
-            wanted[option] = name
-    for role, name in wanted.items():
-        if name not in frame.columns:
-            raise SnapshotError(
-                source,
-                f"has no {role} column named {name!r} (columns: "
-                f"{', '.join(frame.columns)}); map it with --{role.replace(' ', '-')}"
-                f"-col",
-                column=name,
+    del business_model  # customers' contract ends cannot be derived from transactions
+    mapping = {C.customer_id: customer_col, C.date: date_col, C.amount: amount_col,
+               C.cost: cost_col, C.channel: channel_col, C.region: region_col}  # fmt: skip
+    problems: list[Problem] = []
+    with contextlib.ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="crm-build-")))
+        tx = read_table("transactions", source_of(transactions), TRANSACTION_ROLES, mapping,
+                   ReadOptions(date_format=date_format), work, stack, None, problems)  # fmt: skip
+        if tx is None or problems:
+            raise ProblemsFound(problems)
+        customers, kept = customers_and_transactions(tx, as_of, problems)
+        frames = pl.collect_all([customers, kept])
+        ignored = _finish([], True, tx, {}, None, as_of).ignored
+        if problems:
+            raise ProblemsFound(problems)
+        if frames[1].height == 0:
+            column = column_of(tx, C.date)
+            raise ProblemsFound(
+                [Problem(str(transactions), column, f"has no transactions on or before {as_of}")]
             )
-    ids = frame[customer_col].cast(pl.String).str.strip_chars()
-    missing = ids.is_null() | (ids == "")
-    if missing.any():
-        raise SnapshotError(
-            source, "has rows without a customer id", column=customer_col, rows=int(missing.sum())
-        )
-    tx = pl.DataFrame(
-        {
-            C.customer_id: ids,
-            C.date: _parse(frame, source, date_col, pl.Date(), date_format=date_format),
-            C.amount: _parse(frame, source, amount_col, pl.Float64()),
-            C.cost: _parse(frame, source, cost_col, pl.Float64()) if cost_col else 0.0,
-            C.channel: (
-                frame[channel_col].cast(pl.String).fill_null("unknown")
-                if channel_col
-                else "unknown"
-            ),
-            C.region: frame[region_col].cast(pl.String) if region_col else None,
-        }
-    )
-    for column, name in ((C.date, date_col), (C.amount, amount_col)):
-        nulls = tx[column].is_null()
-        if nulls.any():
-            raise SnapshotError(source, "has empty values", column=name, rows=int(nulls.sum()))
-    after = tx[C.date] > as_of
-    ignored = int(after.sum())
-    tx = tx.filter(~after).sort(C.customer_id, C.date)
-    if tx.height == 0:
-        raise SnapshotError(source, f"has no transactions on or before {as_of}", column=date_col)
-    customers = tx.group_by(C.customer_id, maintain_order=True).agg(
-        pl.col(C.date).first().alias(C.acquired_on),
-        pl.col(C.channel).first().alias(C.acquisition_channel),
-        pl.lit(0.0).alias(C.acquisition_cost),
-        pl.col(C.region).drop_nulls().first().fill_null("Unknown").alias(C.region),
-    )
-    manifest = Manifest(
-        as_of=as_of,
-        company=company,
-        currency=currency,
-        business_model=business_model,
-        discount_rate=discount_rate,
-        extra={"built_from": Path(source).name},
-    )
-    snap = Snapshot.from_frames(manifest, customers=customers, transactions=tx.drop(C.region))
-    return snap, ignored
+        man = _manifest(Manifest(as_of=as_of, company=company, currency=currency,
+                                 discount_rate=discount_rate), tx, {})  # fmt: skip
+    return Snapshot.from_frames(man, customers=frames[0], transactions=frames[1]), ignored

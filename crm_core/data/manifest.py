@@ -11,7 +11,10 @@ from typing import Any
 from crm_core.data.schema import BUSINESS_MODELS, MANIFEST_FILE, NON_CONTRACTUAL, SCHEMA_VERSION
 from crm_core.errors import SnapshotError
 
-__all__ = ["Manifest"]
+__all__ = ["AS_OF_RANGE", "Manifest"]
+
+# dates the pages can count quarters and horizons from (9999-12-31 + a quarter overflows)
+AS_OF_RANGE = (date(1900, 1, 1), date(2199, 12, 31))
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,12 @@ class Manifest:
             raise SnapshotError(
                 file, f"key 'as_of' must be a date YYYY-MM-DD, found {raw['as_of']!r}"
             ) from None
+        if not AS_OF_RANGE[0] <= as_of <= AS_OF_RANGE[1]:
+            raise SnapshotError(
+                file,
+                f"key 'as_of' must lie between {AS_OF_RANGE[0]} and {AS_OF_RANGE[1]}, "
+                f"found {raw['as_of']!r}",
+            )
         company = raw["company"]
         if not isinstance(company, str) or not company.strip():
             raise SnapshotError(file, f"key 'company' must be a non-empty text, found {company!r}")

@@ -13,11 +13,13 @@ from datetime import date
 import polars as pl
 
 from crm_core.data.schema import CUSTOMERS, C, TableSpec
+from crm_core.data.values import MAX_EXACT_INT
 from crm_core.errors import SnapshotError
 
-__all__ = ["check_churn_dates", "check_rows", "collect", "conform", "short"]
+__all__ = ["DATE_FLOOR", "check_churn_dates", "check_rows", "collect", "conform", "short"]
 
 _EXAMPLES = 5
+DATE_FLOOR = date(1900, 1, 1)  # no customer data is older; earlier dates are placeholders
 _NUMERIC_SOURCES = (
     pl.Float32,
     pl.Float64,
@@ -42,6 +44,7 @@ def conform(spec: TableSpec, lf: pl.LazyFrame, file: str) -> pl.LazyFrame:
             file, f"cannot be read as Parquet (truncated or damaged?): {short(exc)}"
         ) from None
     casts: list[pl.Expr] = []
+    widened: list[str] = []
     for name, dtype in spec.columns.items():
         if name not in schema:
             if name in spec.nullable:
@@ -56,13 +59,31 @@ def conform(spec: TableSpec, lf: pl.LazyFrame, file: str) -> pl.LazyFrame:
             casts.append(pl.col(name).cast(dtype))
         elif dtype == pl.Float64 and isinstance(actual, _NUMERIC_SOURCES):
             casts.append(pl.col(name).cast(pl.Float64))
+            if actual.is_integer():
+                widened.append(name)
         elif dtype == pl.String and isinstance(actual, _STRING_SOURCES):
             casts.append(pl.col(name).cast(pl.String))
         else:
             raise SnapshotError(
                 file, f"has type {actual}, expected {_type_name(dtype)}", column=name
             )
+    _check_exact(lf, widened, file)
     return lf.with_columns(casts) if casts else lf
+
+
+def _check_exact(lf: pl.LazyFrame, columns: list[str], file: str) -> None:
+    """Whole numbers widened to float64 must be exact (at most 2**53 in size)."""
+    if not columns:
+        return
+    largest = collect(lf.select([pl.col(c).abs().max().alias(c) for c in columns]), file).row(0)
+    for name, value in zip(columns, largest, strict=True):
+        if value is not None and value > MAX_EXACT_INT:
+            raise SnapshotError(
+                file,
+                "has whole numbers too large to be read exactly as amounts (above 2**53)",
+                column=name,
+                examples=[value],
+            )
 
 
 def _type_name(dtype: pl.DataType) -> str:
@@ -95,6 +116,16 @@ def _rules(spec: TableSpec, as_of: date) -> list[_Rule]:
         )
     for name in spec.non_negative:
         rules.append(_Rule(name, "has negative values", pl.col(name) < 0, pl.col(name)))
+    for name, dtype in spec.columns.items():
+        if dtype == pl.Date:
+            rules.append(
+                _Rule(
+                    name,
+                    f"has dates before {DATE_FLOOR} (placeholders such as 0001-01-01?)",
+                    pl.col(name) < pl.lit(DATE_FLOOR),
+                    pl.col(name),
+                )
+            )
     for name in spec.not_after_as_of:
         rules.append(
             _Rule(
