@@ -24,6 +24,7 @@ class Page(NamedTuple):
 
 PAGES: list[Page] = [
     Page("Overview", "pages/overview.py", "Executive overview", ":material/dashboard:", "overview"),
+    Page("Overview", "pages/growth.py", "Growth", ":material/trending_up:", "growth"),
     Page("Overview", "pages/review.py", "Quarterly review", ":material/slideshow:", "review"),
     Page("Customers", "pages/segments.py", "Segments", ":material/pie_chart:", "segments"),
     Page(

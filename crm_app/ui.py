@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import streamlit as st
 
@@ -26,9 +27,28 @@ def page_header(title: str, sel: Selection, subtitle: str | None = None) -> None
     st.caption(line)
 
 
-def kpi_cards(kpis: Sequence[Kpi], currency: str, *, per_row: int = 4, compare: str = "") -> None:
-    """KPI cards in rows: formatted value, change since the previous quarter (grey when it
-    rounds to nothing), a sparkline of recent quarters, and the definition as a tooltip.
+def _latest_run(history: Sequence[float | None]) -> list[float]:
+    """The values of the latest quarters with no gap (a sparkline spaces points evenly, so
+    a value from a year back next to last quarter's would mislead)."""
+    run: list[float] = []
+    for value in reversed(history):
+        if value is None:
+            break
+        run.append(value)
+    return run[::-1]
+
+
+def kpi_cards(
+    kpis: Sequence[Kpi],
+    currency: str,
+    *,
+    per_row: int = 4,
+    compare: str = "",
+    versus: Literal["quarter", "year"] = "quarter",
+) -> None:
+    """KPI cards in rows: formatted value, change since the previous quarter or a year
+    earlier (grey when it rounds to nothing), a sparkline of recent quarters, and the
+    definition as a tooltip.
 
     Parameters
     ----------
@@ -40,16 +60,20 @@ def kpi_cards(kpis: Sequence[Kpi], currency: str, *, per_row: int = 4, compare: 
         Cards per row.
     compare
         What the change is measured against (e.g. "vs 30 Jun 2026").
+    versus
+        ``"quarter"``: the change since the previous quarter end (``Kpi.delta``);
+        ``"year"``: since four quarters earlier (``Kpi.year_delta``).
     """
     for start in range(0, len(kpis), per_row):
         row = kpis[start : start + per_row]
-        histories = [[v for v in kpi.history if v is not None] for kpi in row]
+        histories = [_latest_run(kpi.history) for kpi in row]
         sparklines = [h if len(h) >= 3 else None for h in histories]
         # cards in a row share a height when some of them carry a sparkline
         height = _CARD_HEIGHT if any(sparklines) and not all(sparklines) else "content"
         columns = st.columns(per_row)
         for column, kpi, sparkline in zip(columns, row, sparklines, strict=False):
-            delta = fmt_delta(kpi.delta, kpi.kind, currency)
+            change = kpi.year_delta if versus == "year" else kpi.delta
+            delta = fmt_delta(change, kpi.kind, currency)
             unchanged = delta is not None and not any(c in "123456789" for c in delta)
             with column:
                 st.metric(

@@ -81,3 +81,27 @@ def _run_app_with_empty_data(empty: str) -> None:
 def _plain(markdown: str) -> str:
     """Markdown source with escapes removed (data in error boxes is escaped)."""
     return markdown.replace("\\", "")
+
+
+@pytest.mark.parametrize("snapshot_id", ["test-retail", "test-subscription"])
+def test_cards_compare_with_a_year_ago(data_dir: Path, snapshot_id: str) -> None:
+    from dataclasses import replace
+
+    from crm_core.clv import fit_models, value
+    from crm_core.formatting import fmt_delta
+
+    at = open_page(snapshot_id)
+    at.segmented_control(key="ov_compare").set_value("year").run()
+    assert not at.exception
+    inputs = snapshot_metrics(load_snapshot(data_dir / snapshot_id))
+    ledger = inputs.ledger
+    step = 3 if ledger.contractual else 1
+    year_ago = value(fit_models(ledger, 4 * step))
+    report = overview_report(replace(inputs, clv={**inputs.clv, 4: year_ago}))
+    shown = {m.label: m for m in at.metric}
+    assert report.year_ago_as_of.strftime("%b %Y") in at.metric[0].proto.delta_description
+    for kpi in report.kpis:
+        assert shown[kpi.label].value == fmt_kind(kpi.value, kpi.kind, report.currency)
+        delta = fmt_delta(kpi.year_delta, kpi.kind, report.currency)
+        assert delta is not None, kpi.key  # every card has its change on a year ago
+        assert shown[kpi.label].delta.lstrip("+-") == delta.lstrip("+-"), kpi.key

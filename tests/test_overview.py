@@ -207,3 +207,32 @@ def test_metric_inputs_take_the_valuations_given(tiny, sample_dir: Path) -> None
     assert report.kpi("customer_equity").previous is None  # no fit a quarter back given
     assert report.clv_method == result.method
     assert result.method in report.kpi("average_clv").help
+
+
+# ----------------------------------------------------------------------------- year on year
+
+
+def test_year_ago_by_hand(tiny) -> None:
+    report = _report(tiny)
+    assert report.year_ago_as_of == D(2025, 9, 30)
+    # a year earlier a (Aug 2025) and b (Feb 2025) were active; revenue Oct 2024 - Sep 2025
+    assert report.kpi("active_customers").year_ago == 2
+    assert report.kpi("active_customers").year_delta == 3 - 2
+    assert report.kpi("revenue_ttm").year_ago == pytest.approx(100 + 200 + 50)
+    assert report.kpi("new_customers").year_ago == 2  # a (Oct 2024) and b
+    assert report.kpi("customer_equity").year_delta is None  # no CLV at all here
+
+
+@pytest.mark.parametrize("which", ["sample_dir", "subscription_dir"])
+def test_year_ago_equals_report_at_that_date(which: str, request) -> None:
+    """With the model set fitted four quarters back, every card's value a year ago is the
+    Overview of the snapshot cut there (CLV metrics included)."""
+    snap = load_snapshot(request.getfixturevalue(which))
+    ledger = build_ledger(snap)
+    step = 3 if ledger.contractual else 1
+    clv = {q: value(fit_models(ledger, q * step)) for q in (0, 1, 4)}
+    now = overview_report(metric_inputs(ledger, clv))
+    then = _report(snap.cut(now.year_ago_as_of))
+    for kpi in now.kpis:
+        assert kpi.year_ago == pytest.approx(then.kpi(kpi.key).value), kpi.key
+        assert kpi.year_ago is not None, kpi.key

@@ -6,6 +6,19 @@ from crm_core.formatting import fmt_pct
 from crm_core.metrics.registry import METRICS
 from crm_core.overview.report import OverviewReport
 
+COMPARE = {"quarter": "Last quarter", "year": "A year ago"}
+"""What the KPI cards' changes are measured against."""
+COMPARE_HELP = (
+    "The cards' change: since the previous quarter end, or since the same date a year "
+    "earlier (four quarter ends back)."
+)
+
+
+def compare_text(report: OverviewReport, versus: str) -> str:
+    """The cards' comparison in words: ``"vs 30 Jun 2026"``."""
+    when = report.year_ago_as_of if versus == "year" else report.previous_as_of
+    return f"vs {when.day} {when:%b %Y}"
+
 
 def headline(report: OverviewReport) -> str:
     """The page's finding: who earns the profit."""

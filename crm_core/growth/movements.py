@@ -28,6 +28,7 @@ __all__ = [
     "CHANGE",
     "KEY",
     "MONTHS",
+    "NOW_LABEL",
     "QUARTERS",
     "MovementView",
     "movement_view",
@@ -37,6 +38,7 @@ __all__ = [
 MONTHS, QUARTERS = "month", "quarter"
 KEY = "key"
 CHANGE = "change"
+NOW_LABEL = "now_label"
 AMOUNTS = tuple(mv.MOVEMENT_COLUMNS.values())
 
 
@@ -52,7 +54,9 @@ class MovementView:
         Whether the amount is MRR (subscriptions) rather than revenue.
     frame
         ``key`` (ledger period, or quarter for a monthly ledger by quarter), ``label``,
-        ``compared_label`` (what it is compared with), ``revenue_then, revenue_now``, the
+        ``compared_label`` (what it is compared with), ``now_label`` (the period whose
+        amount is ``revenue_now``: the label, or a quarter's last month),
+        ``revenue_then, revenue_now``, the
         five signed movement amounts and ``change = revenue_now - revenue_then``.
     lag
         Ledger periods between a period and its comparison (4, or 1 for months).
@@ -105,23 +109,27 @@ def movement_view(ledger: Ledger, granularity: str = QUARTERS) -> MovementView:
     change = (pl.col(mv.AMOUNT_NOW) - pl.col(mv.AMOUNT_THEN)).alias(CHANGE)
     if granularity == MONTHS or step == 1:
         frame = mv.period_movements(ledger).select(
-            pl.col(PERIOD).alias(KEY), LABEL, mv.COMPARED_LABEL, *money, change
-        )
+            pl.col(PERIOD).alias(KEY), LABEL, mv.COMPARED_LABEL, pl.col(LABEL).alias(NOW_LABEL),
+            *money, change,
+        )  # fmt: skip
         return MovementView(granularity, ledger.contractual, frame, lag, 1)
     quarters = period_grid(ledger.as_of, ledger.periods // step, 3).select(
         pl.col(PERIOD).alias(QUARTER), LABEL
     )
-    before = ledger.grid.select(
+    ends = ledger.grid.filter(pl.col(PERIOD) % step == 0)  # the quarters' last months
+    before = ends.select(
         (pl.col(PERIOD) // step - 1).cast(pl.Int32).alias(QUARTER),
         pl.col(LABEL).alias(mv.COMPARED_LABEL),
-        pl.col(PERIOD),
-    ).filter(pl.col(PERIOD) % step == 0)  # the last month of the quarter before
+    )
+    last = ends.select((pl.col(PERIOD) // step).cast(pl.Int32).alias(QUARTER),
+                       pl.col(LABEL).alias(NOW_LABEL))  # fmt: skip
     frame = (
         mv.quarter_movements(ledger)
         .drop_nulls(mv.MOVEMENT_COLUMNS[mv.NEW])
         .join(quarters, on=QUARTER, how="left")
-        .join(before.drop(PERIOD), on=QUARTER, how="left")
-        .select(pl.col(QUARTER).alias(KEY), LABEL, mv.COMPARED_LABEL, *money, change)
+        .join(before, on=QUARTER, how="left")
+        .join(last, on=QUARTER, how="left")
+        .select(pl.col(QUARTER).alias(KEY), LABEL, mv.COMPARED_LABEL, NOW_LABEL, *money, change)
         .sort(KEY)
     )
     return MovementView(granularity, True, frame, lag, step)

@@ -1,10 +1,12 @@
-"""Executive overview: KPIs with deltas against the previous quarter, and the quarterly trend.
+"""Executive overview: KPIs with changes against the previous quarter and a year earlier,
+and the quarterly trend.
 
 Every number comes from the metric registry (:mod:`crm_core.metrics.registry`) computed on
 the customer ledger and the fitted CLV model set, so the Overview, the other pages, the
 CLI and the deck agree. The KPI history and the trend use the quarter ends
 ``t_q = as_of - 3q months``; CLV metrics exist at the dates a model set was fitted for
-(the as-of date and the previous quarter end).
+(the as-of date and the previous quarter end, and four quarters back when the inputs
+carry that valuation, for the year-on-year changes).
 """
 
 from __future__ import annotations
@@ -60,8 +62,9 @@ class OverviewReport:
     ----------
     company, currency, business_model
         From the manifest.
-    as_of, previous_as_of
-        The date described and the previous quarter end used for deltas.
+    as_of, previous_as_of, year_ago_as_of
+        The date described, the previous quarter end and the date four quarters earlier
+        (the two dates changes are measured against).
     kpis
         The KPI cards, in display order.
     trend
@@ -84,6 +87,7 @@ class OverviewReport:
     top_fraction: float
     top_profit_share: float | None
     clv_method: str
+    year_ago_as_of: date
 
     def kpi(self, key: str) -> Kpi:
         """The KPI with ``key`` (``KeyError`` if unknown)."""
@@ -138,4 +142,5 @@ def overview_report(inputs: MetricInputs, *, periods: int = 12, history: int = 8
         top_fraction=TOP_FRACTION,
         top_profit_share=metric_value(inputs, "top_profit_share"),
         clv_method=method,
+        year_ago_as_of=add_months(inputs.ledger.as_of, -12),
     )
