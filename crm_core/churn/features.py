@@ -18,6 +18,9 @@ only (the ledger is causal and the snapshot rows are read by ledger period):
 * **the customer**: the acquisition channel (a category; the 20 commonest, the rest pooled).
 
 Amounts are in the snapshot's currency, durations in days, counts in rows or purchase days.
+The columns (which channels, touchpoints and acquisition channels get one) are chosen from
+the whole snapshot, so every cut has the same columns; their values at a cut use rows dated
+up to the cut only (a test appends later rows and gets the same features).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from crm_core.churn.columns import (
 )
 from crm_core.churn.model import Trained
 
-__all__ = ["GROUPS", "MIN_EFFECT", "REASONS", "groups_of", "reasons"]
+__all__ = ["GROUPS", "MIN_EFFECT", "REASONS", "baseline_reasons", "groups_of", "reasons"]
 
 MIN_EFFECT = 0.01
 """Effects below one probability point are not reasons."""
@@ -97,4 +97,19 @@ def reasons(trained: Trained, x: np.ndarray, *, top: int = REASONS) -> pl.DataFr
         columns[R.reason.format(i + 1)] = pl.Series(names, dtype=pl.String)
         effect = pl.Series(np.where(ok, best[:, i], np.nan)).fill_nan(None)
         columns[R.effect.format(i + 1)] = effect
+    return pl.DataFrame(columns)
+
+
+def baseline_reasons(trained: Trained, x: np.ndarray, *, top: int = REASONS) -> pl.DataFrame:
+    """Reasons when the list is ranked by the recency baseline: its one input, recency
+    (``silence``), with its effect against the typical recency; the other columns null."""
+    typical = np.full((1, x.shape[1]), trained.typical)
+    effect = trained.predict_baseline(x) - trained.predict_baseline(typical)[0]
+    ok = effect >= MIN_EFFECT
+    columns: dict[str, pl.Series] = {}
+    for i in range(top):
+        keep = ok if i == 0 else np.zeros(x.shape[0], dtype=bool)
+        names = ["silence" if k else None for k in keep]
+        columns[R.reason.format(i + 1)] = pl.Series(names, dtype=pl.String)
+        columns[R.effect.format(i + 1)] = pl.Series(np.where(keep, effect, np.nan)).fill_nan(None)
     return pl.DataFrame(columns)

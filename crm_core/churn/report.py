@@ -33,7 +33,7 @@ from crm_core.churn.evaluate import Scores, calibration_table, lift_table, score
 from crm_core.churn.features import FeatureSpec, feature_frame, feature_spec
 from crm_core.churn.model import MAX_TRAIN_ROWS, SEED, Trained, matrix, train
 from crm_core.churn.model_features import model_features
-from crm_core.churn.reasons import reasons
+from crm_core.churn.reasons import baseline_reasons, reasons
 from crm_core.churn.value import by_group, tiers_now
 from crm_core.clv.fitted import FittedModels, fit_models
 from crm_core.clv.valuation import CLV, ClvResult
@@ -49,6 +49,7 @@ __all__ = [
     "REASON_ROWS",
     "ChurnReport",
     "Validation",
+    "call_list_with_reasons",
     "churn_report",
     "fit_cuts",
 ]
@@ -129,7 +130,8 @@ class ChurnReport:
     scorer
         The models refitted on the latest labelled cuts, which scored ``scored``.
     scored
-        One row per customer active at the as-of date: ``cid, customer_id,
+        One row per customer active at the as-of date, highest value at risk first (those
+        without one last, then by ``cid``): ``cid, customer_id,
         acquisition_channel, p_churn, p_model, p_baseline, clv, value_at_risk, tier,
         stage, last_purchase, next_purchase`` (``clv`` and ``value_at_risk`` null when the
         valuation does not cover the customer; ``next_purchase``: the BG/NBD median date
@@ -259,7 +261,7 @@ def _validate(train_rows, test_rows, spec, plan, horizon_days, test_customers, m
     )
 
 
-def _scored(ledger, score_rows, scorer, beats, clv, horizon_days) -> pl.DataFrame:
+def _scored(ledger, score_rows, scorer, beats, clv) -> pl.DataFrame:
     x = matrix(score_rows, scorer.spec)
     p_model, p_base = scorer.predict(x), scorer.predict_baseline(x)
     p = p_model if beats else p_base
@@ -296,6 +298,26 @@ def _scored(ledger, score_rows, scorer, beats, clv, horizon_days) -> pl.DataFram
     )
     named = ledger.with_customers(lazy.rename({F.cid: L.cid}), C.customer_id, C.acquisition_channel)
     return named.rename({L.cid: F.cid}).collect()
+
+
+def _with_reasons(top: pl.DataFrame, scorer: Trained, n: int, *, model: bool) -> pl.DataFrame:
+    """``top`` with the reasons of its first ``n`` rows (null after them): the model's, or
+    recency's when the list is ranked by the baseline."""
+    top = top.drop([c for c in top.columns if c.startswith(("reason_", "effect_"))])
+    explain = reasons if model else baseline_reasons
+    why = explain(scorer, matrix(top.head(n), scorer.spec))
+    rest = top.height - why.height
+    filler = pl.DataFrame({c: pl.Series([None] * rest, dtype=t) for c, t in why.schema.items()})
+    return pl.concat([top, pl.concat([why, filler])], how="horizontal")
+
+
+def call_list_with_reasons(report: ChurnReport, rows: int) -> pl.DataFrame:
+    """The first ``rows`` of the call list (at most :data:`CALL_LIST_ROWS`), every one with
+    its reasons (those beyond :data:`REASON_ROWS` are computed now)."""
+    top = report.call_list.head(rows)
+    if rows <= REASON_ROWS:
+        return top
+    return _with_reasons(top, report.scorer, top.height, model=report.ranked_by == "model")
 
 
 def churn_report(
@@ -364,17 +386,13 @@ def churn_report(
     )
     scorer = train(pick(parts[1]), spec, max_rows=max_train_rows, seed=seed)
     score_rows = frame.filter(pl.col(F.cut) == 0)
-    scored = _scored(ledger, score_rows, scorer, validation.beats_baseline, clv, horizon_days)
-    ranked = scored.filter(pl.col(R.value_at_risk).is_not_null()).sort(
-        [R.value_at_risk, F.cid], descending=[True, False]
+    scored = _scored(ledger, score_rows, scorer, validation.beats_baseline, clv).sort(
+        [R.value_at_risk, F.cid], descending=[True, False], nulls_last=True
     )
-    top = ranked.head(CALL_LIST_ROWS).with_row_index(R.rank, offset=1)
+    listed = int(scored[R.value_at_risk].is_not_null().sum())
+    top = scored.head(min(listed, CALL_LIST_ROWS)).with_row_index(R.rank, offset=1)
     top = top.join(score_rows.drop(F.cut, F.churned), on=F.cid, how="left", maintain_order="left")
-    why = reasons(scorer, matrix(top.head(REASON_ROWS), spec))
-    filler = pl.DataFrame(
-        {c: pl.Series([None] * (top.height - why.height), dtype=why.schema[c]) for c in why.columns}
-    )
-    call_list = pl.concat([top, pl.concat([why, filler])], how="horizontal")
+    call_list = _with_reasons(top, scorer, REASON_ROWS, model=validation.beats_baseline)
     return ChurnReport(
         as_of=ledger.as_of,
         currency=ledger.currency,
@@ -386,7 +404,7 @@ def churn_report(
         scorer=scorer,
         scored=scored,
         call_list=call_list,
-        listed=ranked.height,
+        listed=listed,
         by_tier=by_group(scored, R.tier, TIERS),
         by_stage=by_group(scored, R.stage, CUSTOMER_STAGES),
         valuation_note=None if clv is not None else (valuation_note or "no valuation"),
