@@ -19,6 +19,7 @@ from crm_app.state import escape_markdown as esc
 from crm_app.ui import page_header
 from crm_core.copy import review as copy
 from crm_core.report.export import FORMATS, MIME
+from crm_core.report.figures import on_slide
 from crm_core.report.slides import Deck, Slide
 
 POLL_S = 0.5  # how often the download area looks at the worker's progress
@@ -38,9 +39,14 @@ def show_slide(slide: Slide, number: int) -> None:
                 {h: [row[i] for row in t.rows] for i, h in enumerate(t.header)},
                 schema={h: pl.String for h in t.header},
             )
-            st.dataframe(frame, hide_index=True, key=f"rv_table_{number}")
+            config = {
+                h: st.column_config.TextColumn(h, alignment="right" if t.is_numeric(i) else None)
+                for i, h in enumerate(t.header)
+            }
+            st.dataframe(frame, hide_index=True, key=f"rv_table_{number}", column_config=config,
+                         height=38 + 35 * len(t.rows))  # fmt: skip
         for i, figure in enumerate(slide.figures):
-            st.plotly_chart(figure, key=f"rv_chart_{number}_{i}")
+            st.plotly_chart(on_slide(figure, slide.title), key=f"rv_chart_{number}_{i}")
 
 
 @st.fragment

@@ -32,6 +32,7 @@ def test_rank_orders_by_the_larger_move_and_keeps_one_of_retention_and_churn() -
         card("retention", 0.50, 0.60, 0.60),  # -16.7%
         card("churn", 0.50, 0.45, 0.40),  # +25% on the year: the same fact as retention
         card("acquisition_cost", 10.0, None, None),  # nothing to compare with
+        card("stage_declining", 4.0, 3.0, 1.0),  # +300%, but four customers: noise
     ]
     ranked = rank(cards, "USD")
     assert [f.kpi.key for f in ranked] == ["active_customers", "churn", "revenue_ttm"]

@@ -17,7 +17,7 @@ from crm_core.data.expressions import add_months
 from crm_core.formatting import fmt_kind
 from crm_core.metrics.registry import METRICS, Kpi
 
-__all__ = ["figure_heading", "finding_figure", "quarter_labels", "untitled"]
+__all__ = ["figure_heading", "finding_figure", "on_slide", "quarter_labels", "untitled"]
 
 _AXIS = {
     "money": "{label} ({currency})",
@@ -107,3 +107,9 @@ def untitled(fig: go.Figure) -> go.Figure:
     top = max(24, int(out.layout.margin.t or 0) - 64)
     out.update_layout(title={"text": ""}, margin={"t": top})
     return out
+
+
+def on_slide(figure: go.Figure, slide_title: str) -> go.Figure:
+    """``figure`` as a page shows it under a slide's title: untitled when the slide's
+    title is the figure's own."""
+    return untitled(figure) if figure_heading(figure)[0] == slide_title else figure

@@ -236,7 +236,7 @@ def review_inputs(
     return ReviewInputs(
         metrics=metrics,
         overview=overview_report(metrics),
-        segments=segment_report(ledger, clv=clv),
+        segments=segment_report(ledger, clv=clv, costs=False),  # the page's first tab
         lifecycle=lifecycle_report(
             metrics, DEFAULT_STAGES, LIFECYCLE_COMPARE, clv_before=before, lead_rows=lead_rows
         ),

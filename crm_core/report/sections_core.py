@@ -25,7 +25,7 @@ def cover(inputs: ReviewInputs) -> tuple[Slide, ...]:
 
 def summary(inputs: ReviewInputs) -> tuple[Slide, ...]:
     cur, as_of = inputs.currency, inputs.overview.as_of
-    found = findings(inputs.metrics, cur)
+    found = findings(inputs.metrics, cur, inputs.overview.kpis)
     better = sum(f.good for f in found)
     keys = [f.kpi.key for f in found]
     slides = [

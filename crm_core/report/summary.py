@@ -7,13 +7,14 @@ a scale shared by every unit: the relative change for amounts, counts, ratios an
 (``|now - then| / then``, so retention 60% -> 57% scores 5%, like a 5% fall in revenue).
 The score of a metric is its larger move of the two comparisons. The summary keeps the
 :data:`MOST` highest scores above :data:`MATERIAL`, at least :data:`LEAST` whatever their
-size, and one metric per family (annual churn is 1 - annual retention).
+size, and one metric per family (annual churn is 1 - annual retention). Counts that stay
+under :data:`MIN_COUNT` are left out (3 -> 4 customers is no finding).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from crm_core.copy import review as words
 from crm_core.metrics.registry import KPI_KEYS, METRICS, Kpi, MetricInputs, kpis
@@ -32,6 +33,9 @@ FAMILIES: tuple[frozenset[str], ...] = (frozenset({"retention", "churn"}),)
 LEAST, MOST = 3, 5
 MATERIAL = 0.02
 """Moves smaller than this (2%) are reported only to reach :data:`LEAST` findings."""
+MIN_COUNT = 30
+"""A count moving between values under this (4 -> 3 declining customers) is noise: no
+finding, however large the relative move."""
 HISTORY = 8
 
 
@@ -84,10 +88,17 @@ def _best(kpi: Kpi) -> tuple[str, float] | None:
     return max(moves, key=lambda m: m[1]) if moves else None
 
 
+def _small(kpi: Kpi) -> bool:
+    values = [abs(v) for v in (kpi.value, kpi.previous, kpi.year_ago) if v is not None]
+    return not values or max(values) < MIN_COUNT
+
+
 def rank(cards: Sequence[Kpi], currency: str) -> tuple[Finding, ...]:
     """Every card with a comparison, largest move first, one per family."""
     scored = []
     for kpi in cards:
+        if kpi.kind == "count" and _small(kpi):
+            continue
         best = _best(kpi)
         if best is None:
             continue
@@ -108,11 +119,26 @@ def rank(cards: Sequence[Kpi], currency: str) -> tuple[Finding, ...]:
     return tuple(kept)
 
 
-def findings(inputs: MetricInputs, currency: str) -> tuple[Finding, ...]:
+def findings(inputs: MetricInputs, currency: str, known: Sequence[Kpi] = ()) -> tuple[Finding, ...]:
     """The executive summary's findings: :data:`LEAST` to :data:`MOST` of the largest
-    moves (module docstring)."""
-    ranked = rank(kpis(inputs, CANDIDATES, history=HISTORY), currency)
+    moves (module docstring).
+
+    ``known`` are cards computed already (the Executive overview's, with their history);
+    the other candidates are computed at the three dates compared, and a chosen one's
+    history for its figure only then (the top-10% share costs a pass over every customer
+    per date).
+    """
+    have = {k.key: k for k in known}
+    missing = tuple(key for key in CANDIDATES if key not in have)
+    cards = [*have.values(), *kpis(inputs, missing, history=2)]
+    ranked = rank([c for c in cards if c.key in CANDIDATES], currency)
     chosen = [f for f in ranked[:MOST] if f.score >= MATERIAL]
     if len(chosen) < LEAST:
         chosen = list(ranked[:LEAST])
-    return tuple(chosen)
+    out = []
+    for finding in chosen:
+        if len(finding.kpi.history) < HISTORY:
+            (full,) = kpis(inputs, (finding.kpi.key,), history=HISTORY)
+            finding = replace(finding, kpi=full)  # noqa: PLW2901
+        out.append(finding)
+    return tuple(out)
