@@ -24,7 +24,7 @@ from crm_core.copy import growth as copy
 from crm_core.errors import DataError
 from crm_core.growth.economics import UnitEconomics, unit_economics
 from crm_core.growth.forecast import ForecastHistory, forecast_history, forecast_quarters
-from crm_core.growth.movements import MovementView, movement_view, movers
+from crm_core.growth.movements import MovementView, movement_view, movers, top_movers
 from crm_core.metrics.quarters import QUARTER
 from crm_core.metrics.registry import Kpi, kpis, metric_value
 
@@ -112,10 +112,13 @@ def movements(path: str, stamp: str, as_of: date, granularity: str, key: int) ->
     )
 
 
-@st.cache_resource(show_spinner="Finding the customers behind the movement…", max_entries=8)
-def _movers(path: str, stamp: str, as_of: date, granularity: str, key: int) -> pl.DataFrame:
+@st.cache_resource(show_spinner="Finding the customers behind the movements…",
+                   max_entries=_ENTRIES)  # fmt: skip
+def _movers(
+    path: str, stamp: str, as_of: date, granularity: str, key: int
+) -> tuple[pl.DataFrame, dict[str, int]]:
     led = base.ledger(path, stamp, as_of)
-    return movers(led, _view(path, stamp, as_of, granularity), key).collect()
+    return top_movers(led, _view(path, stamp, as_of, granularity), key, copy.TOP_MOVERS)
 
 
 def mover_rows(
@@ -123,16 +126,16 @@ def mover_rows(
 ) -> tuple[pl.DataFrame, int]:
     """The top movers of ``movement`` in period ``key`` (words for the movement) and how
     many customers it has."""
-    rows = _movers(path, stamp, as_of, granularity, key).filter(
-        pl.col("revenue_movement") == movement
-    )
-    return copy.with_words(rows.head(copy.TOP_MOVERS)), rows.height
+    top, counts = _movers(path, stamp, as_of, granularity, key)
+    return copy.with_words(top.filter(pl.col("revenue_movement") == movement)), counts[movement]
 
 
 def movers_csv(path: str, stamp: str, as_of: date, granularity: str, key: int) -> bytes:
-    """Every customer with a movement in period ``key``, as CSV (called on download)."""
+    """Every customer with a movement in period ``key``, as CSV (built when downloaded,
+    never kept: a million customers' rows)."""
     led = base.ledger(path, stamp, as_of)
-    return copy.movers_csv(_movers(path, stamp, as_of, granularity, key), led.currency)
+    rows = movers(led, _view(path, stamp, as_of, granularity), key).collect()
+    return copy.movers_csv(rows, led.currency)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from crm_core.data.ledger import Ledger
+from crm_core.data.ledger import L, Ledger
 from crm_core.data.periods import LABEL, PERIOD, period_grid
 from crm_core.data.schema import C
 from crm_core.metrics import movements as mv
@@ -33,6 +33,7 @@ __all__ = [
     "MovementView",
     "movement_view",
     "movers",
+    "top_movers",
 ]
 
 MONTHS, QUARTERS = "month", "quarter"
@@ -135,24 +136,41 @@ def movement_view(ledger: Ledger, granularity: str = QUARTERS) -> MovementView:
     return MovementView(granularity, True, frame, lag, step)
 
 
+def _ranked(ledger: Ledger, view: MovementView, key: int) -> pl.LazyFrame:
+    """Per customer with a change in period ``key``: the movements, largest change first."""
+    moves = mv.customer_movements(ledger, view.periods(key), view.lag)
+    change = (pl.col(mv.AMOUNT_NOW) - pl.col(mv.AMOUNT_THEN)).alias(CHANGE)
+    # the monthly changes of a quarter add up to it
+    return moves.with_columns(change).sort([pl.col(CHANGE).abs(), L.cid], descending=[True, False])
+
+
+_COLUMNS = (C.customer_id, C.acquisition_channel, C.region, mv.AMOUNT_THEN, mv.AMOUNT_NOW,
+            CHANGE, mv.MOVEMENT, *AMOUNTS)  # fmt: skip
+
+
 def movers(ledger: Ledger, view: MovementView, key: int) -> pl.LazyFrame:
     """The customers behind the movements of period ``key`` of ``view``, largest change
     first: ``customer_id, acquisition_channel, region, revenue_then, revenue_now,
-    change``, the five signed movement amounts and ``revenue_movement`` (the largest)."""
-    moves = mv.customer_movements(ledger, view.periods(key), view.lag)
-    change = (pl.col(mv.AMOUNT_NOW) - pl.col(mv.AMOUNT_THEN)).alias(CHANGE)
+    change``, ``revenue_movement`` (the movement of the largest amount) and the five signed
+    movement amounts (summing to the change)."""
+    frame = _ranked(ledger, view, key)
+    return ledger.with_customers(frame, C.customer_id, C.acquisition_channel, C.region).select(
+        _COLUMNS
+    )
+
+
+def top_movers(
+    ledger: Ledger, view: MovementView, key: int, n: int
+) -> tuple[pl.DataFrame, dict[str, int]]:
+    """The ``n`` customers with the largest changes in each movement of period ``key``
+    (columns of :func:`movers`), and the number of customers in each movement."""
+    ranked = _ranked(ledger, view, key).collect()
+    counts = dict(ranked.group_by(mv.MOVEMENT).len().iter_rows())
+    top = ranked.lazy().group_by(mv.MOVEMENT, maintain_order=True).head(n)
+    shown = ledger.with_customers(top, C.customer_id, C.acquisition_channel, C.region)
     return (
-        ledger.with_customers(moves, C.customer_id, C.acquisition_channel, C.region)
-        .with_columns(change)  # the monthly changes of a quarter add up to it
+        shown.select(_COLUMNS)
         .sort([pl.col(CHANGE).abs(), C.customer_id], descending=[True, False])
-        .select(
-            C.customer_id,
-            C.acquisition_channel,
-            C.region,
-            mv.AMOUNT_THEN,
-            mv.AMOUNT_NOW,
-            CHANGE,
-            mv.MOVEMENT,
-            *AMOUNTS,
-        )
+        .collect(),
+        {m: counts.get(m, 0) for m in mv.MOVEMENTS},
     )
