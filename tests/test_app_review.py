@@ -1,6 +1,6 @@
 """AppTest of the Quarterly review page: the deck it previews is the one ``crm report``
-writes, its numbers are the pages' (Overview, Segments, Customer value, Lifecycle and
-What-if, opened on the same snapshot and date), presentation mode steps through the
+writes, its numbers are the pages' (Overview, Growth, Segments, Customer value, Lifecycle
+and What-if, opened on the same snapshot and date), presentation mode steps through the
 sections, and the files are made by the worker thread."""
 
 from __future__ import annotations
@@ -103,6 +103,10 @@ def test_deck_numbers_are_the_pages_numbers(data_dir, snapshot_id, as_of) -> Non
     stages = metrics(page("pages/lifecycle.py"))
     for label, now, *_ in _table(deck, "lifecycle").rows:
         assert stages[label] == now, label
+
+    growth = metrics(page("pages/growth.py"))
+    for label, now, *_ in _table(deck, "growth").rows:
+        assert growth[label] == now, label
 
     whatif = metrics(page("pages/whatif.py"))  # sliders at the baseline
     for label, baseline, *_ in _table(deck, "whatif").rows:

@@ -40,6 +40,7 @@ SECTION_TITLES = {
     "cover": "Title",
     "summary": "Executive summary",
     "kpis": "Key metrics",
+    "growth": "Revenue growth",
     "segments": "Segment profitability",
     "lifecycle": "Lifecycle",
     "value": "Customer value and retention",
@@ -223,6 +224,15 @@ def kpi_subtitle(report: OverviewReport) -> str:
     return (
         f"As of {report.as_of:%d %b %Y}, against {report.previous_as_of:%d %b %Y} and "
         f"{year:%d %b %Y} · CLV: {report.clv_method}"
+    )
+
+
+def growth_subtitle(recurring: bool, now: str, then: str) -> str:
+    """The growth slide's subtitle: the periods compared and the split."""
+    amount = "Recurring revenue (MRR)" if recurring else "Revenue"
+    return (
+        f"{amount} of {now} against {then}, split into new, expansion, reactivation, "
+        "contraction and churned customers' revenue (the Growth page)"
     )
 
 

@@ -29,6 +29,7 @@ from crm_core.data.rules import DEFAULT_STAGES
 from crm_core.data.schema import C
 from crm_core.data.snapshot import Snapshot
 from crm_core.errors import DataError
+from crm_core.growth.movements import MovementView, movement_view
 from crm_core.lifecycle.cohorts import CohortReport, cohort_retention
 from crm_core.lifecycle.funnel import FunnelReport, lifecycle_funnel
 from crm_core.lifecycle.prospects import leads
@@ -104,8 +105,9 @@ class ReviewInputs:
     """The pages' results the review is made of (module docstring).
 
     ``clv`` and ``bands`` are ``None`` when no CLV model could be fitted, ``whatif`` when
-    the baseline cannot be measured; the notes say why. ``extras`` carries results of
-    optional sections (the churn model, growth metrics) by section key.
+    the baseline cannot be measured; the notes say why. ``growth`` is the Growth page's
+    quarterly revenue movements (:func:`crm_core.growth.movements.movement_view`).
+    ``extras`` carries results of further sections by section key.
     """
 
     metrics: MetricInputs
@@ -118,6 +120,7 @@ class ReviewInputs:
     bands: ClvBands | None
     whatif: WhatIf | None
     whatif_note: str | None = None
+    growth: MovementView | None = None
     extras: Mapping[str, object] | None = None
 
     @property
@@ -246,6 +249,7 @@ def review_inputs(
         bands=bands,
         whatif=whatif,
         whatif_note=note,
+        growth=movement_view(ledger, "quarter"),
         extras=extras,
     )
 

@@ -39,6 +39,7 @@ def _sections() -> tuple[Section, ...]:
         Section("cover", t["cover"], core.cover),
         Section("summary", t["summary"], core.summary),
         Section("kpis", t["kpis"], core.key_metrics),
+        Section("growth", t["growth"], pages.growth),
         Section("segments", t["segments"], pages.segments),
         Section("lifecycle", t["lifecycle"], pages.lifecycle),
         Section("value", t["value"], pages.customer_value),

@@ -11,11 +11,13 @@ as its own; the writers then leave the title out of the picture.
 from __future__ import annotations
 
 from crm_core.charts import clv as clv_charts
+from crm_core.charts import growth as growth_charts
 from crm_core.charts import lifecycle as life_charts
 from crm_core.charts import lifecycle_progress as progress
 from crm_core.charts import segments as seg_charts
 from crm_core.charts.whatif import equity_waterfall_figure, projection_figure
 from crm_core.copy import customer_value as cv_words
+from crm_core.copy import growth as growth_words
 from crm_core.copy import lifecycle as life_words
 from crm_core.copy import lifecycle_progress as progress_words
 from crm_core.copy import review as words
@@ -24,16 +26,18 @@ from crm_core.copy import segments_tables as seg_tables
 from crm_core.copy.overview import headline as overview_headline
 from crm_core.copy.whatif import scenario_cards
 from crm_core.formatting import fmt_count, fmt_kind, fmt_money
+from crm_core.growth.movements import NOW_LABEL
 from crm_core.lifecycle.early_warning import VALUE_AT_RISK
 from crm_core.lifecycle.report import CARD_KEYS
 from crm_core.lifecycle.values import REVENUE_TTM
+from crm_core.metrics.registry import kpis, metric_value
 from crm_core.report.figures import figure_heading
 from crm_core.report.inputs import ReviewInputs
 from crm_core.report.slides import Slide, Table
 from crm_core.report.tables import frame_table, text_table
 from crm_core.whatif.engine import scenario_kpis
 
-__all__ = ["customer_value", "lifecycle", "segments", "value_at_risk", "what_if"]
+__all__ = ["customer_value", "growth", "lifecycle", "segments", "value_at_risk", "what_if"]
 
 RISK_ROWS = 10
 """Declining customers listed on the value-at-risk slide (the page lists 500, the CSV all)."""
@@ -43,6 +47,47 @@ def _figure_slide(section: str, figure, **kw) -> Slide:
     """A slide titled with its one figure's finding."""
     title, subtitle = figure_heading(figure)
     return Slide(section, title, subtitle=kw.pop("subtitle", subtitle), figures=(figure,), **kw)
+
+
+def _growth_table(inputs: ReviewInputs) -> Table:
+    cur = inputs.currency
+    keys = growth_words.card_keys(inputs.contractual)
+    rows = tuple(
+        (
+            k.label,
+            fmt_kind(k.value, k.kind, cur),
+            fmt_kind(k.previous, k.kind, cur),
+            fmt_kind(k.year_ago, k.kind, cur),
+        )
+        for k in kpis(inputs.metrics, keys, history=2)
+    )
+    return Table(("Metric", "Now", "Last quarter", "A year ago"), rows, (False, True, True, True))
+
+
+def growth(inputs: ReviewInputs) -> tuple[Slide, ...]:
+    view = inputs.growth
+    if view is None or not view.keys:
+        return ()
+    cur = inputs.currency
+    key = view.keys[0]
+    nrr = metric_value(inputs.metrics, "nrr")
+    return (
+        Slide(
+            "growth",
+            growth_words.page_headline(view.row(key), view.recurring, cur, nrr),
+            subtitle=words.growth_subtitle(
+                view.recurring, str(view.row(key)[NOW_LABEL]), str(view.row(key)["compared_label"])
+            ),
+            figures=(growth_charts.movement_waterfall(view, key, cur),),
+            table=_growth_table(inputs),
+            notes=words.definition_notes(list(growth_words.card_keys(inputs.contractual))),
+        ),
+        _figure_slide(
+            "growth",
+            growth_charts.movement_trend(view, cur, 8),
+            notes=words.definition_notes(list(growth_words.card_keys(inputs.contractual))),
+        ),
+    )
 
 
 def segments(inputs: ReviewInputs) -> tuple[Slide, ...]:
