@@ -296,3 +296,21 @@ def test_default_scenario_is_five_points_of_retention(deck: Deck) -> None:
     whatif = deck.section_slides("whatif")[0]
     assert whatif.title.startswith(f"{DEFAULT_SCENARIO.name}: projected equity")
     assert whatif.table is not None and whatif.table.header[2] == DEFAULT_SCENARIO.name
+
+
+def test_render_works_inside_a_running_event_loop() -> None:
+    """A caller with its own loop (a notebook, Playwright's sync API in a test session)
+    still gets its images: the render runs its loop on a thread of its own."""
+    import asyncio
+
+    import plotly.graph_objects as go
+
+    from crm_core.report.render import Job, render
+
+    _needs_browser()
+
+    async def inside() -> bytes:
+        return render([Job(go.Figure(go.Bar(x=["a"], y=[1])), 300, 200)]).images[0]
+
+    png = asyncio.run(inside())
+    assert png.startswith(b"\x89PNG")

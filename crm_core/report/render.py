@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
 import os
 import tempfile
 from collections.abc import Callable, Sequence
@@ -145,8 +146,9 @@ def render(
     """Draw every figure of ``jobs`` as a PNG and, with ``pdf``, print the HTML document
     ``pdf(images)`` returns (with its page size in inches) to PDF, in one browser session.
 
-    Runs its own event loop: call it from a thread without one (the CLI, a worker thread
-    of the app). ``progress(done, total)`` is called after each image.
+    Runs its own event loop; called from a thread that already runs one (a notebook, a
+    test session driving a browser), it runs that loop on a thread of its own.
+    ``progress(done, total)`` is called after each image.
 
     Raises
     ------
@@ -154,4 +156,9 @@ def render(
         Without Chromium (module docstring).
     """
     browser_path()  # fail before starting anything
-    return asyncio.run(_render(jobs, pdf, progress))
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_render(jobs, pdf, progress))
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="crm-render") as pool:
+        return pool.submit(lambda: asyncio.run(_render(jobs, pdf, progress))).result()
