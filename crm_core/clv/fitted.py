@@ -48,15 +48,21 @@ from crm_core.data.schema import C
 __all__ = [
     "ACTIVE_CONTRACT",
     "BGNBD_GG",
+    "BGNBD_KEYS",
+    "CONTRACT_KEYS",
+    "CUSTOMERS",
     "NEXT_RENEWAL_YEARS",
     "PERIODS_PAID",
     "REVENUE_PER_PERIOD",
     "SBG",
+    "SPEND_KEYS",
     "FittedModels",
     "bgnbd_inputs",
     "contract_inputs",
     "fit_contract_sbg",
+    "fit_grouped",
     "fit_models",
+    "grouped_inputs",
     "rekey",
 ]
 
@@ -64,6 +70,12 @@ PERIODS_PAID = "periods_paid"
 REVENUE_PER_PERIOD = "revenue_per_period"
 NEXT_RENEWAL_YEARS = "years_to_next_renewal"
 ACTIVE_CONTRACT = "active"
+
+CUSTOMERS = "customers"
+"""Number of customers a grouped model-input row stands for (its weight)."""
+BGNBD_KEYS = (FREQUENCY, RECENCY, T_AGE)
+SPEND_KEYS = (FREQUENCY, MONETARY_VALUE)
+CONTRACT_KEYS = (PERIODS_PAID, ACTIVE_CONTRACT)
 
 BGNBD_GG = "BG/NBD + Gamma-Gamma"
 SBG = "sBG"
@@ -256,16 +268,79 @@ def contract_inputs(ledger: Ledger, period: int = 0, period_months: int = 1) -> 
 
 def fit_contract_sbg(histories: pl.DataFrame, period_months: int = 1) -> SBGModel:
     """Fit the sBG model to :func:`contract_inputs`: cancelled customers are lost in their
-    last paid period, active ones survived ``periods_paid - 1`` renewals (censored)."""
+    last paid period, active ones survived ``periods_paid - 1`` renewals (censored).
+
+    ``histories`` may also be grouped (:func:`grouped_inputs` on :data:`CONTRACT_KEYS`):
+    a :data:`CUSTOMERS` column then gives the customers each row stands for, and the fit
+    equals the one on the ungrouped rows (the likelihood only counts customers per period).
+    """
     n = int(histories[PERIODS_PAID].max() or 1)
     lost = np.zeros(n)
     censored = np.zeros(n)
     paid = histories[PERIODS_PAID].to_numpy()
     active = histories[ACTIVE_CONTRACT].to_numpy()
-    np.add.at(lost, paid[~active] - 1, 1.0)
+    weight = (
+        histories[CUSTOMERS].to_numpy().astype(np.float64)
+        if CUSTOMERS in histories.columns
+        else np.ones(paid.size)
+    )
+    np.add.at(lost, paid[~active] - 1, weight[~active])
     survived = paid[active] - 1
-    np.add.at(censored, survived[survived > 0] - 1, 1.0)
+    np.add.at(censored, survived[survived > 0] - 1, weight[active][survived > 0])
     return fit_sbg_censored(lost, censored, period=period_name(period_months))
+
+
+def grouped_inputs(
+    inputs: pl.DataFrame | pl.LazyFrame, keys: tuple[str, ...] = BGNBD_KEYS
+) -> pl.DataFrame:
+    """The distinct ``keys`` rows of per-customer model inputs with the number of customers
+    each stands for (:data:`CUSTOMERS`), sorted by ``keys``.
+
+    The BG/NBD likelihood depends on a customer only through ``(frequency, recency, T)``
+    (Fader, Hardie & Lee 2005, eq. 6), Gamma-Gamma's through ``(frequency,
+    monetary_value)`` and sBG's through ``(periods_paid, active)``, so :func:`fit_grouped`
+    on these rows equals the fit on every customer. For :data:`SPEND_KEYS` only the repeat
+    buyers with a positive mean spend are kept (those Gamma-Gamma is fitted on).
+    """
+    lf = inputs.lazy()
+    if keys == SPEND_KEYS:
+        lf = lf.filter((pl.col(FREQUENCY) > 0) & (pl.col(MONETARY_VALUE) > 0))
+    return (
+        lf.group_by(list(keys))
+        .agg(pl.len().cast(pl.Int64).alias(CUSTOMERS))
+        .sort(list(keys))
+        .collect()
+    )
+
+
+def fit_grouped(
+    bgnbd_rows: pl.DataFrame, spend_rows: pl.DataFrame, *, time_unit: str = "W"
+) -> tuple[BGNBDModel, GammaGammaModel]:
+    """BG/NBD and Gamma-Gamma fitted on grouped inputs (:func:`grouped_inputs`, e.g. the
+    distinct rows a Spark build writes): weighted distinct rows, equal to the fit on the
+    customers they stand for.
+
+    Raises
+    ------
+    ModelFitError
+        As :func:`~crm_core.clv.bgnbd.fit_bgnbd` and
+        :func:`~crm_core.clv.gamma_gamma.fit_gamma_gamma`.
+    """
+    if bgnbd_rows.is_empty():
+        raise ModelFitError("CLV: no customer has a purchase before the as-of date")
+    bg = fit_bgnbd(
+        bgnbd_rows[FREQUENCY].to_numpy().astype(np.float64),
+        bgnbd_rows[RECENCY].to_numpy(),
+        bgnbd_rows[T_AGE].to_numpy(),
+        weights=bgnbd_rows[CUSTOMERS].to_numpy(),
+        time_unit=time_unit,
+    )
+    gg = fit_gamma_gamma(
+        spend_rows[FREQUENCY].to_numpy().astype(np.float64),
+        spend_rows[MONETARY_VALUE].to_numpy(),
+        weights=spend_rows[CUSTOMERS].to_numpy(),
+    )
+    return bg, gg
 
 
 def fit_models(
