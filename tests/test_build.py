@@ -179,9 +179,15 @@ def test_build_snapshot_is_the_same_reading_in_memory(tmp_path: Path) -> None:
 def test_inspect_proposes_a_mapping_and_previews_the_rows_as_read(tmp_path: Path) -> None:
     export = write(tmp_path, "orders.csv", "Customer ID;Order date;Total;Country\n"
                    "A;05.01.2026;1.234,50;DE\nB;13.02.2026;12,50;AT\n")  # fmt: skip
-    columns, proposal, preview, notes, problems = inspect_source(
-        export, TRANSACTION_ROLES, None, ReadOptions()
+    look = inspect_source(export, TRANSACTION_ROLES, None, ReadOptions())
+    columns, proposal, preview, notes, problems = (
+        list(look.columns),
+        look.proposal,
+        look.preview,
+        look.notes,
+        list(look.problems),
     )
+    assert look.unit == "line"
     assert columns == ["Customer ID", "Order date", "Total", "Country"]
     assert proposal == {"customer_id": "Customer ID", "date": "Order date", "amount": "Total",
                         "cost": None, "channel": None, "region": "Country",

@@ -57,6 +57,7 @@ from crm_core.errors import SnapshotError
 __all__ = [
     "BuildReport",
     "FileSource",
+    "Inspection",
     "Source",
     "build_snapshot",
     "import_snapshot",
@@ -267,6 +268,35 @@ def _manifest(man: Manifest, tx: Table, extra: Mapping[str, Table | None]) -> Ma
                            **({"sources": built} if len(built) > 1 else {})})  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Inspection:
+    """A first look at an export, before every row is read.
+
+    Attributes
+    ----------
+    columns
+        The export's columns.
+    proposal
+        Role key -> proposed column (``None``: no column matches).
+    preview
+        The first rows as they will be read (role keys as columns, ``__n`` the row number);
+        ``None`` while the plan has problems.
+    notes
+        How the export is read, in words.
+    problems
+        Problems found before reading every row (types, decimal mark, date format, ...).
+    unit
+        How rows are numbered: ``"line"`` (text files) or ``"row"``.
+    """
+
+    columns: tuple[str, ...]
+    proposal: Mapping[str, str | None]
+    preview: pl.DataFrame | None
+    notes: tuple[str, ...]
+    problems: tuple[Problem, ...]
+    unit: str
+
+
 def inspect_source(
     source: str | os.PathLike[str] | Source,
     roles: Sequence[Role],
@@ -274,15 +304,13 @@ def inspect_source(
     options: ReadOptions,
     *,
     rows: int = 20,
-) -> tuple[list[str], dict[str, str | None], pl.DataFrame | None, tuple[str, ...], list[Problem]]:
-    """A quick look before building: the export's columns, the proposed mapping, the first
-    ``rows`` rows as they will be read (``None`` while the plan has problems), the notes and
-    the problems found before reading every row."""
+) -> Inspection:
+    """Open ``source``, propose a mapping, plan the reading under ``mapping`` (the proposal
+    if ``None``) and read the first ``rows`` rows as they will be read."""
     with contextlib.ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="crm-look-")))
         export = source_of(source).open(options, work, stack)
-        columns = export.columns
-        proposal = propose(columns, roles)
+        proposal = propose(export.columns, roles)
         chosen = dict(proposal if mapping is None else mapping)
         try:
             plan, problems = plan_table(export, roles, chosen, options)
@@ -293,7 +321,8 @@ def inspect_source(
             raise
         except Exception as exc:
             raise export.failed(exc) from None
-        return columns, proposal, preview, (*export.notes, *plan.notes), problems
+        return Inspection(tuple(export.columns), proposal, preview,
+                          (*export.notes, *plan.notes), tuple(problems), export.unit)  # fmt: skip
 
 
 def build_snapshot(

@@ -63,7 +63,9 @@ class Problem:
     rows
         How many rows have it (``None`` for file-level problems).
     where
-        The first offending row numbers (1-based, see ``unit``).
+        Offending row numbers (1-based, see ``unit``), the first ones only for large counts.
+    values
+        The value on each of those rows (same order), when known.
     unit
         ``"line"`` (a text or spreadsheet line, the header being line 1) or ``"row"``.
     examples
@@ -77,6 +79,7 @@ class Problem:
     problem: str
     rows: int | None = None
     where: tuple[int, ...] = ()
+    values: tuple[object, ...] = ()
     unit: str = "row"
     examples: tuple[object, ...] = ()
     fix: Fix | None = None

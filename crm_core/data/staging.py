@@ -28,6 +28,7 @@ from crm_core.data.xlsx import ROW
 __all__ = ["NUMBER_COL", "Progress", "Staged", "check_staged", "parse_batch", "stage"]
 
 NUMBER_COL = "__n"  # the row number shown in messages
+LISTED = 1000  # rows listed per problem (the count covers all)
 Progress = Callable[[str, int, int | None], None]  # (what, rows done, rows in all)
 _FLOOR = pl.lit(DATE_FLOOR)
 
@@ -167,7 +168,7 @@ def check_staged(staged: Staged, plan: Plan, export: Export) -> list[Problem]:
     for (_, column, text, bad, show, hint), n in zip(rules, counts, strict=True):
         if not n:
             continue
-        rows = lf.filter(bad).select(NUMBER_COL, show.alias("v")).head(200).collect()
+        rows = lf.filter(bad).select(NUMBER_COL, show.alias("v")).head(LISTED).collect()
         examples = [x for x in rows["v"].unique(maintain_order=True).to_list() if x != ""]
         fix = hint
         if hint is not None and hint.option == "decimal" and not _other_mark(examples, plan):
@@ -178,7 +179,8 @@ def check_staged(staged: Staged, plan: Plan, export: Export) -> list[Problem]:
                 column,
                 text,
                 rows=int(n),
-                where=tuple(rows[NUMBER_COL].head(5).to_list()),
+                where=tuple(rows[NUMBER_COL].to_list()),
+                values=tuple(rows["v"].to_list()),
                 unit=export.unit,
                 examples=tuple(examples[:5]),
                 fix=fix,
