@@ -191,7 +191,8 @@ def sidebar() -> None:
         )
         model = "subscriptions (contractual)" if man.contractual else "retail (non-contractual)"
         st.caption(
-            f"**{man.company}** · {model} · amounts in {man.currency} · "
+            f"**{escape_markdown(man.company)}** · {model} · amounts in "
+            f"{escape_markdown(man.currency)} · "
             f"discount rate {man.discount_rate:.0%}"
         )
 

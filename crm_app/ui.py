@@ -1,17 +1,28 @@
-"""Small rendering helpers shared by the pages (no analytics here)."""
+"""Small rendering helpers shared by the pages (no analytics here).
+
+Data is text: a page never hands a data-derived string to Streamlit's Markdown or to plotly's
+pseudo-HTML itself. :func:`plotly_chart` draws a figure with every data-derived string made
+literal (:func:`crm_core.charts.style.literal_figure`); :func:`text` writes a line of words
+that may quote data (names, values, error messages) with every Markdown and directive
+character escaped (:func:`crm_app.state.escape_markdown`, also exported here as
+:func:`esc` for labels and tooltips). ``tests/test_markup_scan.py`` fails on a page that
+calls ``st.plotly_chart`` directly or passes a computed string to a Markdown element.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
+import plotly.graph_objects as go
 import streamlit as st
 
-from crm_app.state import Selection
+from crm_app.state import Selection, escape_markdown
+from crm_core.charts.style import literal_figure
 from crm_core.formatting import fmt_delta, fmt_kind
 from crm_core.metrics.registry import Kpi
 
-__all__ = ["kpi_cards", "page_header"]
+__all__ = ["esc", "kpi_cards", "page_header", "plotly_chart", "text"]
 
 _CARD_HEIGHT = 210
 
@@ -19,12 +30,41 @@ _CARD_HEIGHT = 210
 def page_header(title: str, sel: Selection, subtitle: str | None = None) -> None:
     """Page title with the company and date it describes."""
     st.title(title)
-    line = f"{sel.company} · as of {sel.as_of:%d %b %Y}"
+    line = f"{escape_markdown(sel.company)} · as of {sel.as_of:%d %b %Y}"
     if sel.as_of != sel.snapshot_as_of:
         line += f" (snapshot of {sel.snapshot_as_of:%d %b %Y})"
     if subtitle:
         line += f" · {subtitle}"
     st.caption(line)
+
+
+esc = escape_markdown
+"""Escape a data-derived string for a widget label, a tooltip or a Markdown line."""
+
+
+def plotly_chart(fig: go.Figure, *, key: str, where: Any = None, **kwargs: Any) -> Any:
+    """``st.plotly_chart`` of ``fig`` with its data-derived strings made literal.
+
+    Parameters
+    ----------
+    fig
+        The figure (not modified: the cached object may be shared by every session).
+    key
+        Widget key (every chart has one).
+    where
+        A container or column to draw into (default: the current one).
+    **kwargs
+        Passed on to ``st.plotly_chart`` (``on_select``, ``config``, ...).
+    """
+    target = st if where is None else where
+    return target.plotly_chart(literal_figure(fig), key=key, **kwargs)
+
+
+def text(line: str, *, help: str | None = None, where: Any = None) -> None:
+    """A line of words that may quote data, shown exactly as written (no Markdown, no
+    ``:color[]`` directive, no link or image), with an optional tooltip treated alike."""
+    target = st if where is None else where
+    target.markdown(escape_markdown(line), help=None if help is None else escape_markdown(help))
 
 
 def _latest_run(history: Sequence[float | None]) -> list[float]:

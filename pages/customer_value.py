@@ -16,7 +16,7 @@ import polars as pl
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from crm_app import state
+from crm_app import state, ui
 from crm_app.loaders import customer_value as load
 from crm_app.ui import page_header
 from crm_core.charts.clv import ltv_payback_figure
@@ -83,10 +83,10 @@ def your_customers() -> None:
           copy.valued_help(result))  # fmt: skip
     st.caption(copy.reconciliation(result, view.active, view.overview_equity))
     st.caption(copy.method_caption(result))
-    st.plotly_chart(view.figures["distribution"], key="cv_chart_distribution")
+    ui.plotly_chart(view.figures["distribution"], key="cv_chart_distribution")
     chart_key = "cv_chart_retention" if result.sbg is not None else "cv_chart_p_alive"
-    st.plotly_chart(view.figures["model"], key=chart_key)
-    st.plotly_chart(view.figures[f"bands:{by}"], key="cv_chart_bands")
+    ui.plotly_chart(view.figures["model"], key=chart_key)
+    ui.plotly_chart(view.figures[f"bands:{by}"], key="cv_chart_bands")
 
     headline = st.container()
     c_top, c_csv, _ = st.columns([1, 2, 2], vertical_alignment="bottom")
@@ -119,7 +119,7 @@ def _inputs(keys: list[str]) -> dict[str, float]:
             step=number(f.step) if f.kind != "pct" else 1.0,
             format="%.1f" if f.kind == "pct" else ("%d" if whole else "%.0f"),
             key=key,
-            help=f.help,
+            help=f.help,  # house words
         )
         out[key] = value / 100 if f.kind == "pct" else value
     return out
@@ -162,7 +162,7 @@ def calculator() -> None:
     plan = ltv_table(p["cv_ltv_customers"], p["cv_ltv_retention"], spend,
                      p["cv_ltv_cost_ratio"], acquisition_cost=p["cv_ltv_acq"],
                      discount_rate=d)  # fmt: skip
-    st.plotly_chart(ltv_payback_figure(plan, currency=cur), key="cv_chart_ltv")
+    ui.plotly_chart(ltv_payback_figure(plan, currency=cur), key="cv_chart_ltv")
     st.markdown(calc.plan_finding(float(plan[LTV][-1]), n, cur))
     st.caption(f"From your inputs, discounted at d = {fmt_pct(d, digits=1)}.")
     _ltv_view(ltv_table_text(plan, cur), key="cv_ltv_table")
@@ -187,7 +187,8 @@ def _actual_cohort() -> None:
                                  help=calc.COHORT_HELP)  # fmt: skip
     cohort = cohorts[pick or 0]
     table = load.cohort_table(*sel.key, cohort)
-    title.markdown(f"**Actual: your customers {cohort.label} {payback_finding(table, cur)}**")
+    finding = payback_finding(table, cur)
+    title.markdown(f"**Actual: your customers {ui.esc(cohort.label)} {finding}**")
     st.caption(calc.cohort_caption(sel.discount_rate, sel.contractual))
     labels = calc.cohort_labels(sel.contractual)
     _ltv_view(ltv_table_text(table, cur, labels), key="cv_cohort_table")
@@ -209,12 +210,12 @@ def model_check() -> None:
         except DataError as exc:
             _error("run the holdout check", exc)
         else:
-            st.subheader(check.headline, anchor=False)
-            st.markdown(check.summary)
+            st.subheader(check.headline, anchor=False)  # house words
+            st.markdown(check.summary)  # house words
             if copy.large_error(check):
                 st.caption(copy.LARGE_ERROR)
-            st.plotly_chart(tracking, key="cv_chart_tracking")
-            st.plotly_chart(buckets, key="cv_chart_buckets")
+            ui.plotly_chart(tracking, key="cv_chart_tracking")
+            ui.plotly_chart(buckets, key="cv_chart_buckets")
 
     st.subheader(copy.PARAMETERS_TITLE, anchor=False)
     try:

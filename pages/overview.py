@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm_app import state
+from crm_app import state, ui
 from crm_app.loaders.overview import overview
 from crm_app.ui import kpi_cards, page_header
 from crm_core.charts.overview import customers_won_lost, revenue_profit_by_quarter
@@ -25,12 +25,12 @@ st.subheader(headline(report), help=headline_help(report))
 kpi_cards(
     report.kpis, report.currency, per_row=3, compare=compare_text(report, versus), versus=versus
 )
-st.caption(f"CLV per active customer and customer equity: {report.clv_method}.")
+st.caption(f"CLV per active customer and customer equity: {ui.esc(report.clv_method)}.")
 
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(revenue_profit_by_quarter(report.trend, report.currency), key="chart_money")
+    ui.plotly_chart(revenue_profit_by_quarter(report.trend, report.currency), key="chart_money")
 with right:
-    st.plotly_chart(
+    ui.plotly_chart(
         customers_won_lost(report.trend, contractual=sel.contractual), key="chart_customers"
     )

@@ -13,7 +13,7 @@ import polars as pl
 import polars.selectors as cs
 import streamlit as st
 
-from crm_app import state
+from crm_app import state, ui
 from crm_app.loaders.segments import filter_choices, segments_view
 from crm_app.ui import page_header
 from crm_core.copy import segments as copy
@@ -143,7 +143,7 @@ with top:
         st.warning(copy.loss_message(report), icon="⚠️")
     for row in (page.cards[:3], page.cards[3:]):  # three a row: every label fits at 1280 px
         for column, card in zip(st.columns(3), row, strict=False):
-            column.metric(card.label, card.value, help=card.help, border=True)
+            column.metric(card.label, card.value, help=card.help, border=True)  # house words
     st.caption(state.escape_markdown(page.customers_note))
 
 # ----------------------------------------------------------------------------- tabs
@@ -151,7 +151,7 @@ with top:
 figures = page.figures
 with tabs[0]:
     if tabs[0].open:
-        st.plotly_chart(
+        ui.plotly_chart(
             figures["abc"], key="seg_abc_chart", on_select="rerun", selection_mode="points"
         )
         st.table(tables.tier_summary(report), hide_index=True)
@@ -165,7 +165,7 @@ with tabs[0]:
         left, right = st.columns([3, 1])
         left.markdown(copy.tier_lead(report, members.tier, members.customers, members.profit))
         right.download_button(
-            f"Download tier {members.tier} as CSV", data=members.csv,
+            f"Download tier {members.tier} as CSV", data=members.csv,  # house words
             file_name=members.file_name, mime="text/csv", key="seg_download",
             icon=":material/download:", on_click="ignore",
         )  # fmt: skip
@@ -174,7 +174,7 @@ with tabs[0]:
 
 with tabs[1]:
     if tabs[1].open:
-        st.plotly_chart(figures["whale"], key="seg_whale_chart")
+        ui.plotly_chart(figures["whale"], key="seg_whale_chart")
         finding = copy.whale_finding(report)
         if finding:
             st.markdown(finding)
@@ -197,7 +197,7 @@ with tabs[2]:
                     f"High spend above ({sel.currency} a year)", min_value=0.0, step=50.0,
                     value=float(round(vm.amount_threshold or 0.0)), key="seg_vm_amount",
                 )  # fmt: skip
-        st.plotly_chart(figures["matrix"], key="seg_matrix_chart")
+        ui.plotly_chart(figures["matrix"], key="seg_matrix_chart")
         table(vm.table, tables.QUADRANT_COLUMNS, key="seg_quadrants")
         st.table(tables.quadrant_text(), hide_index=True)
         st.caption(copy.CAPTIONS["matrix"])
@@ -207,7 +207,7 @@ if tabs[3].open and page.rfm is not None:
         if page.rfm.is_empty:
             st.info("No customer has a purchase to score yet.", icon="ℹ️")
         else:
-            st.plotly_chart(figures["rfm"], key="seg_rfm_chart")
+            ui.plotly_chart(figures["rfm"], key="seg_rfm_chart")
             table(page.rfm.segments, tables.RFM_COLUMNS, key="seg_rfm_table")
             st.table(tables.rfm_text(), hide_index=True)
             st.caption(copy.rfm_caption(report))
@@ -215,13 +215,13 @@ if tabs[3].open and page.rfm is not None:
         if not compare_options:
             st.info("The history is too short to compare with an earlier date.", icon="ℹ️")
         elif "migration" in figures:
-            st.plotly_chart(figures["migration"], key="seg_mig_chart")
+            ui.plotly_chart(figures["migration"], key="seg_mig_chart")
 
 with tabs[4]:
     if tabs[4].open:
-        st.plotly_chart(figures["cost"], key="seg_cts_chart")
-        st.plotly_chart(figures["burden"], key="seg_burden_chart")
-        st.plotly_chart(figures["channels"], key="seg_channel_chart")
+        ui.plotly_chart(figures["cost"], key="seg_cts_chart")
+        ui.plotly_chart(figures["burden"], key="seg_burden_chart")
+        ui.plotly_chart(figures["channels"], key="seg_channel_chart")
         touchpoints = tables.touchpoint_rows(report)
         if touchpoints.height:
             table(touchpoints, tables.TOUCHPOINT_COLUMNS, key="seg_cts_table")

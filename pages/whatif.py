@@ -15,7 +15,7 @@ from pathlib import Path
 import streamlit as st
 
 import crm_core.whatif.engine
-from crm_app import state
+from crm_app import state, ui
 from crm_app import whatif_state as store
 from crm_app.loaders import whatif as load
 from crm_app.state import escape_markdown as esc
@@ -75,8 +75,8 @@ def _baseline_section(report) -> None:
     base, currency = report.baseline, report.baseline.currency
     columns = st.columns(3) + st.columns(3)  # two rows: the registry's labels fit
     for column, (key, value) in zip(columns, report.metrics.items(), strict=False):
-        m = METRICS[key]
-        column.metric(m.label, fmt_kind(value, m.kind, currency), help=m.definition, border=True)
+        column.metric(METRICS[key].label, fmt_kind(value, METRICS[key].kind, currency),
+                      help=METRICS[key].definition, border=True)  # fmt: skip
     if report.backtest is not None:
         st.markdown(esc(copy.backtest_sentence(report.backtest, currency)),
                     help=esc(copy.backtest_help(report.backtest, currency)))  # fmt: skip
@@ -109,10 +109,10 @@ def _results(report, wb, horizon: int) -> None:
     figure = projection_figure(wb.reference, wb.result if wb.changed else None,
                                metric=metric or "profit", currency=currency,
                                segment=segment or None)  # fmt: skip
-    st.plotly_chart(figure, key="chart_projection")
+    ui.plotly_chart(figure, key="chart_projection")
     if wb.changed:
         figure = equity_waterfall_figure(wb.reference, wb.result, currency=currency)
-        st.plotly_chart(figure, key="chart_waterfall")
+        ui.plotly_chart(figure, key="chart_waterfall")
     else:
         st.info(copy.MOVE_A_SLIDER, icon=":material/tune:")
 
@@ -120,11 +120,11 @@ def _results(report, wb, horizon: int) -> None:
 def _analysis(base, wb, tornado_area, budget_area, budget: float) -> None:
     """Tornado, budget split and break-even, into their places on the page."""
     currency = base.currency
-    tornado_area.plotly_chart(tornado_figure(wb.tornado, currency=currency, top=10,
-                                             reference_name="the sliders' values"),
-                              key="chart_tornado")  # fmt: skip
+    ui.plotly_chart(tornado_figure(wb.tornado, currency=currency, top=10,
+                                   reference_name="the sliders' values"),
+                    key="chart_tornado", where=tornado_area)  # fmt: skip
     with budget_area:
-        st.plotly_chart(allocation_figure(wb.allocation, currency=currency), key="chart_alloc")
+        ui.plotly_chart(allocation_figure(wb.allocation, currency=currency), key="chart_alloc")
         st.dataframe(tables.allocation_table(wb.allocation, currency), hide_index=True)
         if not wb.break_even or budget <= 0:
             return
@@ -168,7 +168,7 @@ def _scenarios(key, base, scenario_key: tuple, folder: Path) -> None:
             st.error(esc(f"Could not compare {name!r}. {exc}"), icon="⚠️")
     if len(results) >= 2:
         figure = scenario_comparison_figure(results, currency=base.currency)
-        st.plotly_chart(figure, key="chart_comparison")
+        ui.plotly_chart(figure, key="chart_comparison")
         st.dataframe(tables.comparison_table(scenario_table(results), scenario_key[0],
                                              base.currency), hide_index=True)  # fmt: skip
 

@@ -7,7 +7,11 @@ chart looks the same on every page and in the exported deck.
 from __future__ import annotations
 
 import html
+import re
+from collections.abc import Callable
+from typing import Any
 
+import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
@@ -22,6 +26,8 @@ __all__ = [
     "apply_layout",
     "currency_prefix",
     "empty_figure",
+    "literal_figure",
+    "literal_text",
     "share_heatmap",
 ]
 
@@ -171,3 +177,119 @@ def empty_figure(
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return apply_layout(fig, title=title, subtitle=subtitle, legend=False, height=height)
+
+
+# ----------------------------------------------------------------------------- literal text
+# Plotly draws every label with its own pseudo-HTML (<a href>, <b>, <span style>, entities).
+# Data-derived strings must show as typed: ``literal_figure`` escapes them in one place, so
+# every page (through ``crm_app.ui.plotly_chart``) and the deck get the same guarantee.
+
+# Fields whose strings come from the data only: escaped in full.
+_DATA_FIELDS = ("x", "y", "labels", "parents", "ids", "customdata", "name", "legendgroup")
+_NESTED_DATA_FIELDS = (("node", "label"), ("link", "label"), ("header", "values"),
+                       ("cells", "values"))  # fmt: skip
+# Fields where builders put their own line breaks and bold around data: every tag but the
+# house's few formatting ones (never a link, never a style) is escaped.
+_MARKUP_FIELDS = ("text", "hovertext", "hovertemplate", "texttemplate")
+_HOUSE_TAG = re.compile(
+    r"<(?:br ?/?|/?b|/?i|/?sup|/?sub|/?extra|/span|span style='[^'<>]*')>", re.IGNORECASE
+)
+_LITERAL_META = "crm_literal"
+_BARE_AMP = re.compile(r"&(?!(?:#[0-9]+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);)")
+
+
+def literal_text(text: str) -> str:
+    """``text`` as plotly shows it literally: ``&``, ``<`` and ``>`` as entities."""
+    return html.escape(text, quote=False)
+
+
+def _escape_keeping_entities(text: str) -> str:
+    return _BARE_AMP.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _house_markup(text: str) -> str:
+    """``text`` with every tag except the house's formatting ones (``<br>``, ``<b>``,
+    ``<i>``, ``<sup>``, ``<sub>``, ``<extra>``, ``<span style='…'>``) made literal; an
+    entity already written (``&lt;``, by a builder that escaped its data) is kept."""
+    parts, last = [], 0
+    for match in _HOUSE_TAG.finditer(text):
+        parts.append(_escape_keeping_entities(text[last : match.start()]))
+        parts.append(match.group(0))
+        last = match.end()
+    parts.append(_escape_keeping_entities(text[last:]))
+    return "".join(parts)
+
+
+def _map_strings(value: Any, fn: Callable[[str], str]) -> Any:
+    """``value`` with ``fn`` applied to every string in it (lists, tuples and arrays of
+    any depth); numbers, dates and ``None`` unchanged."""
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "OUS":
+            return np.vectorize(lambda v: _map_strings(v, fn), otypes=[object])(value)
+        return value
+    if isinstance(value, list | tuple):
+        return [_map_strings(v, fn) for v in value]
+    return value
+
+
+def literal_figure(fig: go.Figure | dict[str, Any]) -> dict[str, Any]:
+    """The figure's JSON-ready dict with every data-derived string made literal.
+
+    Category ticks and values (``x``, ``y``, ``labels``, ``ids``, ``parents``), trace and
+    legend names, ``customdata`` (what hover templates substitute), Sankey and table labels
+    and the axes' ``categoryarray`` are escaped in full; ``text``, ``hovertext``, the hover
+    and text templates, ``ticktext`` and annotation texts keep only the house's formatting
+    tags (line breaks, bold, italics), so a link, an image, a style or an entity in a name
+    is shown as typed. The title, already plain text (:func:`apply_layout`), is untouched.
+    Pure: ``fig`` is not modified. Idempotent: a dict it returned comes back unchanged.
+
+    Parameters
+    ----------
+    fig
+        A plotly figure or its dict (``fig.to_plotly_json()``).
+
+    Returns
+    -------
+    dict
+        ``{"data": [...], "layout": {...}}``, accepted by ``st.plotly_chart`` and
+        ``go.Figure``.
+    """
+    spec = fig.to_plotly_json() if isinstance(fig, go.Figure) else fig
+    layout = dict(spec.get("layout") or {})
+    meta = layout.get("meta")
+    if isinstance(meta, dict) and meta.get(_LITERAL_META):
+        return spec
+    data = []
+    for source in spec.get("data") or []:
+        trace = dict(source)
+        for field in _DATA_FIELDS:
+            if field in trace:
+                trace[field] = _map_strings(trace[field], literal_text)
+        for field in _MARKUP_FIELDS:
+            if field in trace:
+                trace[field] = _map_strings(trace[field], _house_markup)
+        for outer, inner in _NESTED_DATA_FIELDS:
+            part = trace.get(outer)
+            if isinstance(part, dict) and inner in part:
+                trace[outer] = {**part, inner: _map_strings(part[inner], literal_text)}
+        group_title = trace.get("legendgrouptitle")
+        if isinstance(group_title, dict) and "text" in group_title:
+            trace["legendgrouptitle"] = {**group_title, "text": literal_text(group_title["text"])}
+        data.append(trace)
+    for key, value in list(layout.items()):
+        if key.startswith(("xaxis", "yaxis")) and isinstance(value, dict):
+            axis = dict(value)
+            if "categoryarray" in axis:
+                axis["categoryarray"] = _map_strings(axis["categoryarray"], literal_text)
+            if "ticktext" in axis:
+                axis["ticktext"] = _map_strings(axis["ticktext"], _house_markup)
+            layout[key] = axis
+    if "annotations" in layout:
+        layout["annotations"] = [
+            {**a, "text": _house_markup(a["text"])} if isinstance(a.get("text"), str) else a
+            for a in layout["annotations"]
+        ]
+    layout["meta"] = {**(meta if isinstance(meta, dict) else {}), _LITERAL_META: True}
+    return {**spec, "data": data, "layout": layout}
