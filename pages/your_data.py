@@ -12,6 +12,7 @@ from crm_app import state
 from crm_app.loaders import your_data as load
 from crm_core.copy import your_data as copy
 from crm_core.data.exports import ReadOptions
+from crm_core.data.manifest import AS_OF_RANGE
 from crm_core.data.mapping import TRANSACTION_ROLES
 from crm_core.data.sql import SqlSource
 from crm_core.errors import SnapshotError
@@ -24,6 +25,10 @@ _SQL = "_yd_sql"
 def _current() -> None:
     """KPI cards of the snapshot selected in the sidebar (what the other pages analyse)."""
     sel = st.session_state.get(state._SELECTION)
+    if error := st.session_state.get(state._ERROR):
+        st.error(f"**The snapshot selected cannot be used.** {esc(error[1])} Build a new one "
+                 "below or choose another in the sidebar.", icon="⚠️")  # fmt: skip
+        return
     if sel is None:
         st.info("No snapshot yet: build the first one below.", icon="ℹ️")
         return
@@ -138,7 +143,9 @@ def _flow(source, key: str, options: ReadOptions, extras, unit_note: str | None)
                  key="yd_preview")  # fmt: skip
     if unit_note:
         st.caption(unit_note)
-    as_of = st.date_input("As of", value=date.today(), key="yd_asof", help=copy.HELP["as_of"])
+    low, high = AS_OF_RANGE
+    as_of = st.date_input("As of", value=date.today(), min_value=low, max_value=high,
+                          key="yd_asof", help=copy.HELP["as_of"])  # fmt: skip
     st.subheader("Validation report")
     report = load.check(key, source, options, mapping, extras, as_of)
     if isinstance(report, str):

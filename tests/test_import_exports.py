@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -43,6 +44,20 @@ def excel(frame: pl.DataFrame, name: str = "export.xlsx") -> Callable:
         return path
 
     return write
+
+
+def _truncated_xlsx(folder: Path) -> Path:
+    path = excel(pl.DataFrame({"customer_id": ["a", "b"], "date": [D(2026, 1, 5)] * 2,
+                               "amount": [1.0, 2.0]}))(folder)  # fmt: skip
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    return path
+
+
+def _truncated_parquet(folder: Path) -> Path:
+    path = parquet(pl.DataFrame({"customer_id": ["a"], "date": [D(2026, 1, 5)],
+                                 "amount": [1.0]}))(folder)  # fmt: skip
+    path.write_bytes(path.read_bytes()[:-20])
+    return path
 
 
 GOOD: list[tuple[str, Callable, list[str], Rows]] = [
@@ -204,6 +219,15 @@ BAD: list[tuple[str, Callable, list[str], tuple[str, ...]]] = [
                             (f / "exports" / "orders.csv").write_text("x"))[0], [],
      ("is a folder, not a file", "orders.csv")),
     ("missing file", lambda f: f / "nope.csv", [], ("file not found",)),
+    ("binary garbage", lambda f: (f / "x.csv", (f / "x.csv").write_bytes(
+        np.random.default_rng(5).bytes(3000)))[0], [], ("is not a text export", "binary data")),
+    ("binary garbage named .xlsx", lambda f: (f / "x.xlsx", (f / "x.xlsx").write_bytes(
+        np.random.default_rng(6).bytes(3000)))[0], [],
+     ("is not an Excel workbook (though its name ends in .xlsx)", "binary data")),
+    ("a truncated workbook", _truncated_xlsx, [],
+     ("cannot be read as an Excel workbook", "damaged or incomplete")),
+    ("a truncated Parquet file", _truncated_parquet, [],
+     ("cannot be read as Parquet",)),
     ("unknown encoding", text("customer_id,date,amount\na,2026-01-05,1\n"),
      ["--encoding", "klingon"], ("unknown encoding 'klingon'",)),
     ("Excel: a sheet that is not there",
@@ -271,3 +295,46 @@ def test_a_bad_export_leaves_the_existing_snapshot_untouched(tmp_path: Path, cap
     code, _, err = build(capsys, bad, tmp_path / "snap", [])
     assert code == 2 and "dates look like 01/02/2026" in err
     assert tree(tmp_path / "snap") == before
+
+
+def test_an_as_of_the_pages_cannot_count_from_is_refused_before_reading(tmp_path, capsys):
+    good = text("customer_id,date,amount\na,2026-01-05,10\n", name="good.csv")(tmp_path)
+    before = tree(tmp_path)
+    code = main(["build", "--transactions", str(good), "--as-of", "9999-12-31",
+                 "--out", str(tmp_path / "snap")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == "crm build: error: --as-of: must lie between 1900-01-01 and 2199-12-31, "\
+        "found 9999-12-31\n"  # fmt: skip
+    assert tree(tmp_path) == before and not (tmp_path / "snap").exists()
+    from crm_core.data.build import import_snapshot
+    from crm_core.errors import SnapshotError
+
+    with pytest.raises(SnapshotError, match="as-of date: must lie between"):
+        import_snapshot(None, transactions=good, as_of=D(1899, 12, 31), dry_run=True)
+    assert main(["build", "--transactions", str(good), "--as-of", "2199-12-31",
+                 "--out", str(tmp_path / "snap")]) == 0  # fmt: skip  # the last date allowed
+
+
+@pytest.mark.parametrize("as_of", ["9999-12-31", "1899-12-31", "10000-01-01"])
+def test_a_snapshot_dated_where_quarters_cannot_be_counted_is_refused(
+    data_dir: Path, capsys, as_of: str
+) -> None:
+    import json
+
+    from conftest import open_page
+
+    from crm_core.errors import SnapshotError
+
+    folder = data_dir / "test-retail"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "as_of": as_of}))
+    assert main(["validate", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "key 'as_of'" in err and "Traceback" not in err
+    with pytest.raises(SnapshotError, match="as_of"):
+        load_snapshot(folder)
+    for page in ("pages/overview.py", "pages/your_data.py"):
+        at = open_page("test-retail", page)  # checks there is no exception
+        shown = [e.value for e in at.error]
+        assert any("cannot be used" in e and "as\\_of" in e for e in shown), (page, shown)

@@ -41,9 +41,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from crm_core.data.build import import_snapshot
+    from crm_core.data.build import check_as_of, import_snapshot
     from crm_core.data.exports import ReadOptions
 
+    check_as_of(args.as_of, "--as-of")
     if args.sql is not None:
         from crm_core.data.sql import SqlSource
 

@@ -38,7 +38,7 @@ from crm_core.data.derive import (
     read_table,
 )
 from crm_core.data.exports import ReadOptions
-from crm_core.data.manifest import Manifest
+from crm_core.data.manifest import AS_OF_RANGE, Manifest
 from crm_core.data.mapping import (
     PROSPECT_ROLES,
     SERVICE_ROLES,
@@ -60,6 +60,7 @@ __all__ = [
     "Inspection",
     "Source",
     "build_snapshot",
+    "check_as_of",
     "import_snapshot",
     "inspect_source",
 ]
@@ -145,6 +146,7 @@ def import_snapshot(
     SnapshotError
         If ``out`` is neither absent, empty nor a snapshot, or a file cannot be opened.
     """
+    check_as_of(as_of)
     options = options or ReadOptions()
     man = Manifest(as_of=as_of, company=company, currency=currency,
                    business_model=NON_CONTRACTUAL, discount_rate=discount_rate)  # fmt: skip
@@ -207,6 +209,14 @@ def import_snapshot(
         n_customers = customers.select(pl.len()).collect().item()
     return BuildReport(path, (), report.notes, report.rows, report.ignored, n_customers,
                        report.transactions, report.first, report.last)  # fmt: skip
+
+
+def check_as_of(as_of: date, name: str = "as-of date") -> None:
+    """Refuse an as-of date the pages cannot count quarters and horizons from (before any
+    row is read; ``name`` is how the caller calls it, e.g. ``--as-of``)."""
+    low, high = AS_OF_RANGE
+    if not low <= as_of <= high:
+        raise SnapshotError(name, f"must lie between {low} and {high}, found {as_of}")
 
 
 def _workdir(target: Path | None, stack: contextlib.ExitStack) -> Path:
@@ -353,6 +363,7 @@ def build_snapshot(
         ``as_of``.
     """
     del business_model  # customers' contract ends cannot be derived from transactions
+    check_as_of(as_of)
     mapping = {C.customer_id: customer_col, C.date: date_col, C.amount: amount_col,
                C.cost: cost_col, C.channel: channel_col, C.region: region_col}  # fmt: skip
     problems: list[Problem] = []

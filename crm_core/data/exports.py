@@ -184,6 +184,11 @@ def open_export(path: str | Path, options: ReadOptions, workdir: Path) -> Export
     if head[:4] == b"PK\x03\x04":
         if _is_workbook(file):
             return _excel(file, source, options)
+        if file.suffix.lower() == ".xlsx":
+            raise SnapshotError(
+                source, "cannot be read as an Excel workbook (.xlsx): it is damaged or "
+                "incomplete; save it again from the spreadsheet program"
+            )  # fmt: skip
         raise SnapshotError(source, "is a zip archive: unpack it and pass the export inside")
     if head[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise SnapshotError(
@@ -191,7 +196,30 @@ def open_export(path: str | Path, options: ReadOptions, workdir: Path) -> Export
         )
     if head[:2] == b"\x1f\x8b":
         raise SnapshotError(source, "is compressed (gzip): unpack it first")
+    if options.encoding is None and _looks_binary(head):
+        kind = {".xlsx": "an Excel workbook", ".parquet": "a Parquet file", ".pq": "a Parquet file"}
+        named = kind.get(file.suffix.lower())
+        what = f"is not {named} (though its name ends in {file.suffix}) nor" if named else "is not"
+        raise SnapshotError(
+            source,
+            f"{what} a text export: it holds binary data; export the transactions as CSV, TSV, "
+            "Parquet or Excel .xlsx",
+        )
     return _text(file, source, head, options, workdir)
+
+
+def _looks_binary(head: bytes) -> bool:
+    """Whether the first bytes are binary data rather than text in any 8-bit or UTF-16
+    encoding (control characters other than tab, line feed and carriage return)."""
+    sample = head[:4096]
+    if (
+        sample.startswith((b"\xff\xfe", b"\xfe\xff"))
+        or sample[0::2].count(0) > len(sample) // 4
+        or sample[1::2].count(0) > len(sample) // 4
+    ):
+        return False  # UTF-16 (checked by the encoding detection)
+    control = sum(sample.count(bytes([b])) for b in (*range(9), 11, 12, *range(14, 32), 127))
+    return control > len(sample) // 20
 
 
 def _is_workbook(file: Path) -> bool:
