@@ -19,10 +19,17 @@ pytestmark = pytest.mark.browser
 PRINTABLE_PX = 1047  # A4 landscape less 10 mm margins, CSS pixels
 
 
-def _print(browser, url: str, width: int, height: int) -> tuple[bytes, dict]:
+def _print(browser, url: str, width: int, height: int, charts: int = 1) -> tuple[bytes, dict]:
     page = browser.new_page(viewport={"width": width, "height": height})
     try:
         page.goto(url)
+        # the charts first: under load the script can look idle before its first run
+        page.wait_for_function(
+            "n => document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .main-svg')"
+            ".length >= n",
+            arg=charts,
+            timeout=120_000,
+        )
         wait_for_app(page)
         data = page.pdf(format="A4", landscape=True, print_background=True)
         page.emulate_media(media="print")
@@ -48,7 +55,7 @@ def _print(browser, url: str, width: int, height: int) -> tuple[bytes, dict]:
 
 @pytest.mark.parametrize(("width", "height"), [(1600, 1000), (1280, 720)])
 def test_overview_prints_whole_with_labels_unbroken(app_url, browser, width, height) -> None:
-    data, layout = _print(browser, f"{app_url}/?snapshot=test-retail", width, height)
+    data, layout = _print(browser, f"{app_url}/?snapshot=test-retail", width, height, charts=2)
     pages = page_count(data)
     assert 2 <= pages <= 4, pages  # the whole page (not one screen), no blank pages
     lines = [line for page in pdf_lines(data) for line in page]

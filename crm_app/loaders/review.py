@@ -4,7 +4,9 @@ made off the script thread.
 :func:`deck` builds the review from the caches every page shares
 (:mod:`crm_app.loaders.base`: ledger, model sets, valuations, metric inputs) and the
 What-if page's own cached baseline and projections (:mod:`crm_app.loaders.whatif`), so
-the slides show the pages' numbers without refitting anything.
+the slides show the pages' numbers without refitting anything. The value-at-risk slides
+read the Churn risk page's report (its loader's ``churn_or_error``, one cache for both
+pages), or the data problem that prevented it.
 
 Files (PowerPoint, PDF, web page) are made by a worker thread of the server
 (:class:`Exports`, one per process): drawing the charts with Chromium takes seconds, and
@@ -26,9 +28,12 @@ import streamlit as st
 from crm_app import whatif_state
 from crm_app.loaders import base
 from crm_app.loaders import whatif as whatif_load
+from crm_core.churn.report import ChurnReport
+from crm_core.clv.valuation import ClvResult
 from crm_core.errors import DataError
+from crm_core.metrics.quarters import quarter_periods
 from crm_core.report.export import export
-from crm_core.report.inputs import review_inputs
+from crm_core.report.inputs import CHURN_HORIZON_QUARTERS, churn_of, review_inputs
 from crm_core.report.sections import build_deck
 from crm_core.report.slides import Deck
 from crm_core.whatif.levers import Scenario
@@ -50,6 +55,28 @@ def scenario_folder(path: str) -> Path:
 def saved_scenarios(path: str) -> list[str]:
     """Names of the scenarios saved beside the snapshot."""
     return list_scenarios(scenario_folder(path))
+
+
+@st.cache_resource(show_spinner="Scoring churn risk…", max_entries=2)
+def _own_churn(path: str, stamp: str, as_of: date) -> ChurnReport | DataError:
+    """The churn report from the shared caches, when the Churn risk page's loader is not
+    installed (the same recipe: model sets at the cut dates, the valuation at as-of)."""
+    led = base.ledger(path, stamp, as_of)
+    valued = base.valuation(path, stamp, as_of)
+    clv = valued if isinstance(valued, ClvResult) else None
+    note = None if clv is not None else str(valued)
+    step = quarter_periods(led)
+    return churn_of(led, lambda k: base.models(path, stamp, as_of, k // step), clv, note)
+
+
+def churn(path: str, stamp: str, as_of: date) -> ChurnReport | DataError:
+    """The Churn risk page's report at its default horizon (its cache), or why there is
+    none."""
+    try:
+        from crm_app.loaders.churn import churn_or_error
+    except ImportError:  # the Churn risk page is not part of this install
+        return _own_churn(path, stamp, as_of)
+    return churn_or_error(path, stamp, as_of, CHURN_HORIZON_QUARTERS)
 
 
 @st.cache_resource(show_spinner="Preparing the quarterly review…", max_entries=8)
@@ -82,6 +109,7 @@ def deck(path: str, stamp: str, as_of: date, scenario: str | None) -> Deck:
             scenario=saved,
             baseline_of=baseline_of,
             project=project,
+            churn=churn(path, stamp, as_of),
         )
     except ValueError as exc:  # a saved scenario naming segments this snapshot lacks
         if isinstance(exc, DataError):

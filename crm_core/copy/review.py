@@ -290,20 +290,67 @@ def whatif_subtitle(scenario: Scenario, baseline: Baseline, rate: float) -> str:
     return f"{what} · segments by {by} · discount rate {fmt_pct(rate, digits=digits)} a year"
 
 
-def risk_title(
-    declining: int,
-    total: float,
-    top: float | None,
-    listed: int,
-    with_clv: bool,
-    currency: str,
-) -> str:
-    """The value-at-risk slide's finding."""
-    what = "of CLV at risk" if with_clv else "of the last 12 months' revenue"
-    text = f"{fmt_count(declining)} declining customers hold {fmt_money(total, currency)} {what}"
-    if top is not None and declining > listed:
-        text += f"; the {fmt_count(listed)} listed hold {fmt_money(top, currency)}"
+RISK_ROWS = 10
+"""Customers of the call list shown on the deck (the Churn risk page lists 500)."""
+RISK_HORIZON = {1: "next quarter", 2: "next half-year", 4: "next year"}
+RISK_NOTES = (
+    "Value at risk = P(churn) x CLV: the probability that an active customer churns within "
+    "the horizon (the activity rule no longer counts them active), from the churn model "
+    "validated out of time, times the customer's CLV from the shared valuation. Expected "
+    "churners = the sum of P(churn). The call list is ranked by value at risk; the Churn "
+    "risk page has all of it, with the savings of contacting its top customers."
+)
+RISK_MISSING_TITLE = "Churn risk could not be scored for this snapshot"
+RISK_MISSING_HINT = (
+    "The Churn risk page trains its model on earlier quarter ends and tests it on the last "
+    "one: a snapshot with a longer history, or a later as-of date, lets it score churn risk."
+)
+
+
+def risk_horizon(quarters: int) -> str:
+    """``"next quarter"``, ``"next half-year"``, ``"next year"``."""
+    return RISK_HORIZON.get(quarters, f"next {quarters} quarters")
+
+
+def risk_title(listed: int, total: float, top: float, shown: int, horizon: str, cur: str) -> str:
+    """The value-at-risk slide's finding: the call list's value at risk and its top's share."""
+    text = f"{fmt_count(listed)} active customers put {fmt_money(total, cur)} of CLV at risk"
+    text += f" in the {horizon}"
+    if listed > shown and total > 0:
+        text += f"; the first {fmt_count(shown)} to call hold {fmt_pct(top / total)}"
     return text
+
+
+def risk_no_value_title(churners: float, scored: int, horizon: str) -> str:
+    """The finding when no CLV is available (so no value at risk)."""
+    return (
+        f"{fmt_count(round(churners))} of {fmt_count(scored)} active customers are expected "
+        "to churn "
+        f"in the {horizon}"
+    )
+
+
+def risk_subtitle(
+    ranked_by: str, auc: float, baseline_auc: float, churners: float, scored: int
+) -> str:
+    """How P(churn) was scored, and the expected churners."""
+    who = "the churn model" if ranked_by == "model" else "days since the last purchase"
+    return (
+        f"P(churn) from {who} (out-of-time ROC AUC {auc:.2f}; recency alone {baseline_auc:.2f}) "
+        f"· {fmt_count(round(churners))} of {fmt_count(scored)} active customers expected to "
+        "churn"
+    )
+
+
+def risk_list_title(shown: int, value: float, cur: str) -> str:
+    """The call-list slide's title."""
+    return f"Call these {fmt_count(shown)} customers first: {fmt_money(value, cur)} of CLV at risk"
+
+
+RISK_LIST_SUBTITLE = (
+    "The Churn risk page's call list: highest value at risk first, with each customer's "
+    "strongest reasons"
+)
 
 
 APPENDIX_SUBTITLE = "Every metric of the dashboard, as the metric registry defines it"

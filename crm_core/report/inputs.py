@@ -12,6 +12,11 @@ controls the review therefore shows the pages' numbers; a test compares them.
 CLV valuations of the model sets fitted at the as-of date and a quarter earlier) and the
 fitted model sets themselves: it never fits a model. :func:`snapshot_review_inputs` is the
 uncached path of the CLI: one ledger, one fit per date needed.
+
+The value-at-risk section reads the Churn risk page's report
+(:func:`crm_core.churn.report.churn_report`, the call list ranked by P(churn) x CLV, one
+quarter ahead: the page's default horizon), or the data problem that prevented it (a
+history too short to train and test on), which the slide then states.
 """
 
 from __future__ import annotations
@@ -21,10 +26,12 @@ from dataclasses import dataclass, replace
 
 import polars as pl
 
+from crm_core.churn.cuts import plan_cuts
+from crm_core.churn.report import ChurnReport, churn_report
 from crm_core.clv.fitted import FittedModels, fit_models
 from crm_core.clv.uncertainty import SEGMENT, ClvBands, clv_bands_by
 from crm_core.clv.valuation import ClvResult, value
-from crm_core.data.ledger import L, build_ledger
+from crm_core.data.ledger import L, Ledger, build_ledger
 from crm_core.data.rules import DEFAULT_STAGES
 from crm_core.data.schema import C
 from crm_core.data.snapshot import Snapshot
@@ -47,6 +54,7 @@ from crm_core.whatif.workbench import project_scenario
 
 __all__ = [
     "BAND_DRAWS",
+    "CHURN_HORIZON_QUARTERS",
     "DEFAULT_SCENARIO",
     "FIT_QUARTERS",
     "ReviewInputs",
@@ -68,6 +76,8 @@ DEFAULT_SCENARIO = Scenario(
     description="Every segment keeps 5 more customers in 100 a year (Reichheld & Sasser)",
 )
 """The what-if shown when no saved scenario is named: +5 points of retention everywhere."""
+CHURN_HORIZON_QUARTERS = 1
+"""The churn horizon of the value-at-risk slide: the Churn risk page's first choice."""
 FIT_QUARTERS = (0, 1)
 """Quarter ends (back from the as-of date) whose valuations the metrics read."""
 
@@ -107,7 +117,9 @@ class ReviewInputs:
     ``clv`` and ``bands`` are ``None`` when no CLV model could be fitted, ``whatif`` when
     the baseline cannot be measured; the notes say why. ``growth`` is the Growth page's
     quarterly revenue movements (:func:`crm_core.growth.movements.movement_view`).
-    ``extras`` carries results of further sections by section key.
+    ``churn`` is the Churn risk page's report, or the data problem that prevented it
+    (``None``: not asked for). ``extras`` carries results of further sections by section
+    key.
     """
 
     metrics: MetricInputs
@@ -121,6 +133,7 @@ class ReviewInputs:
     whatif: WhatIf | None
     whatif_note: str | None = None
     growth: MovementView | None = None
+    churn: ChurnReport | DataError | None = None
     extras: Mapping[str, object] | None = None
 
     @property
@@ -193,6 +206,7 @@ def review_inputs(
     scenario: Scenario | None = None,
     baseline_of: Callable[[str], BaselineReport] | None = None,
     project: Callable[[str, Scenario | None, int, float, int], SimulationResult] | None = None,
+    churn: ChurnReport | DataError | None = None,
     extras: Mapping[str, object] | None = None,
 ) -> ReviewInputs:
     """The review's inputs from the metric inputs (module docstring).
@@ -210,6 +224,9 @@ def review_inputs(
     baseline_of, project
         The What-if baseline report of a segmentation and a projection, when the caller
         caches them (the app); default: computed here.
+    churn
+        The churn report (the Churn risk page's, :data:`CHURN_HORIZON_QUARTERS` ahead) or
+        the data problem that prevented it; ``None`` leaves the value-at-risk slide out.
     extras
         Results of optional sections, by section key.
     """
@@ -250,6 +267,7 @@ def review_inputs(
         whatif=whatif,
         whatif_note=note,
         growth=movement_view(ledger, "quarter"),
+        churn=churn,
         extras=extras,
     )
 
@@ -265,6 +283,25 @@ def _memo(function: Callable[[str], BaselineReport]) -> Callable[[str], Baseline
     return call
 
 
+def churn_of(
+    ledger: Ledger,
+    fitted: Callable[[int], FittedModels | DataError],
+    clv: ClvResult | None,
+    note: str | None = None,
+) -> ChurnReport | DataError:
+    """The Churn risk page's report at :data:`CHURN_HORIZON_QUARTERS` (or why there is
+    none): ``fitted(period)`` gives the model set fitted at a ledger period end (the
+    caller's, so a fit the review already has is not fitted again)."""
+    try:
+        plan = plan_cuts(ledger, CHURN_HORIZON_QUARTERS)
+        fits = {k: fitted(k) for k in plan.cuts}
+        return churn_report(
+            ledger, fits, clv, horizon_quarters=CHURN_HORIZON_QUARTERS, valuation_note=note
+        )
+    except DataError as exc:
+        return exc
+
+
 def snapshot_review_inputs(
     snapshot: Snapshot,
     *,
@@ -273,25 +310,42 @@ def snapshot_review_inputs(
 ) -> ReviewInputs:
     """:func:`review_inputs` of a snapshot at its as-of date, uncached (the CLI): the
     ledger once, the CLV model set fitted once per date the pages use (the as-of date and
-    the previous quarter end; a year earlier too for a contractual business)."""
+    the previous quarter end; a year earlier too for a contractual business; the churn
+    model's cut dates)."""
     step = progress or (lambda _: None)
     step("Building the customer ledger")
     ledger = build_ledger(snapshot)
+    per_quarter = quarter_periods(ledger)
     quarters = (*FIT_QUARTERS, YEAR_AGO) if ledger.contractual else FIT_QUARTERS
+    fits: dict[int, FittedModels | DataError] = {}  # by ledger period
+
+    def fitted(period: int) -> FittedModels | DataError:
+        if period not in fits:
+            try:
+                fits[period] = fit_models(ledger, period)
+            except DataError as exc:
+                fits[period] = exc
+        return fits[period]
+
     models: dict[int, FittedModels] = {}
     clv: dict[int, ClvResult] = {}
     note = None
     step("Fitting the CLV models")
     for q in quarters:
-        period = q * quarter_periods(ledger)
+        period = q * per_quarter
         if period >= ledger.periods:
             continue
-        try:
-            models[q] = fit_models(ledger, period)
-            if q in FIT_QUARTERS:
-                clv[q] = value(models[q])
-        except DataError as exc:
+        fit = fitted(period)
+        if isinstance(fit, DataError):
             if q == 0:
-                note = str(exc)
+                note = str(fit)
+            continue
+        models[q] = fit
+        if q in FIT_QUARTERS:
+            clv[q] = value(fit)
+    step("Scoring churn risk")
+    churn = churn_of(ledger, fitted, clv.get(0), note)
     step("Computing the pages' numbers")
-    return review_inputs(metric_inputs(ledger, clv, note), models=models, scenario=scenario)
+    return review_inputs(
+        metric_inputs(ledger, clv, note), models=models, scenario=scenario, churn=churn
+    )

@@ -4,7 +4,8 @@ A :class:`Section` is a key, a title and a builder. :data:`SECTIONS` is the deck
 a new analysis adds its section to that tuple (a builder returning no slide when its data
 is missing, e.g. a model not fitted), and the page, presentation mode and every writer
 pick it up. Builders: :mod:`~crm_core.report.sections_core` (title, summary, key metrics,
-appendix) and :mod:`~crm_core.report.sections_pages` (one per page of the app).
+appendix), :mod:`~crm_core.report.sections_pages` (one per page of the app) and
+:mod:`~crm_core.report.sections_risk` (the Churn risk page's value at risk).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from crm_core.copy import review as words
 from crm_core.report import sections_core as core
 from crm_core.report import sections_pages as pages
+from crm_core.report import sections_risk as risk
 from crm_core.report.inputs import ReviewInputs
 from crm_core.report.slides import Deck, Slide
 
@@ -44,7 +46,7 @@ def _sections() -> tuple[Section, ...]:
         Section("lifecycle", t["lifecycle"], pages.lifecycle),
         Section("value", t["value"], pages.customer_value),
         Section("whatif", t["whatif"], pages.what_if),
-        Section("risk", t["risk"], pages.value_at_risk),
+        Section("risk", t["risk"], risk.value_at_risk),
         Section("appendix", t["appendix"], core.appendix),
     )
 

@@ -1,6 +1,6 @@
 """The review's sections made of the pages' own results and figures: segment
-profitability, the lifecycle, customer value and cohort retention, the what-if scenario
-and the value at risk.
+profitability, the lifecycle, customer value and cohort retention, and the what-if
+scenario (the value at risk is :mod:`~crm_core.report.sections_risk`).
 
 Each builder reads :class:`~crm_core.report.inputs.ReviewInputs` (the pages' reports with
 their default controls) and draws the pages' figures (:mod:`crm_core.charts`), so a slide
@@ -27,20 +27,15 @@ from crm_core.copy.overview import headline as overview_headline
 from crm_core.copy.whatif import scenario_cards
 from crm_core.formatting import fmt_count, fmt_kind, fmt_money
 from crm_core.growth.movements import NOW_LABEL
-from crm_core.lifecycle.early_warning import VALUE_AT_RISK
 from crm_core.lifecycle.report import CARD_KEYS
-from crm_core.lifecycle.values import REVENUE_TTM
 from crm_core.metrics.registry import kpis, metric_value
 from crm_core.report.figures import figure_heading
 from crm_core.report.inputs import ReviewInputs
 from crm_core.report.slides import Slide, Table
-from crm_core.report.tables import frame_table, text_table
+from crm_core.report.tables import text_table
 from crm_core.whatif.engine import scenario_kpis
 
-__all__ = ["customer_value", "growth", "lifecycle", "segments", "value_at_risk", "what_if"]
-
-RISK_ROWS = 10
-"""Declining customers listed on the value-at-risk slide (the page lists 500, the CSV all)."""
+__all__ = ["customer_value", "growth", "lifecycle", "segments", "what_if"]
 
 
 def _figure_slide(section: str, figure, **kw) -> Slide:
@@ -256,30 +251,4 @@ def what_if(inputs: ReviewInputs) -> tuple[Slide, ...]:
             notes=words.WHATIF_NOTES,
         ),
         _figure_slide("whatif", waterfall, notes=words.WHATIF_NOTES),
-    )
-
-
-def value_at_risk(inputs: ReviewInputs) -> tuple[Slide, ...]:
-    report = inputs.lifecycle
-    warning = report.early_warning
-    rows = life_words.warning_rows(report, RISK_ROWS)
-    if rows.height == 0:
-        return ()
-    columns = {c: spec for c, spec in life_words.WARNING_COLUMNS.items() if c in rows.columns}
-    columns = {c: (h, "percent" if k == "pct" else k) for c, (h, k) in columns.items()}
-    table = frame_table(rows, columns, inputs.currency)
-    value = VALUE_AT_RISK if warning.with_clv else REVENUE_TTM
-    total = float(warning.table[value].sum())
-    top = float(rows[value].sum()) if value in rows.columns else None
-    title = words.risk_title(warning.declining, total, top, rows.height, warning.with_clv,
-                             inputs.currency)  # fmt: skip
-    return (
-        Slide(
-            "risk",
-            title,
-            subtitle=words.plain(life_words.warning_caption(report)),
-            bullets=tuple(b for b in (life_words.signals_caption(report),) if b),
-            table=table,
-            notes=words.definition_notes(["stage_declining"]) + "\n" + life_words.headline(report),
-        ),
     )

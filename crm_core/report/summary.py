@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from crm_core.copy import review as words
+from crm_core.metrics.quarters import quarter_periods
 from crm_core.metrics.registry import KPI_KEYS, METRICS, Kpi, MetricInputs, kpis
 
 __all__ = ["CANDIDATES", "LEAST", "MATERIAL", "MOST", "Finding", "findings", "move_score"]
@@ -136,9 +137,10 @@ def findings(inputs: MetricInputs, currency: str, known: Sequence[Kpi] = ()) -> 
     if len(chosen) < LEAST:
         chosen = list(ranked[:LEAST])
     out = []
+    history = min(HISTORY, -(-inputs.ledger.periods // quarter_periods(inputs.ledger)))
     for finding in chosen:
-        if len(finding.kpi.history) < HISTORY:
-            (full,) = kpis(inputs, (finding.kpi.key,), history=HISTORY)
+        if len(finding.kpi.history) < history:
+            (full,) = kpis(inputs, (finding.kpi.key,), history=history)
             finding = replace(finding, kpi=full)  # noqa: PLW2901
         out.append(finding)
     return tuple(out)
