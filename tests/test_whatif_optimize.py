@@ -11,9 +11,9 @@ import pytest
 from crm_core.whatif.engine import Levers, Segment, apply_scenario, equity_by_segment, simulate
 from crm_core.whatif.optimize import (
     ALL_SEGMENTS,
-    _grid_allocation,
     break_even,
     break_even_table,
+    grid_allocation,
     optimize_retention_budget,
     sensitivity,
     spend_per_customer,
@@ -118,8 +118,8 @@ def test_segments_nobody_to_spend_on_get_nothing():
 def test_grid_programme_handles_non_concave_gains():
     # Segment 0 pays only with all 4 units; greedy would take segment 1's first unit.
     gains = np.array([[0, 0], [0, 3], [0, 4], [0, 5], [10, 5.5]], dtype=float)
-    assert _grid_allocation(gains).tolist() == [4, 0]
-    assert _grid_allocation(np.zeros((5, 2))).tolist() == [0, 0]
+    assert grid_allocation(gains).tolist() == [4, 0]
+    assert grid_allocation(np.zeros((5, 2))).tolist() == [0, 0]
 
 
 def test_optimiser_rejects_bad_arguments():

@@ -1,5 +1,6 @@
-"""Figures of the What-if page's spending analysis: the sensitivity tornado and the best
-split of a retention budget (pure functions, results of :mod:`crm_core.whatif.optimize` in,
+"""Figures of the What-if page's spending analysis: the sensitivity tornado, the best
+split of a retention budget and of an acquisition budget across channels (pure functions,
+results of :mod:`crm_core.whatif.optimize` and :mod:`crm_core.whatif.acquisition` in,
 ``go.Figure`` out)."""
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from crm_core.charts.style import (
 )
 from crm_core.charts.whatif import money_axis, signed_money
 from crm_core.formatting import fmt_money
+from crm_core.whatif.acquisition import AcquisitionAllocation
 from crm_core.whatif.optimize import ALL_SEGMENTS, BudgetAllocation
 
-__all__ = ["allocation_figure", "tornado_figure"]
+__all__ = ["acquisition_figure", "allocation_figure", "tornado_figure"]
 
 
 def _points(value: float) -> str:
@@ -201,4 +203,78 @@ def allocation_figure(result: BudgetAllocation, *, currency: str = "USD") -> go.
         legend={"y": -0.2, "yanchor": "top", "x": 1.0, "xanchor": "right"},
         margin={"b": 96},
     )
+    return fig
+
+
+def acquisition_title(result: AcquisitionAllocation, currency: str) -> str:
+    """The finding: where the acquisition budget goes, or where its first dollar would."""
+    frame = result.allocation
+    unit = f"{currency_prefix(currency)}1"
+    if result.spent > 0:
+        top = frame.sort("budget", descending=True).row(0, named=True)
+        share = top["budget"] / result.spent
+        where = "all of it" if share > 0.995 else f"{share:.0%} of it"
+        return (
+            f"{fmt_money(result.spent, currency)} a year on acquisition adds "
+            f"{fmt_money(result.gain, currency)} of projected equity, {where} in {top['segment']}"
+        )
+    best = result.next_dollar()
+    if best is None or (best["first_dollar_equity"] or 0.0) <= 0:
+        return "No channel's next acquisition dollar adds projected equity"
+    return (
+        f"The next {unit} of acquisition goes furthest in {best['segment']}: "
+        f"{signed_money(best['first_dollar_equity'], currency)} of equity"
+    )
+
+
+def acquisition_figure(result: AcquisitionAllocation, *, currency: str = "USD") -> go.Figure:
+    """Equity added by the next currency unit of yearly acquisition spend per channel,
+    before any extra budget and after the best split (net of the spend), with each
+    channel's budget, CAC and new customers in the hover text."""
+    frame = result.allocation
+    segments = frame["segment"].to_list()
+    unit = f"{currency_prefix(currency)}1"
+    fig = go.Figure()
+    hover = [
+        [fmt_money(b, currency), fmt_money(c, currency), fmt_money(a, currency),
+         f"{n0:,.0f}", f"{n1:,.0f}"]
+        for b, c, a, n0, n1 in zip(frame["budget"], frame["cac"], frame["cac_after"],
+                                   frame["new_customers_before"], frame["new_customers_after"],
+                                   strict=True)
+    ]  # fmt: skip
+    for column, name, color in (
+        ("first_dollar_equity", "Before any budget", NEUTRAL),
+        ("marginal_equity", "After this split", POSITIVE),
+    ):
+        values = frame[column].to_list()
+        fig.add_bar(
+            x=segments,
+            y=values,
+            name=name,
+            marker_color=color,
+            customdata=[[signed_money(v or 0.0, currency), *h] for v, h in zip(values, hover,
+                                                                              strict=True)],
+            hovertemplate=(
+                f"%{{x}}, {name.lower()}: %{{customdata[0]}} of equity per extra {unit} a year"
+                "<br>Budget %{customdata[1]} a year; CAC %{customdata[2]} now, "
+                "%{customdata[3]} with it<br>New customers a year %{customdata[4]} now, "
+                "%{customdata[5]} with it<extra></extra>"
+            ),
+        )  # fmt: skip
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(
+        title_text=f"Equity per extra {unit} a year ({currency})",
+        **money_axis(currency, ",.2f"),
+        zeroline=True,
+        zerolinecolor=NEUTRAL,
+    )
+    fig.update_xaxes(title_text="Acquisition channel")
+    subtitle = (
+        f"Best split of {fmt_money(result.budget, currency)} a year of extra acquisition "
+        f"spend; {result.elasticity:.0%} more customers won for every 100% more spend "
+        f"(elasticity {result.elasticity:g}, an assumption). Equity is net of the spend"
+    )
+    fig = apply_layout(fig, title=acquisition_title(result, currency), subtitle=subtitle)
+    fig.update_layout(legend={"y": -0.2, "yanchor": "top", "x": 1.0, "xanchor": "right"},
+                      margin={"b": 96})  # fmt: skip
     return fig

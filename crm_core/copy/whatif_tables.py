@@ -14,12 +14,14 @@ import polars as pl
 from crm_core.copy.whatif import equity_today_label, equity_with_new_label
 from crm_core.formatting import fmt_count, fmt_money, fmt_pct
 from crm_core.metrics.registry import METRICS
+from crm_core.whatif.acquisition import AcquisitionAllocation
 from crm_core.whatif.baseline import Baseline
 from crm_core.whatif.baseline_table import COMPANY, GROWTH_LIMITS
 from crm_core.whatif.breakeven import BreakEven
 from crm_core.whatif.optimize import BudgetAllocation
 
 __all__ = [
+    "acquisition_table",
     "allocation_table",
     "baseline_notes",
     "baseline_table",
@@ -123,6 +125,30 @@ def allocation_table(allocation: BudgetAllocation, currency: str) -> pl.DataFram
             "Per customer a year": [fmt_money(v, currency) for v in t["spend_per_customer"]],
             "Retention now": [fmt_pct(v, digits=1) for v in t["retention_before"]],
             "Retention with the spend": [fmt_pct(v, digits=1) for v in t["retention_after"]],
+            "Projected equity added": [fmt_money(v, currency) for v in t["equity_gain"]],
+        }
+    )
+
+
+def acquisition_table(allocation: AcquisitionAllocation, currency: str) -> pl.DataFrame:
+    """The acquisition budget's split per channel, in words."""
+    t = allocation.allocation
+
+    def per_dollar(values) -> list[str]:
+        return ["n/a" if v is None else fmt_money(v, currency, compact=False) for v in values]
+
+    return pl.DataFrame(
+        {
+            "Channel": t["segment"].to_list(),
+            "Budget a year": [fmt_money(v, currency) for v in t["budget"]],
+            "CAC now": [fmt_money(v, currency) for v in t["cac"]],
+            "CAC with the budget": [fmt_money(v, currency) for v in t["cac_after"]],
+            "New customers a year": [
+                f"{fmt_count(round(a))} -> {fmt_count(round(b))}"
+                for a, b in zip(t["new_customers_before"], t["new_customers_after"], strict=True)
+            ],
+            "Value of a new customer": [fmt_money(v, currency) for v in t["new_customer_value"]],
+            "Equity from the next dollar": per_dollar(t["first_dollar_equity"]),
             "Projected equity added": [fmt_money(v, currency) for v in t["equity_gain"]],
         }
     )

@@ -5,7 +5,8 @@ Built on the projection of :mod:`crm_core.whatif.engine` (same timing and respon
 maximise projected equity (Blattberg & Deighton 1996: spend on retention until the last
 dollar adds as much equity in every segment). The break-even of a spend
 (:mod:`crm_core.whatif.breakeven`) and the tornado (:mod:`crm_core.whatif.sensitivity`)
-are importable from here too.
+are importable from here too; the acquisition budget's split across channels is
+:mod:`crm_core.whatif.acquisition`, on the same grid search (:func:`grid_allocation`).
 
 Budget convention: a yearly budget ``B_i`` given to a segment buys
 ``B_i / (customers + acquisition_per_year)`` of extra retention spend per customer per
@@ -41,6 +42,7 @@ __all__ = [
     "break_even",
     "break_even_table",
     "budget_amount",
+    "grid_allocation",
     "optimize_retention_budget",
     "sensitivity",
     "spend_per_customer",
@@ -115,7 +117,7 @@ class BudgetAllocation:
         return self.equity - self.equal_split_equity
 
 
-def _grid_allocation(gains: np.ndarray) -> np.ndarray:
+def grid_allocation(gains: np.ndarray) -> np.ndarray:
     """Best units per segment, at most ``G`` in total: exact dynamic programme.
 
     ``gains[k, i]`` is the equity gain of segment ``i`` given ``k`` of ``G`` budget units
@@ -238,7 +240,7 @@ def optimize_retention_budget(
         units = np.arange(grid_steps + 1)[:, None] * (amount / grid_steps)
         grid = _equity_with_spend(arrays, np.broadcast_to(units, (grid_steps + 1, n_seg)), periods)
         gains = np.where(eligible, grid - before, 0.0)
-        alloc = _grid_allocation(gains) * (amount / grid_steps)
+        alloc = grid_allocation(gains) * (amount / grid_steps)
         polished = _polish(arrays, alloc, amount, eligible, periods)
         if polished is not None:
             both = _equity_with_spend(arrays, np.stack([alloc, polished]), periods).sum(axis=1)

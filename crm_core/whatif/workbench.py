@@ -2,7 +2,10 @@
 
 :func:`workbench` runs, from the baseline and the scenario on the sliders: the scenario's
 projection against the baseline's, what +5 points of retention are worth, the tornado,
-the best split of a retention budget and the break-even of that budget per segment.
+the best split of a retention budget and the break-even of that budget per segment; with
+segments by acquisition channel, the best split of the same yearly budget spent on
+acquisition instead (:mod:`crm_core.whatif.acquisition`: where the next dollar of
+acquisition goes).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import polars as pl
 
+from crm_core.whatif.acquisition import AcquisitionAllocation, optimize_acquisition_budget
 from crm_core.whatif.baseline import Baseline
 from crm_core.whatif.breakeven import BreakEven, break_even
 from crm_core.whatif.engine import retention_uplift, run_scenario, simulate
@@ -22,6 +26,8 @@ from crm_core.whatif.sensitivity import sensitivity
 __all__ = ["Workbench", "by_value", "default_budget", "project_scenario", "workbench"]
 
 TORNADO_TOP = 10
+BY_CHANNEL = "channel"
+"""The segmentation whose segments acquisition spend can be directed to."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,6 +50,9 @@ class Workbench:
     break_even
         Per segment with someone to spend on: the budget's break-even; for segments
         defined by value (tiers) without the acquisition comparison.
+    acquisition
+        With segments by acquisition channel: the best split of ``budget`` as extra
+        acquisition spend across the channels (``None`` for other segmentations).
     """
 
     reference: SimulationResult
@@ -53,6 +62,7 @@ class Workbench:
     tornado: pl.DataFrame = field(repr=False)
     allocation: BudgetAllocation = field(repr=False)
     break_even: tuple[BreakEven, ...] = ()
+    acquisition: AcquisitionAllocation | None = field(default=None, repr=False)
 
     @property
     def best_break_even(self) -> BreakEven | None:
@@ -122,4 +132,9 @@ def workbench(
         tornado=sensitivity(moved, per_segment=per_segment, **common),
         allocation=optimize_retention_budget(moved, budget, **common),
         break_even=rows,
+        acquisition=(
+            optimize_acquisition_budget(moved, budget, **common)
+            if baseline.by == BY_CHANNEL
+            else None
+        ),
     )
