@@ -48,7 +48,7 @@ acquisition), which it leaves out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 
 import polars as pl
@@ -72,6 +72,7 @@ from crm_core.data.periods import PERIOD_END, period_grid, periods_back_to
 from crm_core.data.rules import DEFAULT_ACTIVITY, DEFAULT_STAGES, ActivityRule, StageRules
 from crm_core.data.schema import C
 from crm_core.data.snapshot import Snapshot
+from crm_core.errors import SnapshotError
 
 __all__ = [
     "CHURNED",
@@ -79,15 +80,28 @@ __all__ = [
     "DECLINING",
     "DORMANT",
     "GROWING",
+    "LEDGER_FILES",
     "MATURE",
     "MOVEMENTS",
     "NEW",
     "REACTIVATED",
     "RETAINED",
+    "STORED_LEDGER",
     "L",
     "Ledger",
     "build_ledger",
+    "rules_record",
 ]
+
+STORED_LEDGER = "ledger"
+"""Manifest key of a snapshot that carries its ledger precomputed (``crm build --engine
+spark``): ``{"as_of", "customers", "sampled_customers", "activity", "stages"}``."""
+LEDGER_FILES = {
+    "panel": "ledger_panel.parquet",
+    "customers": "ledger_customers.parquet",
+    "grid": "ledger_grid.parquet",
+}
+"""Files of a stored ledger inside the snapshot folder (same columns as :class:`Ledger`)."""
 
 
 @dataclass(frozen=True)
@@ -206,7 +220,18 @@ def build_ledger(
     Returns
     -------
     Ledger
+        Read from the snapshot folder when the snapshot carries its ledger precomputed
+        (:data:`STORED_LEDGER`; its raw rows are then a sample): at the stored date, or at
+        one of its earlier period ends (the ledger is causal).
+
+    Raises
+    ------
+    SnapshotError
+        For a stored ledger asked at a date that is not one of its period ends, or with
+        rules other than those it was built with.
     """
+    if STORED_LEDGER in snapshot.manifest.extra and snapshot.path is not None:
+        return _stored_ledger(snapshot, activity, stages)
     contractual = snapshot.manifest.contractual
     months = PERIOD_MONTHS[contractual]
     stages.trend_periods(months)  # validate before the heavy work
@@ -217,3 +242,51 @@ def build_ledger(
         snapshot, grid, activity, stages, contractual=contractual, period_months=months
     )
     return Ledger(snapshot, grid, customers, panel, activity, stages)
+
+
+def rules_record(activity: ActivityRule, stages: StageRules) -> dict[str, dict[str, object]]:
+    """The rules as stored beside a precomputed ledger."""
+    return {"activity": asdict(activity), "stages": asdict(stages)}
+
+
+def _stored_ledger(snapshot: Snapshot, activity: ActivityRule, stages: StageRules) -> Ledger:
+    """The precomputed ledger, restricted to the periods up to ``snapshot.as_of`` (the
+    ledger of the snapshot cut there: customers acquired later leave, ``cid`` is renumbered,
+    contracts ending later are open)."""
+    meta = snapshot.manifest.extra[STORED_LEDGER]
+    folder = snapshot.path
+    assert folder is not None
+    if {k: meta.get(k) for k in ("activity", "stages")} != rules_record(activity, stages):
+        raise SnapshotError(str(folder), "carries a ledger built with other activity or stage "
+                            "rules: rebuild it with these rules")  # fmt: skip
+    grid = pl.read_parquet(folder / LEDGER_FILES["grid"])
+    ends = grid[PERIOD_END].to_list()
+    if snapshot.as_of not in ends:
+        shown = ", ".join(str(d) for d in ends[:4])
+        raise SnapshotError(str(folder), f"carries its ledger at period ends only ({shown}, ...), "
+                            f"not at {snapshot.as_of}; the raw rows are a sample")  # fmt: skip
+    k = ends.index(snapshot.as_of)
+    customers = pl.read_parquet(folder / LEDGER_FILES["customers"])
+    panel = pl.scan_parquet(folder / LEDGER_FILES["panel"])
+    if k:
+        cut = pl.lit(snapshot.as_of)
+        kept = customers.filter(pl.col(C.acquired_on) <= cut)
+        renumber = kept.select(L.cid, pl.int_range(pl.len(), dtype=pl.UInt32).alias("_new"))
+        bought = pl.col(L.first_purchase) <= cut
+        customers = kept.with_columns(
+            pl.int_range(pl.len(), dtype=pl.UInt32).alias(L.cid),  # kept in cid order
+            pl.when(pl.col(C.churned_on) <= cut).then(pl.col(C.churned_on)).alias(C.churned_on),
+            (pl.col(L.acquired_period) - k).cast(pl.Int32),
+            pl.when(bought).then(pl.col(L.first_purchase)).alias(L.first_purchase),
+            pl.when(bought).then(pl.col(L.first_purchase_amount)).alias(L.first_purchase_amount),
+        )
+        panel = (
+            panel.filter(pl.col(L.period) >= k)
+            .join(renumber.lazy(), on=L.cid, how="inner", maintain_order="left")
+            .with_columns(pl.col("_new").alias(L.cid), (pl.col(L.period) - k).cast(pl.Int32))
+            .drop("_new")
+        )
+        grid = grid.filter(pl.col(L.period) >= k).with_columns(
+            (pl.col(L.period) - k).cast(pl.Int32)
+        )
+    return Ledger(snapshot, grid, customers, panel.collect().rechunk(), activity, stages)
