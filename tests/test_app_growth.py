@@ -3,6 +3,7 @@ crm_core's numbers (the registry's cards, the movements, unit economics, forecas
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +111,29 @@ def test_forecast_errors_are_the_holdout_checks(data_dir: Path, snapshot_id: str
     assert row["error"] == pytest.approx(round(check.error * 100, 1))
     assert at.selectbox(key="gr_fit").value == year_back
     assert len(at.get("plotly_chart")) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("snapshot_id", ["test-retail", "test-subscription"])
+def test_forecast_table_agrees_with_the_customer_value_pages_check(data_dir, snapshot_id) -> None:
+    """The Customer value page's holdout check, read off that page at two calibration
+    dates, states the forecast and the actual of the Growth page's row for the same fit."""
+    growth = frame_with(_open(snapshot_id, "Forecast vs actual"), "error")
+    check = AppTest.from_file(APP, default_timeout=300)
+    check.query_params["snapshot"] = snapshot_id
+    check.query_params["cv_view"] = "Model check"
+    check.switch_page("pages/customer_value.py")
+    check.run()
+    assert not check.exception, check.exception
+    box = check.selectbox(key="cv_calibration")
+    for end in (box.value, box.options[0] if box.value != box.options[0] else box.options[1]):
+        box = check.selectbox(key="cv_calibration").set_value(end)
+        check.run()
+        (summary,) = [m.value for m in check.markdown if m.value.startswith("Fitted on data to")]
+        day = pd.Timestamp(end).date() if not hasattr(end, "year") else end
+        row = growth.loc[pd.to_datetime(growth["fit_end"]).dt.date == day].iloc[0]
+        assert f"{round(row['forecast']):,}" in summary, (summary, row.to_dict())
+        assert f"{round(row['actual']):,} " in summary, (summary, row.to_dict())
+        # the same error: the summary's whole percent, the table's one decimal
+        shown = float(re.search(r"\(([+-]?\d+)%\)\.$", summary).group(1))
+        assert abs(shown - row["error"]) <= 0.55, (summary, row.to_dict())
