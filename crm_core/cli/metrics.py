@@ -1,4 +1,10 @@
-"""``crm metrics``: every metric the pages show."""
+"""``crm metrics``: every metric the pages show.
+
+With ``--json`` the output has ``headline``, the metrics scripts and alerts read
+(:data:`HEADLINE`, plus MRR and ARR for subscriptions), as ``{key: value}``, and
+``metrics``, every registry metric with its label, unit, definition and the values a
+quarter and a year earlier.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,18 @@ from crm_core.data.snapshot import load_snapshot
 from crm_core.formatting import fmt_kind
 
 ORDER = 30
+HEADLINE = (
+    "active_customers",
+    "revenue_ttm",
+    "nrr",
+    "grr",
+    "quick_ratio",
+    "average_clv",
+    "customer_equity",
+    "ltv_cac",
+)
+"""The headline metrics of ``--json`` (registry keys)."""
+RECURRING = ("mrr", "arr")
 
 
 def _cmd_metrics(args: argparse.Namespace) -> int:
@@ -24,6 +42,8 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
     inputs = snapshot_metrics(snap)
     cards = kpis(inputs, tuple(METRICS), history=2)
     result = inputs.clv.get(0)
+    headline = (*HEADLINE, *RECURRING) if inputs.ledger.contractual else HEADLINE
+    values = {k.key: k.value for k in cards}
     report = {
         "company": snap.manifest.company,
         "as_of": snap.as_of.isoformat(),
@@ -31,6 +51,7 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
         "business_model": snap.manifest.business_model,
         "clv_method": result.method if result is not None else None,
         "clv_note": inputs.clv_note,
+        "headline": {key: values[key] for key in headline},
         "metrics": [
             {
                 "key": k.key,
