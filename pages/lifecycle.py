@@ -1,7 +1,8 @@
 """Lifecycle: where customers are in their relationship and how they move.
 
 Stage counts (the registry's), value and time by stage, the stage mix over time, the
-early-warning list, transitions since an earlier quarter end, the funnel, acquisition
+early warning (the first rows of the Churn risk page's call list, and a link to it),
+transitions since an earlier quarter end, the funnel, acquisition
 cohorts and profit by tenure year. Widgets -> one cached loader call
 (:mod:`crm_app.loaders.lifecycle`) -> render; only the open tab is drawn.
 """
@@ -12,14 +13,17 @@ import polars as pl
 import streamlit as st
 
 from crm_app import state
-from crm_app.loaders.lifecycle import lifecycle_page
+from crm_app.loaders.lifecycle import early_warning, lifecycle_page
 from crm_app.ui import kpi_cards, page_header
 from crm_core.charts import lifecycle as charts
 from crm_core.charts import lifecycle_progress as progress
+from crm_core.copy import churn as churn_words
 from crm_core.copy import lifecycle as copy
 from crm_core.copy import lifecycle_progress as words
+from crm_core.data.ledger import DECLINING
 from crm_core.data.rules import DEFAULT_ACTIVITY, StageRules
 from crm_core.data.rules import DEFAULT_STAGES as DEFAULT
+from crm_core.errors import DataError
 from crm_core.formatting import CURRENCY_SYMBOLS
 
 FORMATS = {
@@ -138,18 +142,18 @@ if stages_tab.open:
 
 if warning_tab.open:
     with warning_tab:
-        st.markdown(f"**{copy.WARNING_TITLE}**")
-        st.caption(copy.signals_caption(report))
-        st.caption(copy.warning_caption(report))
-        table(copy.warning_rows(report), copy.WARNING_COLUMNS, key="lc_watch_table", height=420)
-        st.download_button(
-            copy.download_label(report),
-            data=lambda: copy.warning_csv(report),
-            file_name=f"declining-customers-{sel.as_of}.csv",
-            mime="text/csv",
-            key="lc_watch_download",
-            icon=":material/download:",
-        )
+        churn = early_warning(*sel.key)
+        if isinstance(churn, DataError):
+            st.info(state.escape_markdown(churn_words.lifecycle_unavailable(churn)))
+        else:
+            st.markdown(f"**{churn_words.LIFECYCLE_TITLE}**")
+            declining = report.stage_value(DECLINING, "customers")
+            st.caption(state.escape_markdown(churn_words.lifecycle_summary(churn, declining)))
+            rows = churn_words.call_rows(churn, churn.call_list.head(churn_words.LIFECYCLE_ROWS))
+            table(rows, churn_words.LIFECYCLE_COLUMNS, key="lc_watch_table")
+        links = {k: st.query_params[k] for k in ("snapshot", "as_of") if k in st.query_params}
+        st.page_link("pages/churn.py", label="Open the Churn risk page", query_params=links,
+                     icon=":material/crisis_alert:")  # fmt: skip
 
 if moves_tab.open:
     with moves_tab:

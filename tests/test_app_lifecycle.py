@@ -9,7 +9,13 @@ import pytest
 from conftest import frame_with, metrics, open_page
 from streamlit.testing.v1 import AppTest
 
+from crm_app.state import escape_markdown
 from crm_core import load_snapshot
+from crm_core.churn.cuts import plan_cuts
+from crm_core.churn.report import churn_report, fit_cuts
+from crm_core.clv.valuation import value
+from crm_core.copy.churn import LIFECYCLE_ROWS
+from crm_core.copy.churn import headline as churn_headline
 from crm_core.copy.lifecycle import CUSTOM_SUFFIX, TABS, headline
 from crm_core.copy.lifecycle_progress import funnel_table
 from crm_core.data.rules import StageRules
@@ -52,10 +58,18 @@ def test_page_shows_the_registry_numbers(data_dir: Path, snapshot_id: str) -> No
     assert len(at.get("plotly_chart")) == 2  # only the open tab is drawn
     assert not at.error
     show(at, "Early warning")
+    # the first rows of the Churn risk page's call list, and a link to that page
+    ledger = inputs.ledger
+    fits = fit_cuts(ledger, plan_cuts(ledger).cuts)
+    churn = churn_report(ledger, fits, value(fits[0]))
     listed = frame_with(at, "value_at_risk")
-    assert len(listed) == min(report.early_warning.table.height, 500)
-    assert (listed["value_at_risk"] >= 0.01).all()
-    assert at.get("download_button")
+    assert len(listed) == min(churn.listed, LIFECYCLE_ROWS)
+    top = churn.call_list.head(len(listed))
+    assert listed["customer_id"].tolist() == top["customer_id"].to_list()
+    assert listed["value_at_risk"].tolist() == pytest.approx(top["value_at_risk"].to_list())
+    assert any(escape_markdown(churn_headline(churn)) in c.value for c in at.caption)
+    links = [link.proto for link in at.get("page_link")]
+    assert any(link.page.endswith("churn") for link in links), links
     show(at, "Funnel")
     shown = frame_with(at, "reached")
     funnel = lifecycle_funnel(inputs.ledger)

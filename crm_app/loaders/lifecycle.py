@@ -16,6 +16,8 @@ import polars as pl
 import streamlit as st
 
 from crm_app.loaders import base
+from crm_app.loaders.churn import churn_or_error
+from crm_core.churn.report import ChurnReport
 from crm_core.clv.bgnbd import BGNBDModel
 from crm_core.clv.valuation import ClvResult
 from crm_core.data.rules import StageRules
@@ -27,7 +29,7 @@ from crm_core.lifecycle.report import LifecycleReport, lifecycle_report
 from crm_core.lifecycle.tenure import TenureProfit, tenure_profit
 from crm_core.metrics.registry import metric_value
 
-__all__ = ["LifecyclePage", "lifecycle_page"]
+__all__ = ["LifecyclePage", "early_warning", "lifecycle_page"]
 
 _ENTRIES = 32
 _REPORTS = 8  # a report holds per-customer tables (about 90 MB at a million customers)
@@ -145,3 +147,9 @@ def lifecycle_page(
         retention=metric_value(inputs, "retention"),
         activity_rule=led.activity.definition(contractual=led.contractual),
     )
+
+
+def early_warning(path: str, stamp: str, as_of: date) -> ChurnReport | DataError:
+    """The early-warning tab's list: the Churn risk page's report (next quarter), from its
+    cache, or the data problem that prevented it. The stage rules rank nobody."""
+    return churn_or_error(path, stamp, as_of, 1)

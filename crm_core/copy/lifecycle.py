@@ -14,7 +14,7 @@ import polars as pl
 from crm_core.data.ledger import CHURNED, CUSTOMER_STAGES, DECLINING, GROWING, MATURE, NEW, L
 from crm_core.data.rules import ActivityRule, StageRules
 from crm_core.formatting import fmt_count, fmt_money, fmt_pct
-from crm_core.lifecycle.early_warning import P_ALIVE, VALUE_AT_RISK, to_csv
+from crm_core.lifecycle.early_warning import P_ALIVE, VALUE_AT_RISK
 from crm_core.lifecycle.report import LifecycleReport, stage_key
 from crm_core.lifecycle.stages import LOW_P_ALIVE, PROSPECT
 from crm_core.lifecycle.transitions import LEAD_DROPPED, NOT_YET
@@ -282,6 +282,9 @@ def time_in_stage_help(report: LifecycleReport) -> str:
 
 
 # ----------------------------------------------------------------------------- early warning
+# The Lifecycle page's early-warning tab shows the churn model's call list now
+# (crm_core.copy.churn); the rule-based list's words below remain for the quarterly review
+# deck's risk slide until it reads the churn model too.
 
 WARNING_COLUMNS = {
     "customer_id": ("Customer", "text"),
@@ -329,25 +332,6 @@ def warning_rows(report: LifecycleReport, limit: int | None = WARNING_LIMIT) -> 
     return out.select(columns).with_columns(
         (pl.col(P_ALIVE) * 100).round(1) if P_ALIVE in columns else []
     )
-
-
-def warning_csv(report: LifecycleReport) -> bytes:
-    """Every listed customer as a CSV: words for headers, cents, formula-safe text."""
-    rows = warning_rows(report, None)
-    headers = {}
-    for column, (header, kind) in WARNING_COLUMNS.items():
-        if column in rows.columns:
-            unit = f" ({report.currency})" if kind == "cents" else " (%)" if kind == "pct" else ""
-            headers[column] = header + unit
-    return to_csv(rows, headers)
-
-
-WARNING_TITLE = "The declining customers worth most"
-
-
-def download_label(report: LifecycleReport) -> str:
-    """The early-warning download button."""
-    return f"Download all {fmt_count(report.early_warning.table.height)} listed customers (CSV)"
 
 
 def clv_caption(report: LifecycleReport) -> str:
