@@ -8,12 +8,12 @@ STAMP  := $(VENV)/.installed
 SAMPLE_RETAIL       := data/sample/manifest.json
 SAMPLE_SUBSCRIPTION := data/sample-subscription/manifest.json
 
-.PHONY: run test install postgres data lint format bench bench-quick clean
+.PHONY: run test install postgres java data lint format bench bench-quick clean
 
 run: install data
 	$(VENV)/bin/streamlit run app.py
 
-test: install postgres
+test: install postgres java
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # tests/test_sql.py starts a throwaway PostgreSQL server itself (initdb + pg_ctl on a free
@@ -33,6 +33,18 @@ postgres:
 	  echo "make: could not install postgresql: the SQL tests will be skipped (CI fails them)"; \
 	fi
 
+# tests/test_spark*.py run PySpark in local mode, which needs a Java runtime: install
+# Debian's openjdk-17-jre-headless when `java` is missing (without root or sudo they skip
+# locally and fail under CI).
+java:
+	@if ! command -v java >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
+	  echo "make: installing Debian's openjdk-17-jre-headless for the Spark tests"; \
+	  SUDO=""; if [ "$$(id -u)" -ne 0 ]; then SUDO="sudo -n"; fi; \
+	  ( $$SUDO apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq openjdk-17-jre-headless >/dev/null ) || \
+	  echo "make: could not install Java: the Spark tests will be skipped (CI fails them)"; \
+	fi
+
 install: $(STAMP)
 
 $(PY):
@@ -41,7 +53,7 @@ $(PY):
 
 # Reinstall whenever the declared dependencies change.
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,spark]"
 	touch $(STAMP)
 
 data: install $(SAMPLE_RETAIL) $(SAMPLE_SUBSCRIPTION)
