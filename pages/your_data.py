@@ -78,7 +78,9 @@ def _mapping(seen, token: str) -> load.Mapping:
 
 
 def _problems(problems, key: str) -> None:
-    st.dataframe(copy.problems_table(problems), hide_index=True, key=f"yd_problems_{key}")
+    wide = st.column_config.TextColumn(width="large")
+    st.dataframe(copy.problems_table(problems), hide_index=True, key=f"yd_problems_{key}",
+                 column_config={"Problem": wide, "What to do": wide})  # fmt: skip
     st.download_button(
         "Download the rows with problems (CSV)", copy.problems_csv(problems),
         file_name="problems.csv", mime="text/csv", key=f"yd_problems_csv_{key}",
@@ -144,8 +146,9 @@ def _flow(source, key: str, options: ReadOptions, extras, unit_note: str | None)
     if unit_note:
         st.caption(unit_note)
     low, high = AS_OF_RANGE
-    as_of = st.date_input("As of", value=date.today(), min_value=low, max_value=high,
-                          key="yd_asof", help=copy.HELP["as_of"])  # fmt: skip
+    as_of = st.columns([1, 3])[0].date_input("As of", value=date.today(), min_value=low,
+                                             max_value=high, key="yd_asof",
+                                             help=copy.HELP["as_of"])  # fmt: skip
     st.subheader("Validation report")
     report = load.check(key, source, options, mapping, extras, as_of)
     if isinstance(report, str):
@@ -155,7 +158,7 @@ def _flow(source, key: str, options: ReadOptions, extras, unit_note: str | None)
                  "in the export or the settings above.", icon="⚠️")  # fmt: skip
         _problems(report.problems, "rows")
     else:
-        st.success(copy.summary(report), icon="✅")
+        st.success(copy.summary(report), icon=":material/check_circle:")
         st.caption(copy.CHECK_NOTE)
     _build(source, key, options, mapping, extras, as_of, report)
 
@@ -210,7 +213,7 @@ def _sql() -> None:
         source = SqlSource(url.strip() or "postgresql://", **{
             "query" if kind == "A query" else "table": text.strip()})  # fmt: skip
     except SnapshotError as exc:
-        st.error(esc(str(exc)), icon="⚠️")
+        st.error(esc(copy.failure(exc)), icon="⚠️")
         return
     _flow(source, load.source_key(source), ReadOptions(), (None, None), copy.SQL_NOTE)
 
@@ -219,7 +222,7 @@ state._ensure_router()
 st.title(copy.TITLE)
 st.caption(copy.SUBTITLE)
 if flash := st.session_state.pop(load.FLASH, None):
-    st.success(esc(flash), icon="✅")
+    st.success(esc(flash), icon=":material/check_circle:")
 _current()
 where = st.segmented_control("Read from", ["A file", "PostgreSQL"], default="A file",
                              required=True, key="yd_from", bind="query-params")  # fmt: skip

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ import urllib.request
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from conftest import REPO, _free_port, open_page, wait_for_app
@@ -46,6 +48,11 @@ def upload(at, content: bytes, name: str = "orders.csv"):
     at.file_uploader(key="yd_file").set_value((name, content, "text/csv")).run()
     assert not at.exception, at.exception
     return at
+
+
+def plain(shown: str) -> str:
+    """Text shown through ``escape_markdown``, unescaped."""
+    return re.sub(r"\\(.)", r"\1", shown)
 
 
 def build_button(at):
@@ -277,3 +284,40 @@ def test_upload_map_build_in_the_browser(own_server, browser, tmp_path: Path) ->
             page.screenshot(path=f"{shots}/your_data-built.png", full_page=True)
     finally:
         page.close()
+
+
+def test_errors_name_the_uploaded_file_and_the_setting_to_choose(data_dir: Path) -> None:
+    before = tree(data_dir)
+    at = upload(open_page("test-retail", PAGE), b"customer_id,date,amount\na,2026-01-05,1,5\n")
+    (shown,) = [plain(e.value) for e in at.error]
+    assert shown.startswith("orders.csv: has lines with another number of fields")
+    assert "set the delimiter under Reading options" in shown
+    assert "crm-uploads" not in shown and "--delimiter" not in shown
+    at = upload(at, b"id;date;total\na;2026-01-05;1\n", "shop.csv")
+    report = next(d.value for d in at.dataframe if "What to do" in d.value.columns)
+    assert report["File"].to_list() == ["shop.csv"]
+    assert report["What to do"].to_list() == ["choose the customer id column"]
+    for content, words in [
+        (np.random.default_rng(3).bytes(2000), "shop.csv: is not a text export"),
+        (b"customer_id,date,amount\n", "shop.csv: has a header but no data rows"),
+        (b"\xef\xbb\xbf\r\n\r\n", "shop.csv: is empty (no text"),
+    ]:
+        at = upload(at, content, "shop.csv")
+        assert any(plain(e.value).startswith(words) for e in at.error), [e.value for e in at.error]
+    assert tree(data_dir) == before
+
+
+def test_the_command_line_names_the_option_the_page_names_the_setting(tmp_path: Path) -> None:
+    from crm_core.data.build import import_snapshot
+    from crm_core.data.problems import ProblemsFound
+
+    export = tmp_path / "shop.csv"
+    export.write_text("id;when;total\na;2026-01-05;1\n")
+    with pytest.raises(ProblemsFound) as caught:
+        import_snapshot(None, transactions=export, as_of=date(2026, 9, 30))
+    assert str(caught.value).endswith(": map it with --customer-id-col")
+    assert copy.failure(caught.value).startswith("shop.csv: has no customer id column")
+    assert copy.failure(caught.value).endswith(": choose the customer id column")
+    assert copy.file_label("PostgreSQL query on db.internal/shop") == (
+        "PostgreSQL query on db.internal/shop"
+    )

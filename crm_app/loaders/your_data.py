@@ -23,6 +23,7 @@ import polars as pl
 import streamlit as st
 
 from crm_app import state
+from crm_core.copy import your_data as copy
 from crm_core.data.build import (
     BuildReport,
     Inspection,
@@ -115,7 +116,7 @@ def look(key: str, _source: Path | Source, options: ReadOptions, mapping: Mappin
             _source, TRANSACTION_ROLES, None if mapping is None else dict(mapping), options
         )
     except SnapshotError as exc:
-        return Look(failure=str(exc))
+        return Look(failure=copy.failure(exc))
     return Look(seen)
 
 
@@ -136,7 +137,7 @@ def check(
             service_costs=extras[0], prospects=extras[1], dry_run=True,
         )  # fmt: skip
     except SnapshotError as exc:
-        return str(exc)
+        return copy.failure(exc)
 
 
 def target_root() -> Path:
@@ -164,8 +165,10 @@ def build(
             currency=currency, discount_rate=discount_rate,
         )  # fmt: skip
     except ProblemsFound as exc:
-        return f"{exc} ({len(exc.problems)} problems in all: see the report above)"
-    except (SnapshotError, OSError) as exc:
+        return f"{copy.failure(exc)} ({len(exc.problems)} problems in all: see the report above)"
+    except SnapshotError as exc:
+        return copy.failure(exc)
+    except OSError as exc:
         return str(exc)
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Sequence
+from pathlib import PurePath
 
 import polars as pl
 
 from crm_core.data.build import BuildReport
 from crm_core.data.mapping import Role
-from crm_core.data.problems import Problem
+from crm_core.data.problems import Problem, ProblemsFound
+from crm_core.errors import SnapshotError
 from crm_core.formatting import fmt_count, formula_safe
 
 __all__ = [
@@ -26,6 +28,8 @@ __all__ = [
     "NONE",
     "PAGE_WORDS",
     "RESERVED_FOLDERS",
+    "failure",
+    "file_label",
     "folder_name",
     "folder_problem",
     "preview_table",
@@ -137,6 +141,24 @@ def folder_problem(name: str) -> str | None:
     return None
 
 
+def file_label(file: str) -> str:
+    """How the page names an export: its file name (uploads are kept under a private
+    folder the user never saw), or a database source's description as it is."""
+    return file if file.startswith("PostgreSQL") else PurePath(file).name or file
+
+
+def failure(exc: SnapshotError) -> str:
+    """The error that stopped reading, in the page's words (plain text): the file's name and,
+    for a problem with a fix, the setting to choose rather than the option to pass."""
+    if isinstance(exc, ProblemsFound):
+        first = exc.problems[0]
+        return str(SnapshotError(file_label(first.file), first.sentence(PAGE_WORDS),
+                                 column=first.column, rows=first.rows,
+                                 examples=first.examples))  # fmt: skip
+    return str(SnapshotError(file_label(exc.file), exc.problem, column=exc.column,
+                             rows=exc.rows, examples=exc.examples))  # fmt: skip
+
+
 def _shown(value: object) -> str:
     return "" if value is None else str(value)
 
@@ -158,7 +180,7 @@ def problems_table(problems: Sequence[Problem]) -> pl.DataFrame:
     a few values, and what to do (in the page's words)."""
     return pl.DataFrame(
         {
-            "File": [p.file.rsplit("/", 1)[-1] for p in problems],
+            "File": [file_label(p.file) for p in problems],
             "Column": [p.column or "" for p in problems],
             "Problem": [p.located() for p in problems],
             "Rows": [fmt_count(p.rows, compact=False) if p.rows else "" for p in problems],
@@ -179,7 +201,7 @@ def problems_csv(problems: Sequence[Problem]) -> bytes:
         for number, value in listed:
             rows.append(
                 {
-                    "File": p.file.rsplit("/", 1)[-1],
+                    "File": file_label(p.file),
                     "Column": p.column or "",
                     "Row or line": "" if number is None else f"{p.unit} {number}",
                     "Value": _shown(value),

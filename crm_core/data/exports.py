@@ -112,6 +112,8 @@ class Export:
     error
         Turns an exception met while reading the data into a one-line
         :class:`~crm_core.errors.SnapshotError` (a bad byte found late in a text file).
+    header_line
+        Line of a text file's header (after any blank lines, which the reader skips).
     """
 
     source: str
@@ -124,6 +126,7 @@ class Export:
     delimiter: str | None = None
     notes: tuple[str, ...] = field(default=())
     error: Callable[[Exception], SnapshotError] | None = None
+    header_line: int = 1
 
     def failed(self, exc: Exception) -> SnapshotError:
         """The one-line error for an exception met while reading the data."""
@@ -143,7 +146,7 @@ class Export:
 
     def number(self, index: int) -> int:
         """The row number shown in messages for the 0-based data row ``index``."""
-        return index + (2 if self.unit == "line" else 1)
+        return index + (self.header_line + 1 if self.unit == "line" else 1)
 
 
 ROW_INDEX = "__row"
@@ -293,6 +296,8 @@ def _text(file: Path, source: str, head: bytes, options: ReadOptions, workdir: P
         with path.open("rb") as handle:
             sample = handle.read(SAMPLE_BYTES)
     text = sample.decode("utf-8", errors="ignore").lstrip("\ufeff")
+    if not text.strip():
+        raise SnapshotError(source, "is empty (no text: only blank lines or a byte-order mark)")
     if options.delimiter is None:
         delimiter, header = detect_delimiter(
             text, source, file.suffix.lower(), len(sample) == SAMPLE_BYTES
@@ -300,7 +305,8 @@ def _text(file: Path, source: str, head: bytes, options: ReadOptions, workdir: P
         notes.append(f"{delimiter_name(delimiter)}-separated")
     else:
         delimiter = options.delimiter
-        header = next(csv.reader(io.StringIO(text.splitlines()[0]), delimiter=delimiter))
+        first = next(line for line in text.splitlines() if line.strip())
+        header = next(csv.reader(io.StringIO(first), delimiter=delimiter))
     duplicated = sorted({h for h in header if header.count(h) > 1})
     if duplicated:
         raise SnapshotError(
@@ -333,6 +339,7 @@ def _text(file: Path, source: str, head: bytes, options: ReadOptions, workdir: P
         delimiter,
         tuple(notes),
         lambda exc: csv_error(file, source, exc, delimiter),
+        header_line=1 + next(i for i, line in enumerate(text.splitlines()) if line.strip()),
     )
 
 

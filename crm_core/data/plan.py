@@ -237,7 +237,12 @@ def plan_table(
                     export.source,
                     name,
                     f"has no {role.label} column{what} (columns: {', '.join(columns)})",
-                    fix=Fix(None, (), how),
+                    fix=Fix(
+                        None,
+                        (),
+                        how,
+                        elsewhere=f"choose the {role.label} column" * bool(role.option),
+                    ),
                 )
             )
             continue

@@ -28,16 +28,19 @@ _SHOWN_ROWS = 5
 
 @dataclass(frozen=True)
 class Fix:
-    """What the user can pass instead: ``option`` set to one of ``values``, or ``text``."""
+    """What the user can pass instead: ``option`` set to one of ``values``, or ``text``
+    (``elsewhere``: the same advice for surfaces other than the command line, when it
+    differs, e.g. a column chosen on the page rather than named by an option)."""
 
     option: str | None = None
     values: tuple[str, ...] = ()
     text: str = ""
+    elsewhere: str = ""
 
     def words(self, names: Mapping[str, str] = CLI_WORDS) -> str:
         """The fix in the words of a surface (``names`` maps options to their flags)."""
         if self.option is None:
-            return self.text
+            return self.elsewhere if self.elsewhere and names is not CLI_WORDS else self.text
         flag = names.get(self.option, self.option)
         if names is CLI_WORDS:
             shown = " or ".join(self.values)
@@ -107,14 +110,9 @@ class Problem:
         return text
 
     def error(self) -> SnapshotError:
-        """The one-line error of the command line."""
-        return SnapshotError(
-            self.file,
-            self.sentence(),
-            column=self.column,
-            rows=self.rows,
-            examples=self.examples,
-        )
+        """The one-line error of the command line (a :class:`ProblemsFound` holding this
+        problem, so other surfaces can word its fix their way)."""
+        return ProblemsFound((self,))
 
 
 class ProblemsFound(SnapshotError):
