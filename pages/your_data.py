@@ -134,7 +134,7 @@ def _flow(source, key: str, options: ReadOptions, extras, unit_note: str | None)
         return
     seen = look.seen
     if seen.notes:
-        st.caption(f"Read as {esc(', '.join(seen.notes))}.")
+        st.caption(f"How it is read: {esc(', '.join(seen.notes))}.")
     if seen.problems:
         st.error("The export cannot be read as it is: choose what the table says and it is "
                  "read again.", icon="⚠️")  # fmt: skip

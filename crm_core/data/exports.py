@@ -267,9 +267,9 @@ def _excel(file: Path, source: str, options: ReadOptions) -> Export:
             f"sheet {sheet!r} has a header but no data rows (columns: "
             f"{', '.join(c for c in frame.columns if c != ROW)})",
         )
-    notes = [f"read the sheet {sheet!r}"]
+    notes = [f"the sheet {sheet!r}"]
     if len(sheets) > 1:
-        notes[0] += f" (of {', '.join(repr(s) for s in sheets)}; choose another with --sheet)"
+        notes[0] += f" (of {', '.join(repr(s) for s in sheets)})"
     indexed = frame.with_row_index(ROW_INDEX).lazy()
 
     def batches(columns: list[str]) -> Iterator[pl.DataFrame]:
@@ -289,7 +289,7 @@ def _text(file: Path, source: str, head: bytes, options: ReadOptions, workdir: P
     direct = codecs.lookup(encoding).name in {codecs.lookup(e).name for e in _UTF8}
     path = file if direct else transcode(file, source, encoding, workdir)
     if not direct or head.startswith(codecs.BOM_UTF8):
-        notes.append(f"read as {encoding}")
+        notes.append(f"encoding {encoding}")
     if direct:
         sample = head
     else:
