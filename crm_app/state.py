@@ -41,6 +41,7 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 ENV_DATA_DIR = "CRM_DATA_DIR"
 _SELECTION = "_crm_selection"
 _ERROR = "_crm_snapshot_error"
+_REROUTES = "_crm_reroutes"
 
 
 @dataclass(frozen=True)
@@ -236,11 +237,17 @@ def _ensure_router() -> None:
     page and its query parameters, is kept.
     """
     if _ROUTED.get():
+        st.session_state.pop(_REROUTES, None)
         return
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
+    # Sessions opened at the same instant on a fresh server all start in legacy mode; the
+    # first one switches it off, the others must rerun too (they would otherwise run the
+    # page without the sidebar and say "No snapshot is selected"). Bounded, in case.
+    PagesManager.uses_pages_directory = False
+    reroutes = st.session_state.get(_REROUTES, 0)
+    if reroutes < 3:
+        st.session_state[_REROUTES] = reroutes + 1
         st.rerun()
 
 
