@@ -110,7 +110,8 @@ def page_headline(row: dict, recurring: bool, currency: str, nrr: float | None) 
     text = _change_words(row, recurring, currency)
     if nrr is None:
         return text
-    return f"{text}; last year's customers kept {fmt_pct(nrr)} of their {amount_name(recurring)}"
+    what = "MRR" if recurring else "revenue"
+    return f"{text}; last year's customers kept {fmt_pct(nrr)} of their {what}"
 
 
 def churn_relation(contractual: bool) -> str:

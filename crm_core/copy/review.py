@@ -285,7 +285,8 @@ def whatif_title(name: str, before: float, after: float, horizon: int, currency:
 def whatif_subtitle(scenario: Scenario, baseline: Baseline, rate: float) -> str:
     """What the scenario is and how it is valued."""
     what = scenario.description or "a saved what-if scenario"
-    by = SEGMENTATIONS[baseline.by].lower()
+    name = SEGMENTATIONS[baseline.by]
+    by = name[:1].lower() + name[1:]  # "profit tier (ABC)", "acquisition channel"
     digits = 0 if round(rate * 100, 6).is_integer() else 1
     return f"{what} · segments by {by} · discount rate {fmt_pct(rate, digits=digits)} a year"
 
@@ -305,6 +306,21 @@ RISK_MISSING_HINT = (
     "The Churn risk page trains its model on earlier quarter ends and tests it on the last "
     "one: a snapshot with a longer history, or a later as-of date, lets it score churn risk."
 )
+
+
+def churn_method(ranked_by: str | None, test_end: date | None, problem: str | None) -> str:
+    """The methods slide's line on the churn model."""
+    if problem is not None:
+        return f"not available ({problem})"
+    who = (
+        "a calibrated gradient-boosting model"
+        if ranked_by == "model"
+        else "days since the last purchase (it beat the model out of time)"
+    )
+    return (
+        f"P(churn) from {who}, trained on earlier quarter ends and tested on "
+        f"{test_end:%d %b %Y}, times the CLV above (the Churn risk page's call list)."
+    )
 
 
 def risk_horizon(quarters: int) -> str:
@@ -367,7 +383,7 @@ def appendix_title(n: int, total: int) -> str:
 
 
 def method_lines(
-    *, clv_method: str, activity: str, window: str, scenario: str, snapshot: str
+    *, clv_method: str, activity: str, window: str, scenario: str, snapshot: str, churn: str
 ) -> tuple[str, ...]:
     """The methods slide: where the numbers come from."""
     return (
@@ -376,6 +392,7 @@ def method_lines(
         f"Customer lifetime value: {clv_method}; no model was refitted for the deck.",
         f"Profit tiers: {window}",
         f"What-if: {scenario}",
+        f"Value at risk: {churn}",
         "Every number on these slides comes from the same functions as the dashboard's pages "
         "for the same snapshot and date.",
     )

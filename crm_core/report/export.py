@@ -47,7 +47,7 @@ def figure_jobs(deck: Deck) -> list[Job]:
     for slide in deck.slides:
         for slot, figure in zip(figure_slots(slide), slide.figures, strict=True):
             width, height = figure_pixels(slot.box)
-            jobs.append(Job(html_writer.figure_for(figure), width, height))
+            jobs.append(Job(html_writer.figure_for(figure, height), width, height))
     return jobs
 
 

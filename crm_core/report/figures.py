@@ -109,6 +109,30 @@ def untitled(fig: go.Figure) -> go.Figure:
     return out
 
 
+_CHAR_PX = 7.0  # width of a character of a 12-13 px axis title, in CSS pixels
+
+
+def fit_axis_titles(fig: go.Figure, height: int) -> go.Figure:
+    """``fig`` with every y-axis title longer than its plot is tall broken onto two lines
+    at the space nearest its middle (a page's figure drawn shorter on a slide).
+
+    ``height`` is the figure's height in CSS pixels; the plot is that less the margins.
+    """
+    margin = fig.layout.margin
+    plot = height - (margin.t if margin.t is not None else 80)
+    plot -= margin.b if margin.b is not None else 80
+    out = go.Figure(fig)
+    for name in [k for k in out.layout if k.startswith("yaxis")]:
+        axis = out.layout[name]
+        text = axis.title.text if axis.title is not None else None
+        if not text or "<br>" in text or len(text) * _CHAR_PX <= plot or " " not in text:
+            continue
+        spaces = [i for i, c in enumerate(text) if c == " "]
+        cut = min(spaces, key=lambda i: abs(i - len(text) / 2))
+        axis.title.text = text[:cut] + "<br>" + text[cut + 1 :]
+    return out
+
+
 def on_slide(figure: go.Figure, slide_title: str) -> go.Figure:
     """``figure`` as a page shows it under a slide's title: untitled when the slide's
     title is the figure's own."""

@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
-from crm_core.report.figures import untitled
+from crm_core.report.figures import fit_axis_titles, untitled
 from crm_core.report.layout import HEIGHT, WIDTH, Box, boxes, figure_slots
 from crm_core.report.slides import Deck, Slide, Table
 
@@ -102,10 +102,12 @@ def footer_text(deck: Deck, number: int) -> str:
     return f"{deck.company} · Quarterly review {deck.quarter} · {number} / {len(deck.slides)}"
 
 
-def figure_for(figure: go.Figure) -> go.Figure:
+def figure_for(figure: go.Figure, height: int | None = None) -> go.Figure:
     """The figure as a slide shows it: without its title (the slide or the figure's
-    heading carries it, as text that wraps)."""
-    return untitled(figure)
+    heading carries it, as text that wraps), its y-axis titles fitted to its ``height``
+    (CSS pixels) when given."""
+    out = untitled(figure)
+    return out if height is None else fit_axis_titles(out, height)
 
 
 FigureHtml = Callable[[int, int, go.Figure, Box], str]
@@ -161,7 +163,7 @@ def _slide(deck: Deck, number: int, slide: Slide, figure_html: FigureHtml) -> st
                 f"<div class='h'>{html.escape(slot.title)}</div>"
                 f"<div class='s'>{html.escape(slot.subtitle)}</div></div>"
             )
-        body = figure_html(number, i, figure_for(figure), slot.box)
+        body = figure_html(number, i, figure_for(figure, round(slot.box.height * PX)), slot.box)
         parts.append(f"<div class='box figure' style='{_style(slot.box)}'>{body}</div>")
     if not slide.cover:
         parts.append(

@@ -33,7 +33,9 @@ FIGURE_DPI = 80
 _TITLE_TOP, _TITLE_H = 0.3, 1.0
 _SUB_TOP, _SUB_H = 1.36, 0.45
 _BODY_TOP, _BODY_BOTTOM = 1.9, 7.0
-_HEADING_H = 0.72
+_HEADING_H = 0.72  # at least
+_HEADING_CHAR_IN = (0.099, 0.076)  # average character width of the heading's title, subtitle
+_HEADING_LINE_IN = (0.22, 0.175)  # their line heights (13 pt bold, 10 pt)
 FOOTER_TOP = 7.08
 
 
@@ -116,6 +118,17 @@ def boxes(slide: Slide) -> Boxes:
     return Boxes(title, subtitle, bullets, table, tuple(figures), footer)
 
 
+def _heading_height(title: str, subtitle: str, width: float) -> float:
+    """Inches a figure's heading needs: its title and subtitle wrapped to ``width``."""
+    need = 0.08
+    for text, char, line in zip((title, subtitle), _HEADING_CHAR_IN, _HEADING_LINE_IN,
+                                strict=True):  # fmt: skip
+        if text:
+            per_line = max(1, int(width / char))
+            need += line * -(-len(text) // per_line)
+    return max(_HEADING_H, need)
+
+
 @dataclass(frozen=True)
 class FigureSlot:
     """Where one figure goes: its own heading (the figure's title and subtitle, when the
@@ -136,7 +149,8 @@ def figure_slots(slide: Slide) -> tuple[FigureSlot, ...]:
         if not title or title == slide.title:
             slots.append(FigureSlot(None, title, subtitle, box))
             continue
-        heading = Box(box.left, box.top, box.width, _HEADING_H)
-        rest = Box(box.left, box.top + _HEADING_H, box.width, box.height - _HEADING_H)
+        tall = _heading_height(title, subtitle, box.width)
+        heading = Box(box.left, box.top, box.width, tall)
+        rest = Box(box.left, box.top + tall, box.width, box.height - tall)
         slots.append(FigureSlot(heading, title, subtitle, rest))
     return tuple(slots)

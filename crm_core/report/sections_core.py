@@ -4,6 +4,7 @@ and the appendix of definitions (the pages' sections: :mod:`crm_core.report.sect
 
 from __future__ import annotations
 
+from crm_core.churn.report import ChurnReport
 from crm_core.copy import review as words
 from crm_core.metrics.registry import METRICS
 from crm_core.report.figures import finding_figure
@@ -66,7 +67,7 @@ def key_metrics(inputs: ReviewInputs) -> tuple[Slide, ...]:
     )
 
 
-APPENDIX_ROWS = 9
+APPENDIX_ROWS = 10
 
 
 def _methods(inputs: ReviewInputs) -> tuple[str, ...]:
@@ -79,6 +80,11 @@ def _methods(inputs: ReviewInputs) -> tuple[str, ...]:
         else f"{w.scenario.name}, {w.horizon}-year projection of the {w.report.baseline.by} "
         f"baseline, {w.draws:,} simulated outcomes for the bands."
     )
+    churn = inputs.churn
+    if isinstance(churn, ChurnReport):
+        risk = words.churn_method(churn.ranked_by, churn.plan.ends[churn.plan.test], None)
+    else:
+        risk = words.churn_method(None, None, str(churn) if churn is not None else "not asked")
     return words.method_lines(
         clv_method=inputs.overview.clv_method,
         activity=ledger.activity.definition(contractual=ledger.contractual),
@@ -87,12 +93,15 @@ def _methods(inputs: ReviewInputs) -> tuple[str, ...]:
         else "no customer in the window",
         scenario=scenario,
         snapshot=f"{man.company}, as of {inputs.overview.as_of:%d %b %Y}",
+        churn=risk,
     )
 
 
 def appendix(inputs: ReviewInputs) -> tuple[Slide, ...]:
     metrics = list(METRICS.values())
-    chunks = [metrics[i : i + APPENDIX_ROWS] for i in range(0, len(metrics), APPENDIX_ROWS)]
+    pages = -(-len(metrics) // APPENDIX_ROWS)
+    rows = -(-len(metrics) // pages)  # balanced: no page with one metric left over
+    chunks = [metrics[i : i + rows] for i in range(0, len(metrics), rows)]
     slides = []
     for n, chunk in enumerate(chunks, start=1):
         table = Table(
