@@ -26,7 +26,7 @@ from crm_core.report.inputs import DEFAULT_SCENARIO, snapshot_review_inputs
 from crm_core.report.layout import HEIGHT, WIDTH, boxes, figure_slots
 from crm_core.report.render import BROWSER_ENV, DEFAULT_BROWSER, BrowserMissing
 from crm_core.report.sections import SECTIONS, build_deck
-from crm_core.report.slides import Deck, Table
+from crm_core.report.slides import Deck, Slide, Table
 from crm_core.whatif.levers import Levers, Scenario
 from crm_core.whatif.scenarios import save_scenario
 
@@ -314,3 +314,34 @@ def test_render_works_inside_a_running_event_loop() -> None:
 
     png = asyncio.run(inside())
     assert png.startswith(b"\x89PNG")
+
+
+def test_long_axis_titles_are_broken_to_fit() -> None:
+    import plotly.graph_objects as go
+
+    from crm_core.report.figures import fit_axis_titles
+
+    fig = go.Figure(go.Scatter(x=[0, 1], y=[0, 1]))
+    fig.update_layout(margin={"t": 40, "b": 60}, yaxis_title="Cumulative share of net profit (%)")
+    short = fit_axis_titles(fig, 250)  # a 150 px plot: 34 characters do not fit
+    assert short.layout.yaxis.title.text == "Cumulative share<br>of net profit (%)"
+    assert fit_axis_titles(fig, 600).layout.yaxis.title.text == fig.layout.yaxis.title.text
+    assert fig.layout.yaxis.title.text == "Cumulative share of net profit (%)"  # a copy
+
+
+def test_figure_headings_grow_with_their_text() -> None:
+    import plotly.graph_objects as go
+
+    from crm_core.charts.style import apply_layout
+
+    def slot(title: str, subtitle: str):
+        fig = apply_layout(go.Figure(), title=title, subtitle=subtitle)
+        table = Table(("a", "b"), (("1", "2"),))
+        (one,) = figure_slots(Slide("x", "Another finding", figures=(fig,), table=table))
+        return one
+
+    short, long = slot("Short", "short"), slot("A finding " * 12, "How it was measured " * 10)
+    assert short.heading is not None and long.heading is not None
+    assert long.heading.height > short.heading.height
+    assert long.box.top == pytest.approx(long.heading.top + long.heading.height)
+    assert long.box.top + long.box.height == pytest.approx(short.box.top + short.box.height)
