@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from crm_app import present
+from crm_app import auth, present
 from crm_app.navigation import PAGES
 from crm_app.state import routed, sidebar
 
@@ -26,6 +26,7 @@ def main() -> None:
         # presentation mode (?present=1) starts without the sidebar; crm_app.present
         initial_sidebar_state="collapsed" if present.presenting() else "expanded",
     )
+    auth.gate()  # optional sign-in (crm_app/auth.py): nothing below runs before it
     sections: dict[str, list[st.Page]] = {}
     for i, page in enumerate(PAGES):
         first = i == 0
@@ -48,6 +49,7 @@ def main() -> None:
             )
     current = st.navigation(sections, position="sidebar", expanded=True)
     sidebar()
+    auth.sidebar_account()
     present.apply()  # print stylesheet, presentation mode
     with routed():
         current.run()

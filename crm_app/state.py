@@ -20,6 +20,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
+from crm_app import auth
 from crm_core.data.expressions import add_months, quarter_end
 from crm_core.data.schema import C
 from crm_core.data.snapshot import Snapshot, find_snapshots, load_snapshot
@@ -254,6 +255,7 @@ def _ensure_router() -> None:
 def require_selection() -> Selection:
     """The current selection; otherwise explain what to do and stop the page."""
     _ensure_router()
+    auth.gate()  # a page run without the router shows nothing before sign-in either
     error = st.session_state.get(_ERROR)
     if error is not None:
         path, message = error

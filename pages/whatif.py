@@ -15,7 +15,7 @@ from pathlib import Path
 import streamlit as st
 
 import crm_core.whatif.engine
-from crm_app import state, ui
+from crm_app import auth, state, ui
 from crm_app import whatif_state as store
 from crm_app.loaders import whatif as load
 from crm_app.state import escape_markdown as esc
@@ -135,6 +135,12 @@ def _analysis(base, wb, tornado_area, budget_area, budget: float) -> None:
         st.caption(tables.break_even_caption(value))
 
 
+def _save(folder: Path) -> None:
+    """The save button: the scenario records who saved it when sign-in is on."""
+    with saved.saving_as(auth.current_user()):
+        store.save(folder)
+
+
 def _scenarios(key, base, scenario_key: tuple, folder: Path) -> None:
     """Save, load, delete and compare named scenarios."""
     st.subheader("Named scenarios", help=esc(copy.scenarios_help(str(folder))))
@@ -147,10 +153,12 @@ def _scenarios(key, base, scenario_key: tuple, folder: Path) -> None:
     save, pick = st.columns(2)
     save.text_input("Save the sliders as", key="sc_name", placeholder="e.g. Q3 loyalty plan",
                     max_chars=60)  # fmt: skip
-    save.button("Save scenario", key="sc_save", on_click=store.save, args=(folder,),
+    save.button("Save scenario", key="sc_save", on_click=_save, args=(folder,),
                 icon=":material/save:")  # fmt: skip
-    pick.selectbox("Saved scenarios", names, index=None, key="sc_pick",
-                   placeholder="Choose a scenario" if names else "None saved yet")  # fmt: skip
+    hint = "Choose a scenario" if names else "None saved yet"
+    picked = pick.selectbox("Saved scenarios", names, index=None, key="sc_pick", placeholder=hint)
+    if picked:
+        pick.caption(esc(copy.provenance(*saved.scenario_provenance(folder, picked))))
     buttons = pick.columns(2)
     buttons[0].button("Load onto the sliders", key="sc_load", on_click=store.load,
                       args=(base, folder), disabled=not names,

@@ -12,6 +12,7 @@ never Markdown).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from crm_core.clv.valuation import ClvResult
 from crm_core.formatting import fmt_count, fmt_money, fmt_pct
@@ -339,3 +340,16 @@ BUDGET_HELP = (
     "spend; later years spend the same per customer."
 )
 MOVE_A_SLIDER = "Move a slider: the change in projected equity appears here, segment by segment."
+
+
+def provenance(saved_by: str | None, saved_at: str | None) -> str:
+    """Who saved a scenario and when (plain text: quotes a user's name)."""
+    when = ""
+    if saved_at:
+        try:
+            when = f" on {datetime.fromisoformat(saved_at):%d %b %Y, %H:%M} UTC"
+        except ValueError:
+            when = ""
+    if saved_by:
+        return f"Saved by {saved_by}{when}."
+    return f"Saved{when} (sign-in was off: nobody recorded)." if when else "Saved with sign-in off."

@@ -13,6 +13,10 @@ name and the reason.
 
 Names: 1 to 60 characters, letters (any script), digits, spaces, dashes and underscores;
 leading and trailing spaces are dropped.
+
+Who saved a scenario: ``save_scenario(..., saved_by=...)``, or inside ``saving_as(user)``
+(the app wraps its save button's callback in it when sign-in is on), writes ``saved_by``
+into the file; :func:`scenario_provenance` reads it back with ``saved_at``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,8 +44,10 @@ __all__ = [
     "load_scenario",
     "read_scenario_file",
     "save_scenario",
+    "saving_as",
     "scenario_from_dict",
     "scenario_path",
+    "scenario_provenance",
     "scenario_to_dict",
     "unreadable_scenarios",
     "validate_scenario_name",
@@ -51,6 +59,19 @@ MAX_NAME_LENGTH = 60
 _NAME = re.compile(r"[\w\- ]+")
 _SUFFIX = ".json"
 _TEMP_PREFIX = ".scenario-"
+_SAVED_BY: ContextVar[str | None] = ContextVar("crm_scenario_saved_by", default=None)
+MAX_SAVED_BY_LENGTH = 200
+
+
+@contextlib.contextmanager
+def saving_as(user: str | None) -> Iterator[None]:
+    """Scenarios saved inside this block record ``user`` as who saved them (``None``:
+    nobody is recorded, as with sign-in off)."""
+    token = _SAVED_BY.set(user)
+    try:
+        yield
+    finally:
+        _SAVED_BY.reset(token)
 
 
 def validate_scenario_name(name: Any) -> str:
@@ -108,7 +129,9 @@ def scenario_from_dict(data: Any) -> Scenario:
     if not isinstance(data, dict):
         raise ValueError("a scenario must be a JSON object")
     unknown = sorted(
-        set(data) - set(scenario_to_dict(Scenario())) - {"schema_version", "kind", "saved_at"}
+        set(data)
+        - set(scenario_to_dict(Scenario()))
+        - {"schema_version", "kind", "saved_at", "saved_by"}
     )
     if unknown:
         raise ValueError(f"unknown fields {unknown}")
@@ -133,17 +156,23 @@ def scenario_from_dict(data: Any) -> Scenario:
         raise ValueError(str(exc)) from exc
 
 
-def _envelope(scenario: Scenario) -> dict[str, Any]:
+def _envelope(scenario: Scenario, saved_by: str | None) -> dict[str, Any]:
+    who = {"saved_by": saved_by[:MAX_SAVED_BY_LENGTH]} if saved_by else {}
     return {
         "kind": SCENARIO_KIND,
         "schema_version": SCENARIO_SCHEMA_VERSION,
         "saved_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        **who,
         **scenario_to_dict(scenario),
     }
 
 
 def save_scenario(
-    folder: str | os.PathLike[str], scenario: Scenario, *, overwrite: bool = True
+    folder: str | os.PathLike[str],
+    scenario: Scenario,
+    *,
+    overwrite: bool = True,
+    saved_by: str | None = None,
 ) -> Path:
     """Save ``scenario`` under its name in ``folder`` (created if missing), atomically.
 
@@ -156,6 +185,9 @@ def save_scenario(
     overwrite
         Replace a saved scenario of the same name (case-insensitive); otherwise raise
         ``ValueError``.
+    saved_by
+        Who saves it (recorded in the file); default: the user of an enclosing
+        :func:`saving_as`, else nobody.
 
     Returns
     -------
@@ -168,7 +200,8 @@ def save_scenario(
     scenario = replace(scenario, name=validate_scenario_name(scenario.name))
     if path.exists() and not overwrite:
         raise ValueError(f"A scenario named {scenario.name!r} is already saved")
-    text = json.dumps(_envelope(scenario), indent=2, ensure_ascii=False, allow_nan=False)
+    who = saved_by if saved_by is not None else _SAVED_BY.get()
+    text = json.dumps(_envelope(scenario, who), indent=2, ensure_ascii=False, allow_nan=False)
     return write_file_atomic(
         path, (text + "\n").encode("utf-8"), temp_prefix=_TEMP_PREFIX, may_replace=_replaceable
     )
@@ -215,6 +248,16 @@ def read_scenario_file(path: str | os.PathLike[str]) -> Scenario:
         return scenario_from_dict(data)
     except ValueError as exc:
         raise ValueError(f"Scenario file {path.name} is not valid: {exc}") from None
+
+
+def scenario_provenance(folder: str | os.PathLike[str], name: str) -> tuple[str | None, str | None]:
+    """``(saved_by, saved_at)`` of the scenario saved as ``name`` (``None`` for what the
+    file does not record; ``ValueError`` if there is no such valid scenario)."""
+    path = scenario_path(folder, name)
+    read_scenario_file(path)  # the same checks as loading it
+    data = json.loads(path.read_bytes().decode("utf-8"))
+    who, when = data.get("saved_by"), data.get("saved_at")
+    return (who if isinstance(who, str) else None, when if isinstance(when, str) else None)
 
 
 def load_scenario(folder: str | os.PathLike[str], name: str) -> Scenario:
