@@ -84,6 +84,24 @@ def test_report_agrees_with_the_ledger_registry_and_valuation(built) -> None:
     assert report.validation.test_churners == lost
     assert report.validation.test_rows == at.filter(pl.col(str(h))).height
     assert 0 < report.validation.churn_rate < 0.5
+    # the training rows: every customer active at the training cuts (no subsample here)
+    active = ledger.panel.filter(pl.col(L.active))
+    trained = report.validation.trained
+    assert trained.rows_available == active.filter(pl.col(L.period).is_in(report.plan.train)).height
+    assert (
+        report.scorer.rows_available
+        == active.filter(pl.col(L.period).is_in(report.plan.refit)).height
+    )
+
+
+def test_training_rows_are_a_subsample_when_capped(sample_dir: Path) -> None:
+    ledger = build_ledger(load_snapshot(sample_dir))
+    fits = fit_cuts(ledger, plan_cuts(ledger).cuts)
+    report = churn_report(ledger, fits, value(fits[0]), max_train_rows=600)
+    trained = report.validation.trained
+    active = ledger.panel.filter(pl.col(L.active), pl.col(L.period).is_in(report.plan.train))
+    assert trained.rows == 600 and trained.rows_available == active.height
+    assert trained.subsampled and report.scorer.rows == 600
 
 
 def test_same_data_same_numbers(sample_dir: Path) -> None:

@@ -363,10 +363,8 @@ def churn_report(
     labelled = labels(ledger, tuple(sorted({*plan.train, *plan.refit})), plan.horizon).collect()
     test_all = labelled.filter(pl.col(F.cut) == plan.test)
     _test_checks(test_all, plan)
-    parts = [
-        _sample(labelled.filter(pl.col(F.cut).is_in(list(cuts))), max_train_rows, seed + i)
-        for i, cuts in enumerate((plan.train, plan.refit))
-    ]
+    whole = [labelled.filter(pl.col(F.cut).is_in(list(cuts))) for cuts in (plan.train, plan.refit)]
+    parts = [_sample(rows, max_train_rows, seed + i) for i, rows in enumerate(whole)]
     test = _sample(test_all, MAX_TEST_ROWS, seed + 2)
     scoring = population(ledger, (0,)).with_columns(pl.lit(None, pl.Boolean).alias(F.churned))
     rows = pl.concat([*parts, test]).unique(maintain_order=True).lazy()
@@ -384,7 +382,12 @@ def churn_report(
     validation = _validate(
         pick(parts[0]), pick(test), spec, plan, horizon_days, test_all.height, max_train_rows, seed
     )
+    # the rows the cuts held before the subsample (the model card says how many)
+    validation = replace(
+        validation, trained=replace(validation.trained, rows_available=whole[0].height)
+    )
     scorer = train(pick(parts[1]), spec, max_rows=max_train_rows, seed=seed)
+    scorer = replace(scorer, rows_available=whole[1].height)
     score_rows = frame.filter(pl.col(F.cut) == 0)
     scored = _scored(ledger, score_rows, scorer, validation.beats_baseline, clv).sort(
         [R.value_at_risk, F.cid], descending=[True, False], nulls_last=True

@@ -12,6 +12,17 @@ ORDER = 45
 CALL_LIST_CSV_ROWS = 20_000  # rows of the CSV with reasons (the call list); the rest none
 
 
+OUT_SUFFIXES = (".csv", ".parquet")
+
+
+def out_file(text: str) -> Path:
+    """``--out``: a path ending in .csv or .parquet (checked before any training)."""
+    path = Path(text)
+    if path.suffix.lower() not in OUT_SUFFIXES:
+        raise argparse.ArgumentTypeError(f"must end in .csv or .parquet, got {path.name!r}")
+    return path
+
+
 def summary(report) -> dict:
     """The JSON object of ``crm churn --json`` (the page shows the same numbers)."""
     v, plan = report.validation, report.plan
@@ -65,7 +76,7 @@ def _write(report, out: Path) -> None:
     elif suffix == ".parquet":
         words = call_rows(report, rows)["reasons"]
         rows.select(rest.columns).drop(F.cid).with_columns(words).write_parquet(out)
-    else:
+    else:  # out_file() admits nothing else
         raise ValueError(f"--out must end in .csv or .parquet, got {out.name!r}")
 
 
@@ -132,6 +143,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument(
-        "--out", type=Path, default=None, help="write the scored customers (.csv or .parquet)"
+        "--out", type=out_file, default=None, help="write the scored customers (.csv or .parquet)"
     )
     p.set_defaults(func=_cmd_churn)

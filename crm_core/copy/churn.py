@@ -205,7 +205,13 @@ CALL_COLUMNS = {
 
 def call_rows(report: ChurnReport, rows: pl.DataFrame) -> pl.DataFrame:
     """Call-list rows with their reasons in words and readable tiers and stages."""
-    words = [reason_text(r, report) for r in rows.iter_rows(named=True)]
+    words = [""] * rows.height
+    first = R.reason.format(1)
+    if first in rows.columns:  # only rows with a reason are read (the CLI writes a million)
+        has = rows[first].is_not_null()
+        explained = rows.filter(has).iter_rows(named=True)
+        for i, row in zip(has.arg_true(), explained, strict=True):
+            words[i] = reason_text(row, report)
     return rows.with_columns(
         pl.Series("reasons", words, dtype=pl.String),
         (pl.col(R.p_churn) * 100).round(1),
