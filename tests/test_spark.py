@@ -17,6 +17,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+from conftest import metrics, open_page
 from polars.testing import assert_frame_equal
 
 from crm_core.clv.fitted import CONTRACT_KEYS, fit_contract_sbg, fit_grouped, fit_models
@@ -133,7 +134,7 @@ def test_the_snapshot_keeps_the_raw_rows_of_a_sample_only(sample_dir, retail) ->
 
 
 def test_model_parameters_equal_from_the_ledger_and_the_grouped_inputs(sample_dir, retail) -> None:
-    from crm_core.spark.build import grouped_frames
+    from crm_core.spark.store import grouped_frames
 
     want = fit_models(build_ledger(load_snapshot(sample_dir)))
     got = fit_models(build_ledger(load_snapshot(retail)))
@@ -150,7 +151,7 @@ def test_model_parameters_equal_from_the_ledger_and_the_grouped_inputs(sample_di
 
 
 def test_sbg_parameters_equal_from_the_grouped_contracts(subscription_dir, subscription) -> None:
-    from crm_core.spark.build import grouped_frames
+    from crm_core.spark.store import grouped_frames
 
     want = fit_models(build_ledger(load_snapshot(subscription_dir)))
     rows = grouped_frames(subscription)["contracts"]
@@ -240,3 +241,22 @@ def test_customers_derived_from_a_csv_export_like_the_polars_build(spark, tmp_pa
     totals = ledger.panel.group_by("cid").agg(pl.col("revenue").sum()).sort("cid")
     assert totals["revenue"].to_list() == [11.0, 13.0, 20.0]
     assert ledger.panel["purchase_days"].sum() == 4
+
+
+@pytest.mark.parametrize(
+    "page",
+    ["pages/overview.py", "pages/growth.py", "pages/customer_value.py", "pages/lifecycle.py",
+     "pages/whatif.py"],
+)  # fmt: skip
+def test_pages_show_the_same_cards_from_a_spark_snapshot(
+    page, sample_dir, retail, tmp_path, monkeypatch
+) -> None:
+    """The app serves the Spark-built snapshot (raw rows of 300 customers only) with the
+    cards of the polars-built one."""
+    shutil.copytree(sample_dir, tmp_path / "polars-retail")
+    shutil.copytree(retail, tmp_path / "spark-retail")
+    monkeypatch.setenv("CRM_DATA_DIR", str(tmp_path))
+    want = metrics(open_page("polars-retail", page))
+    got = metrics(open_page("spark-retail", page))
+    assert len(want) >= 3
+    assert got == want

@@ -11,7 +11,8 @@ folder holding:
   of customers only (``sample_customers``, by hash of the id), for drill-downs;
 * the ledger (:data:`crm_core.data.ledger.LEDGER_FILES`), which
   :func:`crm_core.data.ledger.build_ledger` reads instead of rebuilding it;
-* the model inputs grouped by distinct values with counts (:data:`GROUPED_FILES`), for
+* the model inputs grouped by distinct values with counts
+  (:data:`crm_core.spark.store.GROUPED_FILES`), for
   :func:`crm_core.clv.fitted.fit_grouped`;
 * ``manifest.json`` with the key :data:`crm_core.data.ledger.STORED_LEDGER` (the ledger's
   date, customer counts and rules).
@@ -54,25 +55,12 @@ from crm_core.spark.inputs import bgnbd_groups, contract_groups
 from crm_core.spark.panel import customer_frame, first_day, panel
 from crm_core.spark.read import read_inputs
 from crm_core.spark.session import spark_session
+from crm_core.spark.store import GROUPED_FILES
 
-__all__ = [
-    "DEFAULT_SAMPLE",
-    "GROUPED_FILES",
-    "SparkBuild",
-    "build_snapshot_spark",
-    "grouped_frames",
-    "is_spark_snapshot",
-]
+__all__ = ["DEFAULT_SAMPLE", "SparkBuild", "build_snapshot_spark"]
 
 DEFAULT_SAMPLE = 10_000
 """Customers whose raw rows the snapshot keeps for drill-downs."""
-
-GROUPED_FILES = {
-    "bgnbd": "inputs_bgnbd.parquet",
-    "spend": "inputs_spend.parquet",
-    "contracts": "inputs_contracts.parquet",
-}
-"""Grouped model inputs at the as-of date (``crm_core.clv.fitted.grouped_inputs`` form)."""
 
 OWNED = frozenset({*SNAPSHOT_FILES, *LEDGER_FILES.values(), *GROUPED_FILES.values()})
 
@@ -325,21 +313,3 @@ def _prospects(session: Any, path: str, as_of: date, folder: Path, work: Path) -
     )
     part = _write(kept, work / "prospects")
     _single_file(part, folder / PROSPECTS.file, dict(PROSPECTS.columns))
-
-
-def grouped_frames(path: str | os.PathLike[str]) -> dict[str, pl.DataFrame]:
-    """The grouped model inputs a Spark-built snapshot carries (by :data:`GROUPED_FILES`
-    key; the keys of the other business model are absent)."""
-    folder = Path(path)
-    return {
-        k: pl.read_parquet(folder / f) for k, f in GROUPED_FILES.items() if (folder / f).exists()
-    }
-
-
-def is_spark_snapshot(path: str | os.PathLike[str]) -> bool:
-    """Whether the snapshot folder carries a precomputed ledger."""
-    try:
-        raw = json.loads((Path(path) / MANIFEST_FILE).read_text("utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(raw, dict) and STORED_LEDGER in raw

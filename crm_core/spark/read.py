@@ -37,10 +37,7 @@ _ORDER = "_order"  # read order of a row (ties on one date keep the file's order
 _TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz")
 
 # optional transaction columns, with the value the polars build gives when one is absent
-_TX_DEFAULTS: Mapping[str, Column] = {
-    C.cost: F.lit(0.0).cast(T.DoubleType()),
-    C.channel: F.lit("unknown"),
-}
+_TX_DEFAULTS: Mapping[str, float | str] = {C.cost: 0.0, C.channel: "unknown"}
 _TX_EXTRA = {C.region: T.StringType(), C.acquisition_cost: T.DoubleType()}
 
 
@@ -89,7 +86,7 @@ def _conform(
     file: str,
     *,
     nullable: tuple[str, ...] = (),
-    defaults: Mapping[str, Column] | None = None,
+    defaults: Mapping[str, float | str] | None = None,
 ) -> DataFrame:
     """The declared columns in their types; a value that does not convert is refused."""
     defaults = defaults or {}
@@ -100,7 +97,7 @@ def _conform(
         target = _SPARK_TYPES[type(dtype)]
         if name not in have:
             if name in defaults:
-                out.append(defaults[name].cast(target).alias(name))
+                out.append(F.lit(defaults[name]).cast(target).alias(name))
                 continue
             if name in nullable:
                 out.append(F.lit(None).cast(target).alias(name))
