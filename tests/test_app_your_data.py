@@ -82,7 +82,9 @@ def test_the_page_shows_the_selected_snapshot(data_dir: Path, snapshot_id, as_of
 
 
 def test_an_upload_is_mapped_checked_and_built_into_the_sidebar(data_dir: Path, capsys) -> None:
-    at = upload(open_page("test-retail", PAGE), EXPORT)
+    at = open_page("test-retail", PAGE)
+    at.selectbox(key="as_of").set_value("2026-03-31").run()  # an earlier date of the sample
+    at = upload(at, EXPORT)
     mapped = {s.label: s.value for s in at.selectbox}
     assert mapped["Customer id"] == "Kunde" and mapped["Amount"] == "Betrag"
     assert mapped["Region (optional)"] == "Land"
@@ -96,9 +98,10 @@ def test_an_upload_is_mapped_checked_and_built_into_the_sidebar(data_dir: Path, 
     at.text_input(key="yd_company").set_value("Müller & Söhne").run()
     build_button(at).click().run()
     assert not at.exception, at.exception
-    assert at.selectbox(key="snapshot").value == "m-ller-s-hne"
-    assert any("Built m" in s.value for s in at.success)
-    built = load_snapshot(data_dir / "m-ller-s-hne")
+    assert at.selectbox(key="snapshot").value == "muller-sohne"
+    assert at.selectbox(key="as_of").value == "2026-09-30"  # the new snapshot's own date
+    assert any("Built muller-sohne" in plain(s.value) for s in at.success)
+    built = load_snapshot(data_dir / "muller-sohne")
     assert built.manifest.company == "Müller & Söhne"
     # the very same build from the command line
     export = data_dir.parent / "orders.csv"
@@ -265,9 +268,9 @@ def test_upload_map_build_in_the_browser(own_server, browser, tmp_path: Path) ->
         wait_for_app(page)
         assert page.get_by_text("The first rows as they will be read").count() == 1
         assert "1234.5" in (page.locator('[data-testid="stDataFrame"]').first.text_content() or "")
-        date_box = page.get_by_label("As of").last
-        date_box.fill("2026/09/30")
-        date_box.press("Enter")
+        page.get_by_label("year, As of").click()  # the date's segments, typed in turn
+        page.keyboard.type("20260930")
+        page.keyboard.press("Tab")
         wait_for_app(page)
         page.get_by_label("Company name").fill("Browser GmbH")
         page.get_by_label("Company name").press("Enter")
@@ -277,7 +280,8 @@ def test_upload_map_build_in_the_browser(own_server, browser, tmp_path: Path) ->
         sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
         assert "Browser GmbH · retail" in sidebar  # the new snapshot is the one selected
         assert "snapshot=browser-gmbh" in page.url
-        assert load_snapshot(data / "browser-gmbh").manifest.company == "Browser GmbH"
+        built = load_snapshot(data / "browser-gmbh").manifest
+        assert built.company == "Browser GmbH" and built.as_of == date(2026, 9, 30)
         assert page.locator('[data-testid="stException"]').count() == 0
         assert not errors, errors
         if shots := os.environ.get("CRM_SCREENSHOT_DIR"):

@@ -184,7 +184,7 @@ def build_clicked(folder: str, *args, **kwargs) -> None:
     if isinstance(done, str):
         st.session_state[FAILED] = done
         return
-    select(done.path)
+    select(done.path, kwargs["as_of"])
     st.session_state[FLASH] = (
         f"Built {folder}: {fmt_count(done.customers, compact=False)} customers, "
         f"{fmt_count(done.transactions, compact=False)} transactions. It is selected in the "
@@ -192,13 +192,15 @@ def build_clicked(folder: str, *args, **kwargs) -> None:
     )
 
 
-def select(path: Path) -> None:
-    """Pick the snapshot at ``path`` in the sidebar on the next run."""
+def select(path: Path, as_of: date) -> None:
+    """Pick the snapshot at ``path`` in the sidebar on the next run, at its own date (not
+    the date chosen for the snapshot shown before)."""
     ids = state._short_ids(find_snapshots(*state.data_roots()))
     wanted = Path(os.path.abspath(path)).resolve()
     for name, folder in ids.items():
         if folder == wanted:
             st.session_state["snapshot"] = name
+            st.session_state["as_of"] = as_of.isoformat()
             return
 
 

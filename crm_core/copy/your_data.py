@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 from collections.abc import Sequence
 from pathlib import PurePath
 
@@ -122,8 +123,10 @@ def upload_help(limit_mb: int) -> str:
 
 
 def folder_name(company: str) -> str:
-    """A folder name proposed for a company (``"Acme GmbH"`` -> ``acme-gmbh``)."""
-    slug = re.sub(r"[^a-z0-9]+", "-", company.lower()).strip("-")
+    """A folder name proposed for a company (``"Müller & Söhne GmbH"`` ->
+    ``muller-sohne-gmbh``)."""
+    latin = unicodedata.normalize("NFKD", company.lower().replace("ß", "ss"))
+    slug = re.sub(r"[^a-z0-9]+", "-", latin.encode("ascii", "ignore").decode()).strip("-")
     return slug[:60] or "my-company"
 
 
