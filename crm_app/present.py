@@ -123,6 +123,15 @@ _SCRIPT = f"""
   root.addEventListener('beforeprint', fit);
   root.addEventListener('resize', fit);
   fit();
+  // presentation mode: a new section starts at its top (Next sits under the last one)
+  var last = null;
+  root.setInterval(function () {{
+    var now = new URLSearchParams(root.location.search).get('{STEP}');
+    if (now === last) return;
+    var main = root.document.querySelector('[data-testid="stMain"]');
+    if (last !== null && main) main.scrollTop = 0;
+    last = now;
+  }}, 250);
 }})();
 </script>
 """

@@ -123,7 +123,7 @@ def forecast_tab() -> None:
                 "one quarter and six months of history back.", icon=":material/info:",
             )  # fmt: skip
             return
-        c_measure, c_fit, _ = st.columns([1.6, 1.2, 1.2])
+        c_measure, c_fit, _ = st.columns([2.2, 1.2, 0.6])  # three options unclipped at 1280
         measure = c_measure.segmented_control(
             "Compare", list(history.measures), default=history.measures[0], required=True,
             format_func=lambda m: copy.MEASURES[m][0], key="gr_measure", bind="query-params",

@@ -98,6 +98,14 @@ def test_presentation_mode_steps_through_the_review(app_url, browser) -> None:
         wait_for_app(page)
         assert "step=2" in page.url and "present=1" in page.url
         assert page.get_by_text("2 / ", exact=False).first.is_visible()
+        # Next sits under the section: the next one starts at its top, not scrolled
+        main = "document.querySelector('[data-testid=\"stMain\"]')"
+        page.evaluate(f"{main}.scrollTop = {main}.scrollHeight")
+        assert page.evaluate(f"{main}.scrollTop") > 0
+        page.get_by_role("button", name="Next").click()
+        wait_for_app(page)
+        assert "step=3" in page.url
+        assert page.evaluate(f"{main}.scrollTop") == 0
         page.get_by_role("button", name="Exit presentation").click()
         wait_for_app(page)
         assert "present" not in page.url

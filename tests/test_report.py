@@ -345,3 +345,19 @@ def test_figure_headings_grow_with_their_text() -> None:
     assert long.heading.height > short.heading.height
     assert long.box.top == pytest.approx(long.heading.top + long.heading.height)
     assert long.box.top + long.box.height == pytest.approx(short.box.top + short.box.height)
+
+
+def test_kpi_slide_values_clv_a_year_ago_with_that_dates_fit(deck: Deck, sample_dir: Path) -> None:
+    """The Overview's "A year ago" cards value CLV with the model set fitted four quarters
+    back; the KPI slide's year-ago column is the same (the fit made here directly)."""
+    from crm_core.clv import fit_models, value
+    from crm_core.data.ledger import build_ledger
+    from crm_core.formatting import fmt_money
+
+    ledger = build_ledger(load_snapshot(sample_dir))
+    then = value(fit_models(ledger, 4))
+    (kpis,) = [s for s in deck.section_slides("kpis") if s.table is not None]
+    label = METRICS["customer_equity"].label
+    assert kpis.table.lookup(label, "A year ago") == fmt_money(then.customer_equity, "USD")
+    clv = METRICS["average_clv"].label
+    assert kpis.table.lookup(clv, "A year ago") != "n/a"

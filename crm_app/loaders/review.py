@@ -28,6 +28,7 @@ import streamlit as st
 from crm_app import whatif_state
 from crm_app.loaders import base
 from crm_app.loaders import whatif as whatif_load
+from crm_app.loaders.overview import with_year_ago
 from crm_core.churn.report import ChurnReport
 from crm_core.clv.valuation import ClvResult
 from crm_core.errors import DataError
@@ -89,7 +90,7 @@ def deck(path: str, stamp: str, as_of: date, scenario: str | None) -> Deck:
     DataError
         When the saved scenario cannot be read or does not fit this snapshot.
     """
-    inputs = base.metrics(path, stamp, as_of)
+    inputs = with_year_ago(base.metrics(path, stamp, as_of), path, stamp, as_of)
     saved: Scenario | None = None
     if scenario is not None:
         try:

@@ -78,8 +78,9 @@ DEFAULT_SCENARIO = Scenario(
 """The what-if shown when no saved scenario is named: +5 points of retention everywhere."""
 CHURN_HORIZON_QUARTERS = 1
 """The churn horizon of the value-at-risk slide: the Churn risk page's first choice."""
-FIT_QUARTERS = (0, 1)
-"""Quarter ends (back from the as-of date) whose valuations the metrics read."""
+FIT_QUARTERS = (0, 1, YEAR_AGO)
+"""Quarter ends (back from the as-of date) whose valuations the metrics read: the CLV
+metrics now, a quarter and a year earlier (the Overview's "A year ago" cards)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -309,14 +310,13 @@ def snapshot_review_inputs(
     progress: Callable[[str], None] | None = None,
 ) -> ReviewInputs:
     """:func:`review_inputs` of a snapshot at its as-of date, uncached (the CLI): the
-    ledger once, the CLV model set fitted once per date the pages use (the as-of date and
-    the previous quarter end; a year earlier too for a contractual business; the churn
-    model's cut dates)."""
+    ledger once, the CLV model set fitted once per date the pages use (the as-of date, the
+    previous quarter end and a year earlier; the churn model's cut dates)."""
     step = progress or (lambda _: None)
     step("Building the customer ledger")
     ledger = build_ledger(snapshot)
     per_quarter = quarter_periods(ledger)
-    quarters = (*FIT_QUARTERS, YEAR_AGO) if ledger.contractual else FIT_QUARTERS
+    quarters = FIT_QUARTERS
     fits: dict[int, FittedModels | DataError] = {}  # by ledger period
 
     def fitted(period: int) -> FittedModels | DataError:
@@ -341,8 +341,7 @@ def snapshot_review_inputs(
                 note = str(fit)
             continue
         models[q] = fit
-        if q in FIT_QUARTERS:
-            clv[q] = value(fit)
+        clv[q] = value(fit)
     step("Scoring churn risk")
     churn = churn_of(ledger, fitted, clv.get(0), note)
     step("Computing the pages' numbers")
