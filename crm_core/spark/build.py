@@ -115,7 +115,7 @@ def _single_file(folder: Path, target: Path, types: dict[str, pl.DataType], *sor
         else pl.LazyFrame(schema=schema)
     )
     if sort:
-        lf = lf.sort(list(sort), descending=[s == L.period for s in sort])
+        lf = lf.sort(list(sort), descending=[s == L.period for s in sort], maintain_order=True)
     frame = lf.collect()
     frame.write_parquet(target, compression="zstd", statistics=True)
     return frame.height
@@ -255,7 +255,8 @@ def _write_all(
 ) -> dict[str, int]:
     """Run the Spark jobs, then gather each result into one Parquet file of ``folder``."""
     counts: dict[str, int] = {}
-    lp = _write(ledger_panel.orderBy(L.cid, F.col(L.period).desc()), work / "panel")
+    # no global sort on Spark: the driver sorts while gathering the part files
+    lp = _write(ledger_panel, work / "panel")
     counts["panel"] = _single_file(lp, folder / LEDGER_FILES["panel"], _PANEL_TYPES, L.cid,
                                    L.period)  # fmt: skip
     lc = _write(ledger_customers, work / "ledger_customers")
@@ -283,10 +284,10 @@ def _write_all(
     )
     for spec, frame in ((TRANSACTIONS, inputs.transactions), (SERVICE_COSTS, inputs.service_costs)):
         rows = _write(
-            frame.join(sample, on=C.customer_id, how="left_semi").orderBy(C.customer_id, C.date),
+            frame.join(sample, on=C.customer_id, how="left_semi"),
             work / spec.name,
         )
-        _single_file(rows, folder / spec.file, dict(spec.columns))
+        _single_file(rows, folder / spec.file, dict(spec.columns), C.customer_id, C.date)
     counts["sampled"] = min(sample_customers, counts["customers"])
     if prospects is not None:
         _prospects(session, prospects, as_of, folder, work)

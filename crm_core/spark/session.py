@@ -12,6 +12,7 @@ from crm_core.errors import DataError
 __all__ = ["DEFAULT_MASTER", "ENV_MASTER", "master_url", "spark_session"]
 
 ENV_MASTER = "SPARK_MASTER"
+ENV_MEMORY = "CRM_SPARK_DRIVER_MEMORY"  # memory of a local-mode Spark (4g)
 DEFAULT_MASTER = "local[2]"
 
 
@@ -24,7 +25,8 @@ def spark_session(master: str | None = None, *, partitions: int | None = None) -
     """A Spark session (the active one when it exists, e.g. in tests or a notebook).
 
     Dates are computed in UTC and the web UI is off; ``partitions`` sets the shuffle
-    partitions (default: 4 per local core, or Spark's own default on a cluster).
+    partitions (default: 4 per local core, or Spark's own default on a cluster). Local
+    mode gets ``$CRM_SPARK_DRIVER_MEMORY`` of memory (default ``4g``).
 
     Raises
     ------
@@ -53,6 +55,8 @@ def spark_session(master: str | None = None, *, partitions: int | None = None) -
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
     )
+    if url.startswith("local"):  # driver and executors are one JVM: give it room
+        builder = builder.config("spark.driver.memory", os.environ.get(ENV_MEMORY, "4g"))
     if partitions is None and url.startswith("local"):
         cores = url.removeprefix("local").strip("[]").split(",")[0]
         n = int(cores) if cores.isdigit() else (os.cpu_count() or 2)
