@@ -187,3 +187,46 @@ def test_date_candidates_tell_day_first_from_month_first() -> None:
     assert {f for f, n in both.items() if n == 2} == {"%d/%m/%Y", "%m/%d/%Y"}
     day_first = v.date_candidates(pl.Series(["01/02/2024", "13/04/2024"]))
     assert {f for f, n in day_first.items() if n == 2} == {"%d/%m/%Y"}
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.from_regex(v.PLAIN_NUMBER["."], fullmatch=True), min_size=1, max_size=30),
+    st.sampled_from(v.DECIMAL_MARKS),
+)
+def test_plainly_written_numbers_read_alike_on_the_quick_path(texts, decimal) -> None:
+    texts = [t.replace(".", decimal) for t in texts]
+    frame = pl.DataFrame({"t": texts}, schema={"t": pl.String})
+    assert frame["t"].str.contains(v.PLAIN_NUMBER[decimal]).all()
+    quick = frame.select(v.plain_number(pl.col("t"), decimal)).to_series().to_list()
+    assert quick == read_numbers(texts, decimal)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.dates(date(1900, 1, 1), date(2199, 12, 31)), min_size=1, max_size=30),
+    st.sampled_from([f.fmt for f in v.DATE_FORMATS]),
+)
+def test_plainly_written_dates_read_alike_on_the_quick_path(days, fmt) -> None:
+    texts = [d.strftime(fmt) for d in days]
+    frame = pl.DataFrame({"t": texts}, schema={"t": pl.String})
+    assert frame["t"].str.contains(v.KNOWN_DATE_FORMATS[fmt].pattern).all()
+    quick = frame.select(pl.col("t").str.to_date(fmt, strict=False)).to_series().to_list()
+    general = frame.select(v.parse_date(v.clean_date(pl.col("t"), fmt), fmt)).to_series()
+    assert quick == general.to_list() == days
+
+
+def test_a_batch_takes_the_quick_path_only_when_every_value_is_plain(tmp_path) -> None:
+    from crm_core import load_snapshot
+    from crm_core.data.build import import_snapshot
+
+    plain = tmp_path / "plain.csv"
+    plain.write_text("customer_id,date,amount\na,2026-01-05,12.5\nb,2026-01-06,-3\n")
+    odd = tmp_path / "odd.csv"  # one value each needing the general reader
+    odd.write_text('customer_id,date,amount\na,2026-01-05,12.5\nb, 2026-01-06 ,"$1,200.00"\n')
+    for export, amounts in ((plain, [12.5, -3.0]), (odd, [12.5, 1200.0])):
+        out = tmp_path / export.stem
+        import_snapshot(out, transactions=export, as_of=date(2026, 9, 30))
+        tx = load_snapshot(out).transactions.collect().sort("customer_id")
+        assert tx["amount"].to_list() == amounts
+        assert tx["date"].to_list() == [date(2026, 1, 5), date(2026, 1, 6)]

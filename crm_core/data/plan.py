@@ -124,7 +124,10 @@ def _decimal(
     if given is not None or not columns:
         return given or ".", False, []
     uniques = pl.collect_all(
-        [export.frame.select(v.clean_number(pl.col(c)).unique().alias("v")) for c in columns]
+        [
+            export.frame.select(v.clean_number(pl.col(c).unique()).unique().alias("v"))
+            for c in columns
+        ]  # distinct values first: cleaning is per value
     )
     values = pl.concat(uniques).drop_nulls().unique()
     classes = v.decimal_evidence(pl.col("v"))
@@ -167,7 +170,9 @@ def _date_format(  # noqa: PLR0911 - one return per outcome of the detection
     if given is not None:
         return given, [], []
     values = (
-        export.frame.select(v.clean_date(pl.col(column).cast(pl.String)).unique().alias("v"))
+        export.frame.select(
+            v.clean_date(pl.col(column).cast(pl.String).unique()).unique().alias("v")
+        )
         .collect()["v"]
         .drop_nulls()
     )

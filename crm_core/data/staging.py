@@ -83,15 +83,37 @@ def _text(col: pl.Expr, dtype: pl.DataType, fmt: str | None, plan: Plan) -> tupl
 _READERS = {ID: _id, DATE: _date, NUMBER: _number}
 
 
+def _plain(
+    values: pl.Series, role: Role, fmt: str | None, plan: Plan
+) -> tuple[pl.Expr, pl.Expr] | None:
+    """The reader of a text column whose every value in this batch is written plainly
+    (``1234.5``, ``2024-01-31``: most exports), or ``None``. It reads the very values the
+    general reader would (the cleaning it skips changes nothing in such text) in a fraction
+    of the time."""
+    if values.dtype != pl.String:
+        return None
+    col = pl.col(values.name)
+    if role.kind == NUMBER:
+        pattern, value = v.PLAIN_NUMBER[plan.decimal], v.plain_number(col, plan.decimal)
+    elif role.kind == DATE and fmt in v.KNOWN_DATE_FORMATS and not v.has_time_fields(fmt):
+        pattern, value = v.KNOWN_DATE_FORMATS[fmt].pattern, col.str.to_date(fmt, strict=False)
+    else:
+        return None
+    if not (values.is_null() | values.str.contains(pattern)).all():
+        return None
+    return value, pl.when(col.is_not_null() & value.is_null()).then(col)
+
+
 def parse_batch(batch: pl.DataFrame, plan: Plan, export: Export) -> pl.DataFrame:
     """One batch of raw rows as read under ``plan`` (role keys as column names)."""
     number = pl.col(ROW) if ROW in batch.columns else pl.col(ROW_INDEX) + export.number(0)
     exprs = [pl.col(ROW_INDEX).cast(pl.Int64), number.cast(pl.Int64).alias(NUMBER_COL)]
     for role, column in plan.columns:
-        read = _READERS.get(role.kind, _text)
-        value, raw = read(
-            pl.col(column), batch.schema[column], plan.date_formats.get(role.key), plan
-        )
+        fmt = plan.date_formats.get(role.key)
+        read = _plain(batch.get_column(column), role, fmt, plan)
+        if read is None:
+            read = _READERS.get(role.kind, _text)(pl.col(column), batch.schema[column], fmt, plan)
+        value, raw = read
         exprs.append(value.alias(role.key))
         exprs.append(raw.cast(pl.String).alias(_raw(role.key)))
     return batch.select(exprs)

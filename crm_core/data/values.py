@@ -28,7 +28,9 @@ import polars as pl
 __all__ = [
     "DATE_FORMATS",
     "DECIMAL_MARKS",
+    "KNOWN_DATE_FORMATS",
     "MAX_EXACT_INT",
+    "PLAIN_NUMBER",
     "TWO_DIGIT_YEAR",
     "DateFormat",
     "clean_date",
@@ -39,6 +41,7 @@ __all__ = [
     "number_pattern",
     "parse_date",
     "parse_number",
+    "plain_number",
 ]
 
 DECIMAL_MARKS = (".", ",")
@@ -84,6 +87,17 @@ def parse_number(cleaned: pl.Expr, decimal: str) -> pl.Expr:
         .then(digits.cast(pl.Float64, strict=False))
         .otherwise(None)
     )
+
+
+PLAIN_NUMBER = {".": r"^[+-]?[0-9]+(?:\.[0-9]+)?$", ",": r"^[+-]?[0-9]+(?:,[0-9]+)?$"}
+"""Numbers written plainly (no thousands separator, sign, space or exponent quirks): what
+:func:`parse_number` reads them as is :func:`plain_number`."""
+
+
+def plain_number(text: pl.Expr, decimal: str) -> pl.Expr:
+    """The value of text matching ``PLAIN_NUMBER[decimal]`` (as :func:`parse_number`)."""
+    digits = text if decimal == "." else text.str.replace(",", ".", literal=True)
+    return digits.cast(pl.Float64, strict=False)
 
 
 def decimal_evidence(cleaned: pl.Expr) -> dict[str, pl.Expr]:
@@ -132,6 +146,7 @@ DATE_FORMATS: tuple[DateFormat, ...] = (
     DateFormat("%b %d, %Y", f"^{_MON} {_D}, {_Y}$", "Jan 31, 2024"),
     DateFormat("%B %d, %Y", f"^{_MONTH} {_D}, {_Y}$", "January 31, 2024"),
 )
+KNOWN_DATE_FORMATS = {f.fmt: f for f in DATE_FORMATS}
 TWO_DIGIT_YEAR = r"^[0-9]{1,2}([/.-])[0-9]{1,2}[/.-][0-9]{2}$"
 _TIME = (
     r"(?:[T ][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?\s*(?:[AaPp][Mm])?\s*"
@@ -159,7 +174,7 @@ def parse_date(cleaned: pl.Expr, fmt: str) -> pl.Expr:
     A recognised format also requires its exact shape (four-digit years); any other
     format is read by polars' strftime parser as given.
     """
-    known = {f.fmt: f for f in DATE_FORMATS}.get(fmt)
+    known = KNOWN_DATE_FORMATS.get(fmt)
     if has_time_fields(fmt):
         value = cleaned.str.to_datetime(fmt, strict=False).dt.date()
     else:
