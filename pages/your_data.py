@@ -33,7 +33,7 @@ def _current() -> None:
         st.info("No snapshot yet: build the first one below.", icon="ℹ️")
         return
     with state.guard("the snapshot's contents"):
-        got = load.contents(sel.path, sel.stamp)
+        got = load.contents(sel.path, sel.stamp, sel.snapshot_as_of)
     cards = st.columns(4)
     cards[0].metric("Customers in the snapshot", fmt_count(got.customers, compact=False))
     cards[1].metric("Transactions in the snapshot", fmt_count(got.transactions, compact=False))
@@ -128,7 +128,8 @@ def _flow(source, key: str, options: ReadOptions, extras, unit_note: str | None)
         return
     st.subheader("Columns", help=copy.HELP["mapping"])
     mapping = _mapping(first.seen, key[-8:])
-    look = load.look(key, source, options, mapping)
+    proposed = dict(mapping) == dict(first.seen.proposal)
+    look = first if proposed else load.look(key, source, options, mapping)
     if look.failure:
         st.error(esc(look.failure), icon="⚠️")
         return

@@ -34,7 +34,7 @@ from crm_core.data.build import (
 from crm_core.data.exports import ReadOptions
 from crm_core.data.mapping import TRANSACTION_ROLES
 from crm_core.data.problems import ProblemsFound
-from crm_core.data.snapshot import find_snapshots, load_snapshot
+from crm_core.data.snapshot import find_snapshots
 from crm_core.data.sql import SqlSource
 from crm_core.errors import SnapshotError
 
@@ -215,10 +215,10 @@ class Contents:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def contents(path: str, stamp: str) -> Contents:
-    """What the selected snapshot holds (read from the Parquet files' metadata)."""
-    del stamp
-    snap = load_snapshot(path)
+def contents(path: str, stamp: str, as_of: date) -> Contents:
+    """What the selected snapshot holds up to ``as_of`` (the sidebar's validated snapshot,
+    loaded once for every page; counts and dates from one pass over two columns)."""
+    snap = state.snapshot(path, stamp, as_of)
     tx = snap.transactions.select(
         pl.len().alias("n"), pl.col("date").min().alias("a"), pl.col("date").max().alias("b")
     ).collect()
