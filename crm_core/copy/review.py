@@ -293,6 +293,9 @@ def whatif_subtitle(scenario: Scenario, baseline: Baseline, rate: float) -> str:
 
 RISK_ROWS = 10
 """Customers of the call list shown on the deck (the Churn risk page lists 500)."""
+RISK_TOP_SHARE = 0.10
+"""Share of the customers with a value at risk, most at risk first, whose share of it the
+title states."""
 RISK_HORIZON = {1: "next quarter", 2: "next half-year", 4: "next year"}
 RISK_NOTES = (
     "Value at risk = P(churn) x CLV: the probability that an active customer churns within "
@@ -328,12 +331,14 @@ def risk_horizon(quarters: int) -> str:
     return RISK_HORIZON.get(quarters, f"next {quarters} quarters")
 
 
-def risk_title(listed: int, total: float, top: float, shown: int, horizon: str, cur: str) -> str:
-    """The value-at-risk slide's finding: the call list's value at risk and its top's share."""
-    text = f"{fmt_count(listed)} active customers put {fmt_money(total, cur)} of CLV at risk"
-    text += f" in the {horizon}"
-    if listed > shown and total > 0:
-        text += f"; the first {fmt_count(shown)} to call hold {fmt_pct(top / total)}"
+def risk_title(total: float, top: float, horizon: str, cur: str) -> str:
+    """The value-at-risk slide's finding: the value at risk and the share of it the
+    :data:`RISK_TOP_SHARE` of customers most at risk hold."""
+    text = f"{fmt_money(total, cur)} of CLV is at risk in the {horizon}"
+    if total > 0:
+        text += (
+            f"; the {fmt_pct(RISK_TOP_SHARE)} of customers most at risk hold {fmt_pct(top / total)}"
+        )
     return text
 
 

@@ -11,6 +11,8 @@ test on), one slide says why.
 
 from __future__ import annotations
 
+import math
+
 from crm_core.charts.review import risk_by_tier
 from crm_core.churn.columns import R
 from crm_core.churn.phrases import humanise, reason_text
@@ -118,10 +120,12 @@ def value_at_risk(inputs: ReviewInputs) -> tuple[Slide, ...]:
     shown = min(words.RISK_ROWS, report.listed)
     top = float(report.call_list.head(shown)[R.value_at_risk].sum())
     total = report.value_at_risk
+    riskiest = math.ceil(words.RISK_TOP_SHARE * report.listed)
+    head = float(report.scored.head(riskiest)[R.value_at_risk].sum())  # highest first
     bullets = tuple(words.plain(n) for n in (report.model_note,) if n)
     overview = Slide(
         "risk",
-        words.risk_title(report.listed, total, top, shown, horizon, report.currency),
+        words.risk_title(total, head, horizon, report.currency),
         subtitle=subtitle,
         figures=(risk_by_tier(report),),
         table=tier_table(report),
