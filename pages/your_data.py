@@ -155,7 +155,8 @@ def _flow(source, key: str, options: ReadOptions, extras, unit_note: str | None)
     if isinstance(report, str):
         st.error(esc(report), icon="⚠️")
     elif report.problems:
-        st.error(f"{len(report.problems)} problems: nothing can be built until they are fixed "
+        n = len(report.problems)
+        st.error(f"{n} problem{'s' * (n != 1)}: nothing can be built until fixed "
                  "in the export or the settings above.", icon="⚠️")  # fmt: skip
         _problems(report.problems, "rows")
     else:

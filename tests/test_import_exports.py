@@ -60,6 +60,19 @@ def _truncated_parquet(folder: Path) -> Path:
     return path
 
 
+def _notes_first(folder: Path) -> Path:
+    import xlsxwriter
+
+    path = folder / "book.xlsx"
+    book = xlsxwriter.Workbook(path)
+    book.add_worksheet("Notes").write(0, 0, "exported by")
+    orders = book.add_worksheet("Orders")
+    for r, row in enumerate([["customer_id", "date", "amount"], ["a", "2026-01-05", 1.5]]):
+        orders.write_row(r, 0, row)
+    book.close()
+    return path
+
+
 GOOD: list[tuple[str, Callable, list[str], Rows]] = [
     (
         "german Excel CSV: semicolons, decimal comma, dotted dates, cp1252",
@@ -234,6 +247,8 @@ BAD: list[tuple[str, Callable, list[str], tuple[str, ...]]] = [
      ("cannot be read as Parquet",)),
     ("unknown encoding", text("customer_id,date,amount\na,2026-01-05,1\n"),
      ["--encoding", "klingon"], ("unknown encoding 'klingon'",)),
+    ("Excel: the first sheet is not the data", _notes_first, [],
+     ("sheet 'Notes' has a header but no data rows", "pass --sheet 'Orders'")),
     ("Excel: a sheet that is not there",
      excel(pl.DataFrame({"customer_id": ["a"], "date": [D(2026, 1, 5)], "amount": [1.0]})),
      ["--sheet", "Sales"], ("has no sheet named 'Sales' (sheets: Orders)",)),

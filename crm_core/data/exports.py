@@ -21,6 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
+from crm_core.data.problems import Fix, Problem
 from crm_core.data.sniff import (
     DELIMITERS,
     SAMPLE_BYTES,
@@ -262,11 +263,14 @@ def _parquet(file: Path, source: str) -> Export:
 def _excel(file: Path, source: str, options: ReadOptions) -> Export:
     frame, sheet, sheets = read_xlsx(file, options.sheet)
     if frame.height == 0:
-        raise SnapshotError(
+        others = tuple(repr(s) for s in sheets if s != sheet)
+        raise Problem(
             source,
+            None,
             f"sheet {sheet!r} has a header but no data rows (columns: "
             f"{', '.join(c for c in frame.columns if c != ROW)})",
-        )
+            fix=Fix("sheet", others, "if the transactions are there") if others else None,
+        ).error()
     notes = [f"the sheet {sheet!r}"]
     if len(sheets) > 1:
         notes[0] += f" (of {', '.join(repr(s) for s in sheets)})"
