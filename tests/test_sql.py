@@ -268,3 +268,24 @@ def test_postgres_types_are_read_exactly(postgres: str, tmp_path: Path) -> None:
         ("2", date(2026, 2, 1), -0.0001, 0.0, "unknown"),
         ("9007199254740993", date(2026, 1, 5), 1234.5678, 0.5, "unknown"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://shop:hunter2@db/shop", "is not PostgreSQL's (it starts with mysql://)"),
+        ("hunter2", "does not start with postgresql://"),
+        ("postgresql://shop:hunter2@[::1/shop", "cannot be read (Invalid IPv6 URL)"),
+        ("postgresql://shop:hunter2@db:99999/shop", "cannot be read (Port out of range"),
+        ("host=127.0.0.1 port=1 dbname=shop password=hunter2", "on 127.0.0.1:1/shop"),
+        ("host=127.0.0.1 port=1 dbname=shop password='hunter2 x'", "on 127.0.0.1:1/shop"),
+        ("postgresql://shop:hunter2@127.0.0.1:1/shop?sslmode=disable", "on 127.0.0.1:1/shop"),
+    ],
+)
+def test_connection_strings_are_checked_and_never_echoed(tmp_path, capsys, url, message):
+    code, out, err = _build(capsys, "--sql", url, "--query", "SELECT 1", "--out",
+                            str(tmp_path / "s"))  # fmt: skip
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and message in err, err
+    assert "hunter2" not in err and "Traceback" not in err
+    assert not (tmp_path / "s").exists()

@@ -206,7 +206,7 @@ def open_export(path: str | Path, options: ReadOptions, workdir: Path) -> Export
         what = f"is not {named} (though its name ends in {file.suffix}) nor" if named else "is not"
         raise SnapshotError(
             source,
-            f"{what} a text export: it holds binary data; export the transactions as CSV, TSV, "
+            f"{what} a text export: it holds binary data; export the table as CSV, TSV, "
             "Parquet or Excel .xlsx",
         )
     return _text(file, source, head, options, workdir)

@@ -35,15 +35,17 @@ _IDENTIFIER = re.compile(r'^(?:"[^"]+"|[A-Za-z_][A-Za-z0-9_$]*)$')
 
 def describe_url(url: str) -> str:
     """``host/database`` of a connection string, without user or password."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "PostgreSQL"
-    host = parts.hostname or "the default host"
-    if parts.port:
-        host += f":{parts.port}"
-    database = parts.path.lstrip("/") or "(default database)"
-    return f"{host}/{database}"
+    if "://" not in url and "=" in url:  # libpq's key=value words
+        words = {k: v.strip("'") for k, v in re.findall(r"(\w+)\s*=\s*('[^']*'|\S+)", url)}
+        host, port, database = words.get("host"), words.get("port"), words.get("dbname")
+    else:
+        try:
+            parts = urlsplit(url)
+            host, port, database = parts.hostname, parts.port, parts.path.lstrip("/")
+        except ValueError:
+            return "an unreadable connection string"
+    shown = (host or "the default host") + (f":{port}" if port else "")
+    return f"{shown}/{database or '(default database)'}"
 
 
 def _secrets(url: str) -> list[str]:
@@ -52,8 +54,27 @@ def _secrets(url: str) -> list[str]:
         parts = urlsplit(url)
         if parts.password:
             found += [parts.password, unquote(parts.password)]
-    found += re.findall(r"password=([^&\s]+)", url)
+    for said in re.findall(r"password\s*=\s*('[^']*'|[^&\s]+)", url):
+        found += [said, said.strip("'")]
     return sorted({s for s in found if s}, key=len, reverse=True)
+
+
+def _check_url(url: str) -> None:
+    """Refuse what is not a PostgreSQL connection string (a URI, or libpq's ``key=value``
+    words), before connecting; the message never repeats the string."""
+    form = "write it as postgresql://user@host:5432/database"
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # parsed lazily: raises for a port that is not a number
+    except ValueError as exc:
+        reason = str(exc)
+        for secret in _secrets(url):
+            reason = reason.replace(secret, "***")
+        raise SnapshotError("connection string", f"cannot be read ({reason}): {form}") from None
+    if parts.scheme in {"postgresql", "postgres"} or ("://" not in url and "=" in url):
+        return
+    said = f"starts with {parts.scheme}://" if parts.scheme else "does not start with postgresql://"
+    raise SnapshotError("connection string", f"is not PostgreSQL's (it {said}): {form}")
 
 
 def _quote_table(table: str) -> str:
@@ -95,6 +116,7 @@ class SqlSource:
     batch_rows: int = 100_000
 
     def __post_init__(self) -> None:
+        _check_url(self.url)
         if (self.query is None) == (self.table is None):
             raise SnapshotError(self.name, "needs exactly one of a query or a table")
         if self.query is not None and not self.query.strip():
