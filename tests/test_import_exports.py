@@ -357,3 +357,14 @@ def test_a_snapshot_dated_where_quarters_cannot_be_counted_is_refused(
         at = open_page("test-retail", page)  # checks there is no exception
         shown = [e.value for e in at.error]
         assert any("cannot be used" in e and "as\\_of" in e for e in shown), (page, shown)
+
+
+def test_an_out_that_cannot_be_created_is_one_line(tmp_path: Path, capsys) -> None:
+    good = text("customer_id,date,amount\na,2026-01-05,10\n", name="good.csv")(tmp_path)
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    code, out, err = build(capsys, good, tmp_path / "notes.txt" / "snap", [])
+    assert code == 2 and out == ""
+    blocked = tmp_path / "notes.txt"
+    assert err == f"crm build: error: {blocked / 'snap'}: cannot be written: {blocked} is a file, "\
+        "not a folder\n"  # fmt: skip
+    assert (tmp_path / "notes.txt").read_text() == "a file, not a folder"

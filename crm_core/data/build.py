@@ -224,7 +224,14 @@ def _workdir(target: Path | None, stack: contextlib.ExitStack) -> Path:
     temporary folder for dry runs."""
     if target is None:
         return Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="crm-build-")))
-    tmp = writes.temp_folder(target)
+    try:
+        tmp = writes.temp_folder(target)
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        blocking = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
+        if blocking is not None:
+            why = f"{blocking} is a file, not a folder"
+        raise SnapshotError(str(target), f"cannot be written: {why}") from None
 
     def cleanup() -> None:
         tmp.close()
