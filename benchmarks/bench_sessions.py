@@ -335,23 +335,36 @@ def summary(results: list[Session | BaseException]) -> dict:
 
 
 def run(ctx):  # benchmarks/run.py entry point
+    """Measure on the 2,000-customer sample (the issue's targets are set there) at the
+    quick and full scales; the smoke run leaves the keys ``None`` (``tests/test_load.py``
+    runs the same sessions in ``make test``)."""
     from _common import Result
 
+    from crm_core.sample import generate_sample
+
+    if ctx.scale == "smoke":
+        values = {"sessions20_settle_s": None, "sessions20_slider_p95_s": None}
+        return Result(values=values, rows=[("20 sessions", "skipped at smoke", "-", "-")])
     with tempfile.TemporaryDirectory(prefix="crm-sessions-") as tmp:
         data = Path(tmp)
-        (data / ctx.snapshot_id).symlink_to(ctx.snapshot, target_is_directory=True)
+        generate_sample(data / "sample", seed=7)
         with serve(data) as url:
-            results = drive(url, ctx.snapshot_id)
+            results = drive(url, "sample")
     figures = summary(results)
     values = {
         "sessions20_settle_s": figures["settle_s"],
         "sessions20_slider_p95_s": figures["slider_p95_s"],
         "sessions20_detail": figures,
     }
+
+    def seconds(v: float | None) -> str:
+        return "failed" if v is None else f"{v:.1f} s"
+
     rows = [
-        ("20 sessions settled (s)", figures["settle_s"]),
-        ("slider move p95 (s)", figures["slider_p95_s"]),
-    ]
+        ("20 sessions: all settled", seconds(figures["settle_s"]), "target 30 s", "-"),
+        ("20 sessions: slider move p95", seconds(figures["slider_p95_s"]),
+         f"median {seconds(figures['slider_median_s'])}", "-"),
+    ]  # fmt: skip
     return Result(values=values, rows=rows)
 
 

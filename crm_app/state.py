@@ -10,6 +10,7 @@ regenerating a snapshot is picked up without restarting the app.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -297,8 +298,26 @@ def guard(what: str = "this page") -> Iterator[None]:
 _MARKDOWN_SPECIALS = set("\\`*_{}[]()#+-.!|<>:~$=")
 
 
+_WORD_JOINER = "\u2060"  # invisible, no line break: ends a would-be link, shows nothing
+_AUTOLINK = re.compile(r"(?i)(://|www\.|@)")
+
+
 def escape_markdown(text: str) -> str:
     """``text`` with every Markdown and Streamlit directive character escaped, so data
     (customer, channel or region names, error messages quoting values) shows as typed:
-    no links, images, colours or emphasis."""
-    return "".join("\\" + c if c in _MARKDOWN_SPECIALS else c for c in str(text))
+    no links, images, colours or emphasis.
+
+    Streamlit also turns bare addresses into links after the Markdown is parsed
+    (``http://…``, ``www.…``, ``name@host``), whatever is escaped; an invisible word
+    joiner inside ``://``, ``www.`` and before ``@`` keeps them text (it is copied with
+    the text but not seen)."""
+    text = _AUTOLINK.sub(lambda m: _joined(m.group(0)), str(text))
+    return "".join("\\" + c if c in _MARKDOWN_SPECIALS else c for c in text)
+
+
+def _joined(match: str) -> str:
+    if match == "@":
+        return _WORD_JOINER + "@"
+    return (
+        match[:-2] + _WORD_JOINER + match[-2:] if match == "://" else match[:3] + _WORD_JOINER + "."
+    )

@@ -18,7 +18,7 @@ import polars as pl
 
 from crm_core.data.schema import C
 
-__all__ = ["COMPANY", "FORMULAS", "PAYLOADS", "hostile_snapshot"]
+__all__ = ["ALL_NAMES", "COMPANY", "FORMULAS", "PAYLOADS", "hostile_snapshot"]
 
 PAYLOADS = (
     "<img src=x onerror=alert(1)>",
@@ -33,32 +33,30 @@ FORMULAS = ('=HYPERLINK("http://127.0.0.1:9","x")', "+1+2", "-3+4", "@SUM(A1)")
 
 COMPANY = "<b>Acme</b> :red[Co] [home](javascript:alert(1))"
 
-_CHANNELS = {
-    "Social media": PAYLOADS[0],
-    "Affiliate": PAYLOADS[1],
-    "Paid search": PAYLOADS[2],
-    "Referral": PAYLOADS[3],
-    "Retail store": FORMULAS[0],
-}
-_REGIONS = {
-    "Southeast": "<i>South</i>east & co",
-    "West": ":blue-background[West]",
-    "Midwest": "[Mid](http://127.0.0.1:9/m)west",
-    "Northeast": "**North**east ![i](http://127.0.0.1:9/r.png)",
-}
-_PURCHASE_CHANNELS = {
-    "phone": "<u>phone</u>",
-    "store": FORMULAS[1],
-    "app": "`app` $x$",
-    "web": "<a href=javascript:alert(1)>web</a>",
-}
-_TOUCHPOINTS = {
-    "field": "<img src=http://127.0.0.1:9/t.png>",
-    "mail": "[mail](http://127.0.0.1:9/)",
-    "outlet": ":green[outlet]",
-    "call_center": FORMULAS[3],
-    "web": "web<br>site",
-}
+CHANNEL_NAMES = (*PAYLOADS, FORMULAS[0])
+REGION_NAMES = ("<i>South</i>east & co", ":blue-background[West]", "[Mid](http://127.0.0.1:9/m)west",
+                "**North**east ![i](http://127.0.0.1:9/r.png)")  # fmt: skip
+PURCHASE_CHANNEL_NAMES = (
+    "<u>phone</u>",
+    FORMULAS[1],
+    "`app` $x$",
+    "<a href=javascript:alert(1)>web</a>",
+)
+TOUCHPOINT_NAMES = ("<img src=http://127.0.0.1:9/t.png>", "[mail](http://127.0.0.1:9/)",
+                    ":green[outlet]", FORMULAS[3], "web<br>site")  # fmt: skip
+
+
+def _names(values: pl.Series, hostile: tuple[str, ...]) -> dict[str, str]:
+    """The source's names (sorted) -> hostile names, in turn (kept distinct)."""
+    out = {}
+    for i, value in enumerate(sorted(values.drop_nulls().unique().to_list())):
+        name = hostile[i % len(hostile)]
+        out[value] = name if i < len(hostile) else f"{name} {i}"
+    return out
+
+
+ALL_NAMES = (*CHANNEL_NAMES, *REGION_NAMES, *PURCHASE_CHANNEL_NAMES, *TOUCHPOINT_NAMES)
+"""Every hostile name but the customer ids and the company."""
 
 
 def _customer_ids(ids: pl.Series) -> dict[str, str]:
@@ -80,20 +78,23 @@ def hostile_snapshot(source: Path, target: Path) -> Path:
     def rename(frame: pl.DataFrame, column: str, mapping: dict[str, str]) -> pl.DataFrame:
         return frame.with_columns(pl.col(column).replace_strict(mapping, default=pl.col(column)))
 
+    channels = _names(customers[C.acquisition_channel], CHANNEL_NAMES)
     customers = rename(customers, C.customer_id, ids)
-    customers = rename(customers, C.acquisition_channel, _CHANNELS)
-    customers = rename(customers, C.region, _REGIONS)
+    customers = rename(customers, C.acquisition_channel, channels)
+    customers = rename(customers, C.region, _names(customers[C.region], REGION_NAMES))
     customers.write_parquet(target / "customers.parquet")
     tx = pl.read_parquet(source / "transactions.parquet")
-    tx = rename(rename(tx, C.customer_id, ids), C.channel, _PURCHASE_CHANNELS)
+    tx = rename(tx, C.customer_id, ids)
+    tx = rename(tx, C.channel, _names(tx[C.channel], PURCHASE_CHANNEL_NAMES))
     tx.write_parquet(target / "transactions.parquet")
     if (source / "service_costs.parquet").exists():
         sc = pl.read_parquet(source / "service_costs.parquet")
-        sc = rename(rename(sc, C.customer_id, ids), C.touchpoint, _TOUCHPOINTS)
+        sc = rename(sc, C.customer_id, ids)
+        sc = rename(sc, C.touchpoint, _names(sc[C.touchpoint], TOUCHPOINT_NAMES))
         sc.write_parquet(target / "service_costs.parquet")
     if (source / "prospects.parquet").exists():
         pr = pl.read_parquet(source / "prospects.parquet")
-        pr = rename(pr, C.channel, _CHANNELS)
+        pr = rename(pr, C.channel, channels)
         pr = rename(pr, C.converted_customer_id, ids)
         pr.write_parquet(target / "prospects.parquet")
     manifest = json.loads((source / "manifest.json").read_text())

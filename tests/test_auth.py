@@ -109,7 +109,7 @@ def test_oidc_mode_shows_nothing_before_sign_in(data_dir: Path, monkeypatch) -> 
     at.switch_page("pages/overview.py").run()
     assert not at.exception, at.exception
     assert len(at.metric) > 0
-    assert any(c.value == "Signed in as ann@example\\.com" for c in at.sidebar.caption)
+    assert any(c.value == "Signed in as ann\u2060@example\\.com" for c in at.sidebar.caption)
 
 
 def test_saved_scenario_records_who_saved_it(data_dir: Path, monkeypatch) -> None:
@@ -142,3 +142,13 @@ def test_scenarios_without_sign_in_record_nobody(tmp_path: Path) -> None:
     saved.save_scenario(tmp_path, scenario, saved_by="carol")
     assert saved.scenario_provenance(tmp_path, "Plan B")[0] == "carol"
     assert saved.load_scenario(tmp_path, "Plan B").name == "Plan B"
+
+
+def test_default_bind_is_loopback() -> None:
+    import tomllib
+
+    root = Path(APP).parent
+    config = tomllib.loads((root / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["address"] == "127.0.0.1"
+    run = (root / "Makefile").read_text().split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    assert "address" not in run and "0.0.0.0" not in run, run

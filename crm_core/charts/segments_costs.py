@@ -7,7 +7,13 @@ import plotly.graph_objects as go
 import polars as pl
 
 from crm_core.charts.segments_base import empty_figure, tier_rows
-from crm_core.charts.style import PALETTE, TIER_COLORS, apply_layout, currency_prefix
+from crm_core.charts.style import (
+    PALETTE,
+    TIER_COLORS,
+    apply_layout,
+    currency_prefix,
+    literal_text,
+)
 from crm_core.copy.segments import humanise, share_text
 from crm_core.data.schema import C
 from crm_core.formatting import fmt_money, fmt_ratio
@@ -69,7 +75,8 @@ def cost_to_serve(report: SegmentReport) -> go.Figure:
                 [fmt_money(v, cur), f"{c:.2f}"]
                 for v, c in zip(values, part[CONTACTS_PER_CUSTOMER].fill_null(0.0), strict=True)
             ],
-            hovertemplate=f"<b>%{{x}}</b><br>{humanise(tp)}: %{{customdata[0]}} per customer "
+            hovertemplate=f"<b>%{{x}}</b><br>{literal_text(humanise(tp))}: %{{customdata[0]}} "
+            "per customer "
             "(%{customdata[1]} contacts)<extra></extra>",
         )
     rows = tier_rows(report)
@@ -207,7 +214,8 @@ def channel_mix(report: SegmentReport) -> go.Figure:
             insidetextanchor="middle",
             textangle=0,
             customdata=[[share_text(v), m] for v, m in zip(values, margin, strict=True)],
-            hovertemplate=f"<b>%{{y}}</b><br>{humanise(ch)}: %{{customdata[0]}} of purchases, "
+            hovertemplate=f"<b>%{{y}}</b><br>{literal_text(humanise(ch))}: %{{customdata[0]}} "
+            "of purchases, "
             "gross margin %{customdata[1]}<extra></extra>",
         )
     fig.update_layout(barmode="stack", bargap=0.35, legend_traceorder="normal")
