@@ -31,15 +31,16 @@ def table(frame: pl.DataFrame, columns: dict[str, tuple[str, str]], *, key: str)
     unit = CURRENCY_SYMBOLS.get(sel.currency, sel.currency)
     config: dict[str, object] = {}
     for name, (label, kind) in columns.items():
+        width = copy.WIDTHS.get(name)
         if kind == "text":
-            wide = "large" if name == "reasons" else None
-            config[name] = st.column_config.TextColumn(label, width=wide)
+            config[name] = st.column_config.TextColumn(label, width=width)
         elif kind == "date":
-            config[name] = st.column_config.DateColumn(label, format="D MMM YYYY")
+            config[name] = st.column_config.DateColumn(label, format="D MMM YYYY", width=width)
         else:
             text = f"{label} ({unit})" if kind == "cents" else label
-            config[name] = st.column_config.NumberColumn(text, format=FORMATS[kind])
-    st.dataframe(frame, column_config=config, hide_index=True, key=key, height=420)
+            config[name] = st.column_config.NumberColumn(text, format=FORMATS[kind], width=width)
+    shown = frame.select(list(columns))
+    st.dataframe(shown, column_config=config, hide_index=True, key=key, height=420)
 
 
 def model_cards(report, active: float | None) -> None:
@@ -83,7 +84,7 @@ def call_list_tab(report) -> None:
         st.caption(esc(copy.whatif_caption(baseline, targets)))
     st.plotly_chart(charts.savings_chart(curve, contacts, best, cur), key="ch_savings_chart")
     rows = report.call_list.head(min(max(contacts, 1), copy.LIST_LIMIT))
-    table(copy.call_rows(report, rows), copy.CALL_COLUMNS, key="ch_call_table")
+    table(copy.call_rows(report, rows), copy.PAGE_COLUMNS, key="ch_call_table")
     st.caption(esc(copy.list_caption(report, contacts)))
     st.download_button(
         f"Download the {contacts:,} customers to contact (CSV)",
@@ -108,11 +109,8 @@ def value_tab(report) -> None:
 
 def quality_tab(report) -> None:
     st.dataframe(copy.quality_table(report), hide_index=True, key="ch_quality_table")
-    left, right = st.columns(2)
-    with left:
-        st.plotly_chart(charts.lift_chart(report), key="ch_lift_chart")
-    with right:
-        st.plotly_chart(charts.calibration_chart(report), key="ch_calibration_chart")
+    st.plotly_chart(charts.lift_chart(report), key="ch_lift_chart")
+    st.plotly_chart(charts.calibration_chart(report), key="ch_calibration_chart")
     st.caption(esc(copy.label_rule(report)))
     st.caption(esc(copy.training_caption(report)))
 
@@ -121,8 +119,9 @@ def quality_tab(report) -> None:
 
 sel = state.require_selection()
 page_header(copy.TITLE, sel, copy.SUBTITLE)
-horizon = st.selectbox(copy.HORIZON_LABEL, tuple(copy.HORIZONS), format_func=copy.HORIZONS.get,
-                       key="ch_horizon", bind="query-params", help=copy.HORIZON_HELP)  # fmt: skip
+horizon = st.columns([1, 3])[0].selectbox(copy.HORIZON_LABEL, tuple(copy.HORIZONS),
+                                          format_func=copy.HORIZONS.get, key="ch_horizon",
+                                          bind="query-params", help=copy.HORIZON_HELP)  # fmt: skip
 with state.guard("the churn model"):
     report = load.churn_page(*sel.key, horizon)
 st.subheader(copy.headline(report), help=esc(copy.label_rule(report)))

@@ -16,18 +16,21 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from crm_core.charts import churn as charts
 from crm_core.churn.columns import F, R
 from crm_core.churn.cuts import plan_cuts
 from crm_core.churn.report import churn_report, fit_cuts
-from crm_core.churn.value import tiers_now
+from crm_core.churn.value import best_contacts, savings_curve, tiers_now
 from crm_core.cli import main
 from crm_core.cli.churn import summary
 from crm_core.clv.fitted import FittedModels
 from crm_core.clv.valuation import value
+from crm_core.copy import churn as copy_churn
 from crm_core.copy.churn import whatif_query
 from crm_core.data.ledger import L, build_ledger
 from crm_core.data.snapshot import load_snapshot, write_snapshot
 from crm_core.errors import NotEnoughData
+from crm_core.formatting import fmt_money, fmt_pct
 from crm_core.metrics.compute import snapshot_metrics
 from crm_core.metrics.registry import metric_value
 from crm_core.sample import generate_sample
@@ -245,3 +248,30 @@ def test_subscriptions_beat_recency_but_stay_weak(seed: int, tmp_path: Path) -> 
     v = report.validation
     assert v.model.roc_auc > v.baseline.roc_auc
     assert 0.55 < v.model.roc_auc < 0.75
+
+
+# ----------------------------------------------------------------------------- the figures
+
+
+def test_figures_state_the_reports_numbers(built) -> None:
+    _, _, report = built
+    v = report.validation
+    ranked = v.lift if report.ranked_by == "model" else v.baseline_lift
+    lift = charts.lift_chart(report)
+    assert lift.data[0].y == tuple(ranked["lift"].fill_nan(None).to_list())
+    assert fmt_pct(float(ranked["capture"][0])) in lift.layout.title.text
+    cal = charts.calibration_chart(report)
+    gap = float((v.calibration["predicted"] - v.calibration["observed"]).abs().max())
+    assert f"{gap * 100:.0f} points" in cal.layout.title.text
+    assert cal.layout.xaxis.range[1] >= float(v.calibration["predicted"].max())
+    tiers = charts.value_at_risk_chart(report, R.tier, copy_churn.TIER_NAMES)
+    assert sum(x or 0.0 for x in tiers.data[0].x) == pytest.approx(report.value_at_risk)
+    ranked_list = report.scored.head(report.listed)
+    best = best_contacts(ranked_list, 0.2, 5.0)
+    curve = savings_curve(ranked_list, 0.2, 5.0)
+    fig = charts.savings_chart(curve, 100, best, report.currency)
+    net = dict(zip(curve["contacted"].to_list(), curve["net"].to_list(), strict=True))
+    if best > 0:
+        assert fmt_money(net[best], report.currency) in fig.layout.title.text
+        assert net[best] == max(net.values())
+    assert fig.layout.yaxis.tickprefix is None  # the net can be negative: no "$-1k" ticks

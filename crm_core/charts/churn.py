@@ -15,6 +15,9 @@ from crm_core.formatting import fmt_count, fmt_money, fmt_pct, fmt_ratio
 
 __all__ = ["calibration_chart", "lift_chart", "savings_chart", "value_at_risk_chart"]
 
+CLOSE = 0.05
+"""A tenth whose mean prediction is within this of its churn rate is well calibrated."""
+
 
 def _span(report: ChurnReport) -> str:
     return {1: "next quarter", 2: "next half-year", 4: "next year"}.get(
@@ -83,11 +86,15 @@ def calibration_chart(report: ChurnReport) -> go.Figure:
         hovertemplate="Predicted %{x:.1%}<br>Observed %{y:.1%}<br>%{customdata} customers"
         "<extra></extra>",
     )
-    fig.update_xaxes(title_text="Predicted P(churn)", tickformat=".0%", range=[0, 1])
-    fig.update_yaxes(title_text="Observed churn rate", tickformat=".0%", range=[0, 1])
+    top = max([*cal[PREDICTED].to_list(), *cal[OBSERVED].to_list(), 0.05])
+    edge = min(1.0, top * 1.15)  # the points fill the plot (churn rates are often small)
+    fig.update_xaxes(title_text="Predicted P(churn)", tickformat=".0%", range=[0, edge])
+    fig.update_yaxes(title_text="Observed churn rate", tickformat=".0%", range=[0, edge])
     return apply_layout(
         fig,
-        title=f"Predictions match observed churn within {fmt_pct(gap)} in every tenth",
+        title=f"Predictions match observed churn within {gap * 100:.0f} points in every tenth"
+        if gap <= CLOSE
+        else f"Predictions miss observed churn by up to {gap * 100:.0f} points in a tenth",
         subtitle="The calibrated model at the out-of-time test date",
     )
 
@@ -157,11 +164,8 @@ def savings_chart(curve: pl.DataFrame, chosen: int, best: int, currency: str) ->
         else "At this cost per contact no call pays for itself"
     )
     fig.update_xaxes(title_text="Customers contacted, top of the list first", rangemode="tozero")
-    fig.update_yaxes(
-        title_text=f"Expected amount ({currency})",
-        tickprefix=currency_prefix(currency),
-        tickformat="~s",
-    )
+    # no currency prefix on the ticks: the net can be negative ("$-1k"); the title says it
+    fig.update_yaxes(title_text=f"Expected amount ({currency})", tickformat="~s")
     return apply_layout(
         fig, title=title, subtitle="The dotted line: the number chosen with the slider"
     )

@@ -40,6 +40,8 @@ SUCCESS_HELP = (
     "expected saving is this share of their value at risk."
 )
 COST_LABEL = "Cost per contact"
+WEAK_AUC = 0.7
+"""Below this out-of-time ROC AUC the page calls the ranking weak."""
 LIST_LIMIT = 500
 """Rows of the call list shown on the page (the download has every contacted customer)."""
 TIER_NAMES = dict(zip(("A", "B", "C"), tier_names((0.10, 0.20, 0.70)), strict=True))
@@ -102,7 +104,13 @@ def quality_sentence(report: ChurnReport) -> str:
         f"last purchase alone, {v.logistic.roc_auc:.4f} for a logistic regression."
     )
     if report.ranked_by == "model":
-        return words + " The model ranks better than recency alone, so the list uses it."
+        words += " The model ranks better than recency alone, so the list uses it."
+        if v.model.roc_auc < WEAK_AUC:
+            words += (
+                f" A ROC AUC under {WEAK_AUC} is a weak ranking: read the list as a rough "
+                "order, and the money saved as an estimate with a wide margin."
+            )
+        return words
     return words + (
         " The model does not rank better than recency alone on this snapshot, so the "
         "list is ranked by recency and its probabilities."
@@ -195,12 +203,19 @@ CALL_COLUMNS = {
     R.clv: ("CLV", "cents"),
     "reasons": ("Why", "text"),
     R.last_purchase: ("Last purchase", "date"),
-    R.next_purchase: ("Next purchase due", "date"),
+    R.next_purchase: ("Next purchase", "date"),
     R.tier: ("Tier", "text"),
     R.stage: ("Stage", "text"),
     R.acquisition_channel: ("Channel", "text"),
 }
-"""Call-list columns: header and kind (as the Lifecycle page's tables)."""
+"""Call-list columns: header and kind (as the Lifecycle page's tables); the CSV has all."""
+_SHOWN = (R.rank, R.customer_id, R.value_at_risk, R.p_churn, "reasons", R.next_purchase, R.stage)
+PAGE_COLUMNS = {c: CALL_COLUMNS[c] for c in _SHOWN}
+"""The page's table: fewer columns, so the reasons fit at 1280 pixels (CLV, the last purchase,
+the tier and the channel are in the download)."""
+WIDTHS = {R.rank: 48, R.customer_id: 76, R.value_at_risk: 112, R.p_churn: 72, "reasons": 310,
+          R.next_purchase: 108, R.stage: 84}  # fmt: skip
+"""Column widths in pixels: together they fit the page at 1280 pixels."""
 
 
 def call_rows(report: ChurnReport, rows: pl.DataFrame) -> pl.DataFrame:
@@ -241,6 +256,10 @@ def list_caption(report: ChurnReport, contacts: int) -> str:
     )
     if report.valuation_note:
         return text + f"No CLV is available, so no value at risk: {report.valuation_note}."
+    text += (
+        "Next purchase: the model's median date if the customer is still active (subscribers: "
+        "the next renewal). Why is blank when no single factor adds a point to P(churn). "
+    )
     missing = report.customers_scored - report.listed
     if missing:
         text += f"{fmt_count(missing)} active customers have no CLV (first purchase today)."
