@@ -26,11 +26,10 @@ def _current() -> None:
     """KPI cards of the snapshot selected in the sidebar (what the other pages analyse)."""
     sel = st.session_state.get(state._SELECTION)
     if error := st.session_state.get(state._ERROR):
-        st.error(f"**The snapshot selected cannot be used.** {esc(error[1])} Build a new one "
-                 "below or choose another in the sidebar.", icon="⚠️")  # fmt: skip
+        st.error(copy.UNUSABLE.format(esc(error[1])), icon="⚠️")
         return
     if sel is None:
-        st.info("No snapshot yet: build the first one below.", icon="ℹ️")
+        st.info(copy.NO_SNAPSHOT, icon="ℹ️")
         return
     with state.guard("the snapshot's contents"):
         got = load.contents(sel.path, sel.stamp, sel.snapshot_as_of)
@@ -110,7 +109,7 @@ def _build(source, key: str, options: ReadOptions, mapping, extras, as_of: date,
     blocked = blocked or (exists and not replace)
     st.caption(f"Written to {esc(str(load.target_root() / folder))}.")
     if failed := st.session_state.pop(load.FAILED, None):
-        st.error(f"**The snapshot was not built.** {esc(failed)}", icon="⚠️")
+        st.error(copy.NOT_BUILT.format(esc(failed)), icon="⚠️")
     st.button(
         copy.BUILD, key=f"yd_build_{key[-8:]}", type="primary", disabled=blocked,
         on_click=load.build_clicked,
@@ -137,8 +136,7 @@ def _flow(source, key: str, options: ReadOptions, extras, unit_note: str | None)
     if seen.notes:
         st.caption(f"How it is read: {esc(', '.join(seen.notes))}.")
     if seen.problems:
-        st.error("The export cannot be read as it is: choose what the table says and it is "
-                 "read again.", icon="⚠️")  # fmt: skip
+        st.error(copy.PLAN_PROBLEMS, icon="⚠️")
         _problems(seen.problems, "plan")
         return
     st.subheader("The first rows as they will be read")
@@ -155,9 +153,7 @@ def _flow(source, key: str, options: ReadOptions, extras, unit_note: str | None)
     if isinstance(report, str):
         st.error(esc(report), icon="⚠️")
     elif report.problems:
-        n = len(report.problems)
-        st.error(f"{n} problem{'s' * (n != 1)}: nothing can be built until fixed "
-                 "in the export or the settings above.", icon="⚠️")  # fmt: skip
+        st.error(copy.row_problems(len(report.problems)), icon="⚠️")
         _problems(report.problems, "rows")
     else:
         st.success(copy.summary(report), icon=":material/check_circle:")
@@ -178,7 +174,7 @@ def _file() -> None:
         st.caption(copy.HELP["options"])
         options = _options(sheet=bool(upload) and upload.name.lower().endswith(".xlsx"))
     if upload is None:
-        st.info("Upload an export to see how it is read.", icon="ℹ️")
+        st.info(copy.UPLOAD_FIRST, icon="ℹ️")
         return
     path = load.keep_upload(upload)
     extras = tuple(None if f is None else str(load.keep_upload(f)) for f in (service, leads))
@@ -208,7 +204,7 @@ def _sql() -> None:
     st.button("Read", key="yd_sql_read", on_click=_sql_read)
     saved = st.session_state.get(_SQL)
     if not saved:
-        st.info("Give the connection string and a query, then Read.", icon="ℹ️")
+        st.info(copy.SQL_FIRST, icon="ℹ️")
         return
     url, kind, text = saved
     try:

@@ -322,6 +322,8 @@ def test_the_command_line_names_the_option_the_page_names_the_setting(tmp_path: 
     assert str(caught.value).endswith(": map it with --customer-id-col")
     assert copy.failure(caught.value).startswith("shop.csv: has no customer id column")
     assert copy.failure(caught.value).endswith(": choose the customer id column")
+    assert copy.row_problems(1).startswith("1 problem: nothing")
+    assert copy.row_problems(1234).startswith("1,234 problems: nothing")
     assert copy.file_label("PostgreSQL query on db.internal/shop") == (
         "PostgreSQL query on db.internal/shop"
     )

@@ -103,6 +103,17 @@ HELP = {
     "order_date, total FROM orders. It is read in batches.",
 }
 BUILD = "Build the snapshot"
+NO_SNAPSHOT = "No snapshot yet: build the first one below."
+UNUSABLE = (
+    "**The snapshot selected cannot be used.** {} Build a new one below or choose another in "
+    "the sidebar."
+)
+NOT_BUILT = "**The snapshot was not built.** {}"
+PLAN_PROBLEMS = (
+    "The export cannot be read as it is: choose what the table says and it is read again."
+)
+UPLOAD_FIRST = "Upload an export to see how it is read."
+SQL_FIRST = "Give the connection string and a query, then Read."
 CHECK_NOTE = (
     "Checked every row. The build reads the export again through the same code as "
     "crm build, so what it writes is exactly what this report describes."
@@ -111,6 +122,14 @@ SQL_NOTE = (
     "The preview and the detection use the first batch of the result; the build reads and "
     "checks every row."
 )
+
+
+def row_problems(n: int) -> str:
+    """Heading of the validation report when rows have problems."""
+    return (
+        f"{fmt_count(n, compact=False)} problem{'s' * (n != 1)}: nothing can be built until "
+        "they are fixed in the export or the settings above."
+    )
 
 
 def upload_help(limit_mb: int) -> str:
