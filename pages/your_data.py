@@ -157,6 +157,8 @@ def _flow(source, key: str, options: ReadOptions, extras, unit_note: str | None)
         _problems(report.problems, "rows")
     else:
         st.success(copy.summary(report), icon=":material/check_circle:")
+        if stale := copy.stale_note(report, as_of):
+            st.warning(stale, icon="⚠️")
         st.caption(copy.CHECK_NOTE)
     _build(source, key, options, mapping, extras, as_of, report)
 

@@ -93,8 +93,12 @@ def test_an_upload_is_mapped_checked_and_built_into_the_sidebar(data_dir: Path, 
     assert preview["Date"].to_list() == ["2026-01-05", "2026-02-13", "2026-03-01", "2026-10-02"]
     assert preview["Line"].to_list() == ["2", "3", "4", "5"]
     assert any("decimal comma" in c.value for c in at.caption)
+    at.date_input(key="yd_asof").set_value(date(2027, 3, 1)).run()
+    (stale,) = [w.value for w in at.warning]  # 01 Mar 2026 .. 01 Mar 2027: a year quiet
+    assert stale.startswith("The last transaction is on 02 Oct 2026, 150 days before")
     at.date_input(key="yd_asof").set_value(date(2026, 9, 30)).run()
     assert any("4 rows read: 3 transactions" in s.value for s in at.success)
+    assert not at.warning  # 213 quiet days, but a row after 30 Sep 2026 was left out
     at.text_input(key="yd_company").set_value("Müller & Söhne").run()
     build_button(at).click().run()
     assert not at.exception, at.exception

@@ -11,6 +11,7 @@ import io
 import re
 import unicodedata
 from collections.abc import Sequence
+from datetime import date
 from pathlib import PurePath
 
 import polars as pl
@@ -36,6 +37,7 @@ __all__ = [
     "preview_table",
     "problems_csv",
     "problems_table",
+    "stale_note",
     "summary",
     "upload_help",
 ]
@@ -238,6 +240,23 @@ def problems_csv(problems: Sequence[Problem]) -> bytes:
     buffer = io.BytesIO()
     frame.select(formula_safe(c) for c in frame.columns).write_csv(buffer)
     return buffer.getvalue()
+
+
+QUIET_DAYS = 92  # a quarter: longer without any transaction before the as-of date is noted
+
+
+def stale_note(report: BuildReport, as_of: date) -> str | None:
+    """A warning when the export ends long before the as-of date (every customer would look
+    inactive since), or ``None``; not when rows after the as-of date were left out (an
+    earlier date chosen on purpose)."""
+    if report.last is None or report.ignored or (as_of - report.last).days <= QUIET_DAYS:
+        return None
+    return (
+        f"The last transaction is on {report.last:%d %b %Y}, {(as_of - report.last).days:,} "
+        f"days before the as-of date {as_of:%d %b %Y}: every customer would look inactive "
+        "since. Set the as-of date to the end of the export unless the company really had no "
+        "sales since."
+    )
 
 
 def summary(report: BuildReport) -> str:
