@@ -76,7 +76,11 @@ def _mapping(seen, token: str) -> load.Mapping:
     return tuple(chosen)
 
 
-def _problems(problems, key: str) -> None:
+def _problems(problems, key: str, heading: str) -> None:
+    """The problems in words (the first few, whole at any width), then every one in a table
+    with its rows and a CSV of the rows."""
+    lines = "\n".join(f"- {esc(line)}" for line in copy.problem_lines(problems))
+    st.error(f"{heading}\n\n{lines}", icon="⚠️")
     wide = st.column_config.TextColumn(width="large")
     st.dataframe(copy.problems_table(problems), hide_index=True, key=f"yd_problems_{key}",
                  column_config={"Problem": wide, "What to do": wide})  # fmt: skip
@@ -136,8 +140,7 @@ def _flow(source, key: str, options: ReadOptions, extras, unit_note: str | None)
     if seen.notes:
         st.caption(f"How it is read: {esc(', '.join(seen.notes))}.")
     if seen.problems:
-        st.error(copy.PLAN_PROBLEMS, icon="⚠️")
-        _problems(seen.problems, "plan")
+        _problems(seen.problems, "plan", copy.PLAN_PROBLEMS)
         return
     st.subheader("The first rows as they will be read")
     st.dataframe(copy.preview_table(seen.preview, TRANSACTION_ROLES, seen.unit), hide_index=True,
@@ -153,8 +156,7 @@ def _flow(source, key: str, options: ReadOptions, extras, unit_note: str | None)
     if isinstance(report, str):
         st.error(esc(report), icon="⚠️")
     elif report.problems:
-        st.error(copy.row_problems(len(report.problems)), icon="⚠️")
-        _problems(report.problems, "rows")
+        _problems(report.problems, "rows", copy.row_problems(len(report.problems)))
     else:
         st.success(copy.summary(report), icon=":material/check_circle:")
         if stale := copy.stale_note(report, as_of):

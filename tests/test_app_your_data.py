@@ -326,6 +326,11 @@ def test_the_command_line_names_the_option_the_page_names_the_setting(tmp_path: 
     assert str(caught.value).endswith(": map it with --customer-id-col")
     assert copy.failure(caught.value).startswith("shop.csv: has no customer id column")
     assert copy.failure(caught.value).endswith(": choose the customer id column")
+    many = [Problem("/tmp/crm-uploads/x/f.csv", "amount", f"bad {i}", rows=1, where=(i + 2,),
+                    unit="line") for i in range(10)]  # fmt: skip
+    lines = copy.problem_lines(many)
+    assert lines[0] == "f.csv, column 'amount': bad 0 on line 2 (1 row)"
+    assert len(lines) == 9 and lines[-1] == "… and 2 more below."
     assert copy.row_problems(1).startswith("1 problem: nothing")
     assert copy.row_problems(1234).startswith("1,234 problems: nothing")
     assert copy.file_label("PostgreSQL query on db.internal/shop") == (

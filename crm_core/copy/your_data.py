@@ -35,6 +35,7 @@ __all__ = [
     "folder_name",
     "folder_problem",
     "preview_table",
+    "problem_lines",
     "problems_csv",
     "problems_table",
     "stale_note",
@@ -181,6 +182,18 @@ def failure(exc: SnapshotError) -> str:
                                  examples=first.examples))  # fmt: skip
     return str(SnapshotError(file_label(exc.file), exc.problem, column=exc.column,
                              rows=exc.rows, examples=exc.examples))  # fmt: skip
+
+
+SHOWN_PROBLEMS = 8
+
+
+def problem_lines(problems: Sequence[Problem], limit: int = SHOWN_PROBLEMS) -> list[str]:
+    """The first ``limit`` problems as sentences in the page's words (plain text), and how
+    many more the table lists."""
+    lines = [failure(ProblemsFound((p,))) for p in problems[:limit]]
+    if len(problems) > limit:
+        lines.append(f"… and {fmt_count(len(problems) - limit, compact=False)} more below.")
+    return lines
 
 
 def _shown(value: object) -> str:
