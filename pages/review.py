@@ -13,7 +13,7 @@ import time
 import polars as pl
 import streamlit as st
 
-from crm_app import present, state
+from crm_app import present, state, ui
 from crm_app.loaders import review as load
 from crm_app.state import escape_markdown as esc
 from crm_app.ui import page_header
@@ -46,12 +46,23 @@ def show_slide(slide: Slide, number: int) -> None:
             st.dataframe(frame, hide_index=True, key=f"rv_table_{number}", column_config=config,
                          height=38 + 35 * len(t.rows))  # fmt: skip
         for i, figure in enumerate(slide.figures):
-            st.plotly_chart(on_slide(figure, slide.title), key=f"rv_chart_{number}_{i}")
+            ui.plotly_chart(on_slide(figure, slide.title), key=f"rv_chart_{number}_{i}")
+
+
+@st.fragment(run_every=5)
+def waiting(key: tuple) -> None:
+    """While churn risk is scored off the script thread: a note, then the whole page again
+    when it is done."""
+    if load.churn_pending(*key):
+        st.info(copy.RISK_PENDING_NOTE, icon=":material/hourglass_top:")
+    else:
+        st.rerun(scope="app")
 
 
 @st.fragment
-def downloads(key: tuple, scenario: str | None, review: Deck) -> None:
-    """A button per format; the worker's progress while a file is made."""
+def downloads(key: tuple, scenario: str | None, review: Deck, pending: bool) -> None:
+    """A button per format (files wait for churn risk); the worker's progress while a file
+    is made."""
     jobs = load.exports()
     running = False
     for column, fmt in zip(st.columns(len(FORMATS)), FORMATS, strict=True):
@@ -62,7 +73,7 @@ def downloads(key: tuple, scenario: str | None, review: Deck) -> None:
             with slot.container():
                 st.button(
                     copy.PREPARE[fmt], key=f"rv_make_{fmt}", icon=":material/slideshow:",
-                    on_click=jobs.start, args=(file_key, review),
+                    on_click=jobs.start, args=(file_key, review), disabled=pending,
                 )  # fmt: skip
                 if job is not None:
                     st.error(esc(job.error or "The file could not be made."), icon="⚠️")
@@ -92,8 +103,11 @@ with st.container(key="rv_controls"):
         key="rv_scenario", bind="query-params", help=copy.SCENARIO_HELP,
     )  # fmt: skip
     scenario = picked or None
+pending = load.churn_pending(*sel.key)  # the deck shows what this says, until the next run
 with state.guard("the quarterly review"):
-    review = load.deck(*sel.key, scenario)
+    review = load.deck(*sel.key, scenario, not pending)
+if pending:
+    waiting(sel.key)
 
 titles = [title for _, title in review.sections]
 if presenting:
@@ -110,7 +124,7 @@ else:
     chosen = [k for k, t in review.sections if pick in (copy.ALL_SECTIONS, t)]
     with right:
         st.markdown(f"**{copy.DOWNLOAD_TITLE}**", help=copy.DOWNLOAD_HELP)
-        downloads(sel.key, scenario, review)
+        downloads(sel.key, scenario, review, pending)
         st.caption(copy.PRESENT_HINT)
         present.enter_button()
 

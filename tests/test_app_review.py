@@ -172,3 +172,38 @@ def _wait(state: ExportState) -> None:
             return
         time.sleep(0.25)
     raise AssertionError("the export did not finish")
+
+
+def test_churn_risk_is_scored_off_the_script_thread(data_dir, monkeypatch) -> None:
+    """Above the size the page waits for, the review is shown at once with the value-at-risk
+    section pending and the files held back; once the worker has scored churn risk the page
+    shows the slides ``crm report`` writes."""
+    import threading
+
+    from crm_app.loaders import review as load
+    from crm_core.copy import review as words
+
+    release = threading.Event()
+    scored = load.churn
+
+    def slow(path, stamp, as_of):
+        release.wait(120)
+        return scored(path, stamp, as_of)
+
+    monkeypatch.setattr(load, "WAIT_BELOW", 0)
+    monkeypatch.setattr(load, "churn", slow)
+    at = open_page("test-retail", PAGE, timeout=300)
+    titles = slide_titles(at)
+    assert esc(words.RISK_PENDING_TITLE) in titles
+    assert any(i.value == words.RISK_PENDING_NOTE for i in at.info)
+    assert at.button(key="rv_make_pdf").disabled
+    release.set()
+    for _ in range(240):  # the page reruns itself when the worker is done; here: by hand
+        time.sleep(0.25)
+        at.run()
+        if esc(words.RISK_PENDING_TITLE) not in slide_titles(at):
+            break
+    assert not at.exception, at.exception
+    deck = core_deck(data_dir, "test-retail", None)
+    assert slide_titles(at) == [esc(s.title) for s in deck.slides]
+    assert not at.button(key="rv_make_pdf").disabled

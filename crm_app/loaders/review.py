@@ -6,7 +6,10 @@ made off the script thread.
 What-if page's own cached baseline and projections (:mod:`crm_app.loaders.whatif`), so
 the slides show the pages' numbers without refitting anything. The value-at-risk slides
 read the Churn risk page's report (its loader's ``churn_or_error``, one cache for both
-pages), or the data problem that prevented it.
+pages), or the data problem that prevented it. Training the churn model takes minutes at
+hundreds of thousands of customers, so a worker thread scores it (:class:`ChurnJobs`)
+and the review shows :class:`~crm_core.report.inputs.Pending` in its place until then;
+for small snapshots (under :data:`WAIT_BELOW` customers) the page waits for it.
 
 Files (PowerPoint, PDF, web page) are made by a worker thread of the server
 (:class:`Exports`, one per process): drawing the charts with Chromium takes seconds, and
@@ -34,18 +37,31 @@ from crm_core.clv.valuation import ClvResult
 from crm_core.errors import DataError
 from crm_core.metrics.quarters import quarter_periods
 from crm_core.report.export import export
-from crm_core.report.inputs import CHURN_HORIZON_QUARTERS, churn_of, review_inputs
+from crm_core.report.inputs import CHURN_HORIZON_QUARTERS, Pending, churn_of, review_inputs
 from crm_core.report.sections import build_deck
 from crm_core.report.slides import Deck
 from crm_core.whatif.levers import Scenario
 from crm_core.whatif.scenarios import list_scenarios, load_scenario
 
-__all__ = ["ExportKey", "ExportState", "Exports", "deck", "exports", "scenario_folder"]
+__all__ = [
+    "ChurnJobs",
+    "ExportKey",
+    "ExportState",
+    "Exports",
+    "churn_pending",
+    "deck",
+    "exports",
+    "scenario_folder",
+]
 
 ExportKey = tuple[str, str, date, str | None, str]
 """``(path, stamp, as_of, scenario name, format)``: one file."""
 KEPT = 12
 """Files kept per server process (the oldest finished ones go first)."""
+WAIT_BELOW = 20_000
+"""Customers below which the review waits for the churn report (seconds to train)."""
+CHURN_KEPT = 4
+PENDING = Pending("churn risk")
 
 
 def scenario_folder(path: str) -> Path:
@@ -80,16 +96,66 @@ def churn(path: str, stamp: str, as_of: date) -> ChurnReport | DataError:
     return churn_or_error(path, stamp, as_of, CHURN_HORIZON_QUARTERS)
 
 
-@st.cache_resource(show_spinner="Preparing the quarterly review…", max_entries=8)
-def deck(path: str, stamp: str, as_of: date, scenario: str | None) -> Deck:
+class ChurnJobs:
+    """The churn report of each (snapshot, fingerprint, as-of date), scored once by a worker
+    thread of the server so no page's script waits minutes for it."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crm-churn")
+        self._lock = threading.Lock()
+        self._jobs: OrderedDict[tuple[str, str, date], Future] = OrderedDict()
+
+    def future(self, path: str, stamp: str, as_of: date) -> Future:
+        """The job of that report (started now if nobody asked for it yet)."""
+        key = (path, stamp, as_of)
+        with self._lock:
+            job = self._jobs.get(key)
+            if job is None:
+                job = self._jobs[key] = self._pool.submit(churn, path, stamp, as_of)
+                while len(self._jobs) > CHURN_KEPT:
+                    self._jobs.popitem(last=False)
+            return job
+
+
+@st.cache_resource(show_spinner=False)
+def churn_jobs() -> ChurnJobs:
+    """The server's one :class:`ChurnJobs`."""
+    return ChurnJobs()
+
+
+def _churn_now(path: str, stamp: str, as_of: date) -> ChurnReport | DataError | Pending:
+    job = churn_jobs().future(path, stamp, as_of)
+    if not job.done() and base.ledger(path, stamp, as_of).customers.height < WAIT_BELOW:
+        job.result()  # seconds: the review is shown whole
+    return job.result() if job.done() else PENDING  # a bug in the worker is raised here
+
+
+def churn_pending(path: str, stamp: str, as_of: date) -> bool:
+    """Whether the churn report of the selection is still being scored."""
+    return isinstance(_churn_now(path, stamp, as_of), Pending)
+
+
+def deck(
+    path: str, stamp: str, as_of: date, scenario: str | None, scored: bool | None = None
+) -> Deck:
     """The review of the snapshot at ``as_of`` with the saved scenario ``scenario`` (or
-    the default +5 points of retention).
+    the default +5 points of retention); its value-at-risk section is
+    :class:`~crm_core.report.inputs.Pending` while the churn report is being scored
+    (``scored``: whether it was, as :func:`churn_pending` told the caller; asked here
+    when ``None``).
 
     Raises
     ------
     DataError
         When the saved scenario cannot be read or does not fit this snapshot.
     """
+    if scored is None:
+        scored = not churn_pending(path, stamp, as_of)
+    return _deck(path, stamp, as_of, scenario, scored)
+
+
+@st.cache_resource(show_spinner="Preparing the quarterly review…", max_entries=8)
+def _deck(path: str, stamp: str, as_of: date, scenario: str | None, scored: bool) -> Deck:
     inputs = with_year_ago(base.metrics(path, stamp, as_of), path, stamp, as_of)
     saved: Scenario | None = None
     if scenario is not None:
@@ -110,7 +176,7 @@ def deck(path: str, stamp: str, as_of: date, scenario: str | None) -> Deck:
             scenario=saved,
             baseline_of=baseline_of,
             project=project,
-            churn=churn(path, stamp, as_of),
+            churn=_churn_now(path, stamp, as_of) if scored else PENDING,
         )
     except ValueError as exc:  # a saved scenario naming segments this snapshot lacks
         if isinstance(exc, DataError):

@@ -304,6 +304,15 @@ RISK_NOTES = (
     "churners = the sum of P(churn). The call list is ranked by value at risk; the Churn "
     "risk page has all of it, with the savings of contacting its top customers."
 )
+RISK_PENDING_TITLE = "Churn risk is still being scored"
+RISK_PENDING_SUBTITLE = (
+    "The churn model trains on earlier quarter ends and scores every active customer; at "
+    "this size that takes minutes. This section fills in by itself when it is done."
+)
+RISK_PENDING_NOTE = (
+    "Churn risk is still being scored (minutes at this size): the value-at-risk section "
+    "and the files wait for it; the rest of the review is ready."
+)
 RISK_MISSING_TITLE = "Churn risk could not be scored for this snapshot"
 RISK_MISSING_HINT = (
     "The Churn risk page trains its model on earlier quarter ends and tests it on the last "

@@ -57,6 +57,7 @@ __all__ = [
     "CHURN_HORIZON_QUARTERS",
     "DEFAULT_SCENARIO",
     "FIT_QUARTERS",
+    "Pending",
     "ReviewInputs",
     "WhatIf",
     "review_inputs",
@@ -81,6 +82,14 @@ CHURN_HORIZON_QUARTERS = 1
 FIT_QUARTERS = (0, 1, YEAR_AGO)
 """Quarter ends (back from the as-of date) whose valuations the metrics read: the CLV
 metrics now, a quarter and a year earlier (the Overview's "A year ago" cards)."""
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A result still being computed elsewhere (the app scores churn risk on a worker
+    thread: minutes at hundreds of thousands of customers); ``what`` names it."""
+
+    what: str
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,9 +127,9 @@ class ReviewInputs:
     ``clv`` and ``bands`` are ``None`` when no CLV model could be fitted, ``whatif`` when
     the baseline cannot be measured; the notes say why. ``growth`` is the Growth page's
     quarterly revenue movements (:func:`crm_core.growth.movements.movement_view`).
-    ``churn`` is the Churn risk page's report, or the data problem that prevented it
-    (``None``: not asked for). ``extras`` carries results of further sections by section
-    key.
+    ``churn`` is the Churn risk page's report, the data problem that prevented it,
+    :class:`Pending` while it is still being scored, or ``None`` (not asked for).
+    ``extras`` carries results of further sections by section key.
     """
 
     metrics: MetricInputs
@@ -134,7 +143,7 @@ class ReviewInputs:
     whatif: WhatIf | None
     whatif_note: str | None = None
     growth: MovementView | None = None
-    churn: ChurnReport | DataError | None = None
+    churn: ChurnReport | DataError | Pending | None = None
     extras: Mapping[str, object] | None = None
 
     @property
@@ -207,7 +216,7 @@ def review_inputs(
     scenario: Scenario | None = None,
     baseline_of: Callable[[str], BaselineReport] | None = None,
     project: Callable[[str, Scenario | None, int, float, int], SimulationResult] | None = None,
-    churn: ChurnReport | DataError | None = None,
+    churn: ChurnReport | DataError | Pending | None = None,
     extras: Mapping[str, object] | None = None,
 ) -> ReviewInputs:
     """The review's inputs from the metric inputs (module docstring).

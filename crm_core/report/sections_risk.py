@@ -6,7 +6,7 @@ horizon): every active customer scored with P(churn), value at risk = P(churn) x
 call list ranked by it with each customer's reasons. The section makes two slides from it:
 value at risk by profit tier, and the first :data:`~crm_core.copy.review.RISK_ROWS`
 customers to call. When the report could not be built (a history too short to train and
-test on), one slide says why.
+test on), one slide says why; while the app is still scoring it, one slide says so.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from crm_core.copy.lifecycle import STAGE_LABELS
 from crm_core.errors import DataError
 from crm_core.formatting import fmt_count, fmt_money, fmt_pct
 from crm_core.metrics.tiers import DEFAULT_CUTOFFS, tier_name
-from crm_core.report.inputs import ReviewInputs
+from crm_core.report.inputs import Pending, ReviewInputs
 from crm_core.report.slides import Slide, Table
 
 __all__ = ["call_table", "tier_table", "value_at_risk"]
@@ -92,6 +92,15 @@ def value_at_risk(inputs: ReviewInputs) -> tuple[Slide, ...]:
         return ()
     if isinstance(report, DataError):
         return _missing(report)
+    if isinstance(report, Pending):
+        return (
+            Slide(
+                "risk",
+                words.RISK_PENDING_TITLE,
+                subtitle=words.RISK_PENDING_SUBTITLE,
+                notes=words.RISK_NOTES,
+            ),
+        )
     horizon = words.risk_horizon(report.plan.horizon_quarters)
     v = report.validation
     ranked = v.model if report.ranked_by == "model" else v.baseline
