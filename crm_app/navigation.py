@@ -35,5 +35,7 @@ PAGES: list[Page] = [
         "customer_value",
     ),
     Page("Customers", "pages/lifecycle.py", "Lifecycle", ":material/timeline:", "lifecycle"),
+    Page("Customers", "pages/churn.py", "Churn risk", ":material/crisis_alert:", "churn"),
     Page("Planning", "pages/whatif.py", "What-if", ":material/tune:", "whatif"),
+    Page("Data", "pages/your_data.py", "Your data", ":material/upload_file:", "your_data"),
 ]
