@@ -262,7 +262,8 @@ def test_figures_state_the_reports_numbers(built) -> None:
     assert fmt_pct(float(ranked["capture"][0])) in lift.layout.title.text
     cal = charts.calibration_chart(report)
     gap = float((v.calibration["predicted"] - v.calibration["observed"]).abs().max())
-    assert f"{gap * 100:.0f} points" in cal.layout.title.text
+    words = "a point" if gap * 100 < 1.5 else f"{gap * 100:.0f} points"
+    assert f" {words} in " in cal.layout.title.text
     assert cal.layout.xaxis.range[1] >= float(v.calibration["predicted"].max())
     tiers = charts.value_at_risk_chart(report, R.tier, copy_churn.TIER_NAMES)
     assert sum(x or 0.0 for x in tiers.data[0].x) == pytest.approx(report.value_at_risk)

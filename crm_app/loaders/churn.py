@@ -76,13 +76,16 @@ def churn_page(path: str, stamp: str, as_of: date, horizon_quarters: int = 1) ->
 
 
 def contact_plan(report: ChurnReport, contacts: int, success_rate: float, cost: float):
-    """The savings of contacting the top ``contacts``, the best number, and the curve
-    (linear in the list's length: milliseconds at a million customers, so not cached)."""
+    """The savings of contacting the top ``contacts``, the best number, and the curve over
+    the slider's range (or up to the best number when that is further down the list); linear
+    in the list's length: milliseconds at a million customers, so not cached."""
     ranked = report.scored.head(report.listed)
+    best = best_contacts(ranked, success_rate, cost)
+    shown = ranked.head(max(min(report.listed, len(report.call_list)), best))  # the slider's
     return (
         savings(ranked, contacts, success_rate, cost),
-        best_contacts(ranked, success_rate, cost),
-        savings_curve(ranked, success_rate, cost),
+        best,
+        savings_curve(shown, success_rate, cost),
     )
 
 

@@ -66,6 +66,11 @@ def lift_chart(report: ChurnReport) -> go.Figure:
     )
 
 
+def _points(gap: float) -> str:
+    """A difference of probabilities in percentage points, in words."""
+    return "a point" if gap * 100 < 1.5 else f"{gap * 100:.0f} points"
+
+
 def calibration_chart(report: ChurnReport) -> go.Figure:
     """Mean predicted P(churn) against the observed churn rate, per tenth of the
     predictions, with the diagonal of perfect calibration."""
@@ -92,9 +97,9 @@ def calibration_chart(report: ChurnReport) -> go.Figure:
     fig.update_yaxes(title_text="Observed churn rate", tickformat=".0%", range=[0, edge])
     return apply_layout(
         fig,
-        title=f"Predictions match observed churn within {gap * 100:.0f} points in every tenth"
+        title=f"Predictions match observed churn within {_points(gap)} in every tenth"
         if gap <= CLOSE
-        else f"Predictions miss observed churn by up to {gap * 100:.0f} points in a tenth",
+        else f"Predictions miss observed churn by up to {_points(gap)} in a tenth",
         subtitle="The calibrated model at the out-of-time test date",
     )
 

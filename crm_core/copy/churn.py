@@ -97,8 +97,13 @@ def quality_sentence(report: ChurnReport) -> str:
     """The out-of-time test in words, and which score the list uses."""
     v = report.validation
     test = report.plan.ends[report.plan.test]
+    who = (
+        f"a sample of {fmt_count(v.test_rows)} of the {fmt_count(v.test_customers)}"
+        if v.test_rows < v.test_customers
+        else f"the {fmt_count(v.test_rows)}"
+    )
     words = (
-        f"Tested out of time on the {fmt_count(v.test_rows)} customers active on "
+        f"Tested out of time on {who} customers active on "
         f"{test:%d %b %Y}, with a model trained only on what was known by then: ROC AUC "
         f"{v.model.roc_auc:.4f} for the model, {v.baseline.roc_auc:.4f} for days since the "
         f"last purchase alone, {v.logistic.roc_auc:.4f} for a logistic regression."
@@ -333,8 +338,9 @@ def as_of_text(day: date) -> str:
 LIFECYCLE_TITLE = "Early warning: the churn model's call list"
 LIFECYCLE_ROWS = 10
 LIFECYCLE_COLUMNS = {c: CALL_COLUMNS[c] for c in (R.rank, R.customer_id, R.value_at_risk,
-                                                  R.p_churn, "reasons", R.stage)}  # fmt: skip
-"""The Lifecycle page's short list: the first rows of the Churn risk page's call list."""
+                                                  R.p_churn, R.stage, "reasons")}  # fmt: skip
+"""The Lifecycle page's short list: the first rows of the Churn risk page's call list (the
+reasons last: the widest column, cut at the page's edge rather than hiding the stage)."""
 
 
 def lifecycle_summary(report: ChurnReport, declining: float | None) -> str:
