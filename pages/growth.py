@@ -16,7 +16,7 @@ from functools import partial
 import polars as pl
 import streamlit as st
 
-from crm_app import state
+from crm_app import state, ui
 from crm_app.loaders import growth as load
 from crm_app.ui import kpi_cards, page_header
 from crm_core.copy import growth as copy
@@ -70,11 +70,11 @@ def movements_tab() -> None:
             key=f"gr_period_{grain}", bind="query-params", help=copy.PERIOD_HELP,
         )  # fmt: skip
         shown = load.movements(*sel.key, grain, key)
-        st.plotly_chart(shown.waterfall, key="gr_waterfall")
+        ui.plotly_chart(shown.waterfall, key="gr_waterfall")
         st.caption(copy.churn_relation(sel.contractual))
         left, right = st.columns(2)
-        left.plotly_chart(shown.trend, key="gr_trend")
-        right.plotly_chart(shown.retention, key="gr_retention")
+        ui.plotly_chart(shown.trend, key="gr_trend", where=left)
+        ui.plotly_chart(shown.retention, key="gr_retention", where=right)
         c_move, c_csv = st.columns([1, 1.5], vertical_alignment="bottom")
         movement = c_move.selectbox(
             "Customers behind", list(mv.MOVEMENTS), index=mv.MOVEMENTS.index(mv.CHURNED),
@@ -106,7 +106,7 @@ def economics_tab() -> None:
         view = load.economics(*sel.key, by, won or None)
         if view.clv_note:
             st.warning(f"CLV is not available: {state.escape_markdown(view.clv_note)}", icon="⚠️")
-        st.plotly_chart(view.scatter, key="gr_scatter")
+        ui.plotly_chart(view.scatter, key="gr_scatter")
         both = pl.concat([view.result.table, view.result.total])
         table(both, copy.economics_columns(by), key="gr_economics", helps=copy.ECONOMICS_HELP,
               money=False)  # fmt: skip
@@ -136,8 +136,8 @@ def forecast_tab() -> None:
             bind="query-params", help=copy.FIT_HELP,
         )  # fmt: skip
         path, errors = load.forecast_figures(*sel.key, fit_end, measure)
-        st.plotly_chart(path, key="gr_forecast_path")
-        st.plotly_chart(errors, key="gr_forecast_errors")
+        ui.plotly_chart(path, key="gr_forecast_path")
+        ui.plotly_chart(errors, key="gr_forecast_errors")
         rows = history.summary.filter(pl.col("measure") == measure)
         columns = dict(copy.HISTORY_COLUMNS)
         kind = copy.MEASURES[measure][1]
@@ -152,7 +152,7 @@ def forecast_tab() -> None:
 sel = state.require_selection()
 page_header(copy.TITLE, sel, copy.SUBTITLE)
 with state.guard("the growth metrics"):
-    st.subheader(load.headline(*sel.key), help=copy.HEADLINE_HELP)
+    st.subheader(load.headline(*sel.key), help=copy.HEADLINE_HELP)  # house words
     kpi_cards(load.cards(*sel.key), sel.currency, per_row=3,
               compare=f"vs {copy.day(add_months(sel.as_of, -3))}")  # fmt: skip
 tabs = st.tabs(list(copy.TABS), key="gr_view", bind="query-params")
