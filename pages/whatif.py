@@ -20,13 +20,7 @@ from crm_app import whatif_state as store
 from crm_app.loaders import whatif as load
 from crm_app.state import escape_markdown as esc
 from crm_app.ui import kpi_cards, page_header
-from crm_core.charts.whatif import (
-    MAX_COMPARED,
-    equity_waterfall_figure,
-    projection_figure,
-    scenario_comparison_figure,
-)
-from crm_core.charts.whatif_spend import allocation_figure, tornado_figure
+from crm_core.charts.whatif import MAX_COMPARED, scenario_comparison_figure
 from crm_core.copy import whatif as copy
 from crm_core.copy import whatif_tables as tables
 from crm_core.formatting import CURRENCY_SYMBOLS, fmt_kind
@@ -87,7 +81,7 @@ def _baseline_section(report) -> None:
         st.caption("\n".join(f"- {esc(note)}" for note in tables.baseline_notes(base)))
 
 
-def _results(report, wb, horizon: int) -> None:
+def _results(report, wb, horizon: int, position: tuple) -> None:
     """Headline, cards, the reconciliation line and the projection chart."""
     base, currency = report.baseline, report.baseline.currency
     st.subheader(esc(copy.retention_uplift_sentence(wb.uplift, currency=currency)),
@@ -106,25 +100,21 @@ def _results(report, wb, horizon: int) -> None:
                                     key="metric")  # fmt: skip
     segment = right.selectbox("Segment", ["", *base.names], key="proj_seg",
                               format_func=lambda s: s or "All segments")  # fmt: skip
-    figure = projection_figure(wb.reference, wb.result if wb.changed else None,
-                               metric=metric or "profit", currency=currency,
-                               segment=segment or None)  # fmt: skip
-    ui.plotly_chart(figure, key="chart_projection")
-    if wb.changed:
-        figure = equity_waterfall_figure(wb.reference, wb.result, currency=currency)
-        ui.plotly_chart(figure, key="chart_waterfall")
+    projection, waterfall = load.result_figures(*position, metric or "profit", segment or None)
+    ui.plotly_chart(projection, key="chart_projection")
+    if waterfall is not None:
+        ui.plotly_chart(waterfall, key="chart_waterfall")
     else:
         st.info(copy.MOVE_A_SLIDER, icon=":material/tune:")
 
 
-def _analysis(base, wb, tornado_area, budget_area, budget: float) -> None:
+def _analysis(base, wb, tornado_area, budget_area, budget: float, position: tuple) -> None:
     """Tornado, budget split and break-even, into their places on the page."""
     currency = base.currency
-    ui.plotly_chart(tornado_figure(wb.tornado, currency=currency, top=10,
-                                   reference_name="the sliders' values"),
-                    key="chart_tornado", where=tornado_area)  # fmt: skip
+    tornado, allocation = load.analysis_figures(*position)
+    ui.plotly_chart(tornado, key="chart_tornado", where=tornado_area)
     with budget_area:
-        ui.plotly_chart(allocation_figure(wb.allocation, currency=currency), key="chart_alloc")
+        ui.plotly_chart(allocation, key="chart_alloc")
         st.dataframe(tables.allocation_table(wb.allocation, currency), hide_index=True)
         if not wb.break_even or budget <= 0:
             return
@@ -201,10 +191,11 @@ def _workbench(key: load.Key, folder: Path) -> None:
                              value=default_budget(base), step=max(default_budget(base) / 10, 1.0),
                              format="%.0f", key="budget")  # fmt: skip
     budget_area = st.container()
-    wb = load.workbench(key, scenario, horizon, rate, draws, float(budget), per_segment)
+    position = (key, scenario, horizon, rate, draws, float(budget), per_segment)
+    wb = load.workbench(*position)
     with right:
-        _results(report, wb, horizon)
-    _analysis(base, wb, tornado_area, budget_area, float(budget))
+        _results(report, wb, horizon, position)
+    _analysis(base, wb, tornado_area, budget_area, float(budget), position)
     st.divider()
     _scenarios(key, base, (horizon, rate, draws), folder)
 

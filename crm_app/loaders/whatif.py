@@ -3,8 +3,9 @@
 :func:`start` builds, once per snapshot, date and segmentation, the baseline, its backtest
 and the registry figures from the shared metric inputs and model sets
 (:mod:`crm_app.loaders.base`: nothing here rebuilds the ledger or refits a model).
-:func:`workbench` is what one position of the sliders shows, and :func:`projection` one
-projection (the saved scenarios compared). All are ``st.cache_resource``: a warm rerun
+:func:`workbench` is what one position of the sliders shows, :func:`result_figures` and
+:func:`analysis_figures` its charts, and :func:`projection` one projection (the saved
+scenarios compared). All are ``st.cache_resource``: a warm rerun
 returns the same objects, never copies.
 """
 
@@ -12,9 +13,12 @@ from __future__ import annotations
 
 from datetime import date
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from crm_app.loaders import base
+from crm_core.charts.whatif import equity_waterfall_figure, projection_figure
+from crm_core.charts.whatif_spend import allocation_figure, tornado_figure
 from crm_core.clv.fitted import FittedModels
 from crm_core.whatif.levers import Scenario
 from crm_core.whatif.report import BaselineReport, baseline_report
@@ -22,7 +26,7 @@ from crm_core.whatif.results import SimulationResult
 from crm_core.whatif.workbench import Workbench, project_scenario
 from crm_core.whatif.workbench import workbench as build_workbench
 
-__all__ = ["Key", "projection", "start", "workbench"]
+__all__ = ["Key", "analysis_figures", "projection", "result_figures", "start", "workbench"]
 
 Key = tuple[str, str, date, str, bool]
 """``(path, stamp, as_of, segmentation, tenure curve)``: one baseline."""
@@ -81,3 +85,45 @@ def workbench(
         per_segment=per_segment,
         reference=projection(key, None, horizon, rate, draws),
     )
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def result_figures(
+    key: Key,
+    scenario: Scenario,
+    horizon: int,
+    rate: float,
+    draws: int,
+    budget: float,
+    per_segment: bool,
+    metric: str,
+    segment: str | None,
+) -> tuple[go.Figure, go.Figure | None]:
+    """The projection chart and (when a lever moved) the equity waterfall of one slider
+    position: built once per server for every session showing that position."""
+    wb = workbench(key, scenario, horizon, rate, draws, budget, per_segment)
+    currency = start(*key).baseline.currency
+    projection = projection_figure(wb.reference, wb.result if wb.changed else None,
+                                   metric=metric, currency=currency, segment=segment)  # fmt: skip
+    waterfall = (
+        equity_waterfall_figure(wb.reference, wb.result, currency=currency) if wb.changed else None
+    )
+    return projection, waterfall
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def analysis_figures(
+    key: Key,
+    scenario: Scenario,
+    horizon: int,
+    rate: float,
+    draws: int,
+    budget: float,
+    per_segment: bool,
+) -> tuple[go.Figure, go.Figure]:
+    """The tornado and the budget split of one slider position (built once, shared)."""
+    wb = workbench(key, scenario, horizon, rate, draws, budget, per_segment)
+    currency = start(*key).baseline.currency
+    tornado = tornado_figure(wb.tornado, currency=currency, top=10,
+                             reference_name="the sliders' values")  # fmt: skip
+    return tornado, allocation_figure(wb.allocation, currency=currency)
