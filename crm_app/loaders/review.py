@@ -31,13 +31,12 @@ import streamlit as st
 from crm_app import whatif_state
 from crm_app.loaders import base
 from crm_app.loaders import whatif as whatif_load
+from crm_app.loaders.churn import churn_or_error
 from crm_app.loaders.overview import with_year_ago
 from crm_core.churn.report import ChurnReport
-from crm_core.clv.valuation import ClvResult
 from crm_core.errors import DataError
-from crm_core.metrics.quarters import quarter_periods
 from crm_core.report.export import export
-from crm_core.report.inputs import CHURN_HORIZON_QUARTERS, Pending, churn_of, review_inputs
+from crm_core.report.inputs import CHURN_HORIZON_QUARTERS, Pending, review_inputs
 from crm_core.report.sections import build_deck
 from crm_core.report.slides import Deck
 from crm_core.whatif.levers import Scenario
@@ -74,25 +73,9 @@ def saved_scenarios(path: str) -> list[str]:
     return list_scenarios(scenario_folder(path))
 
 
-@st.cache_resource(show_spinner="Scoring churn risk…", max_entries=2)
-def _own_churn(path: str, stamp: str, as_of: date) -> ChurnReport | DataError:
-    """The churn report from the shared caches, when the Churn risk page's loader is not
-    installed (the same recipe: model sets at the cut dates, the valuation at as-of)."""
-    led = base.ledger(path, stamp, as_of)
-    valued = base.valuation(path, stamp, as_of)
-    clv = valued if isinstance(valued, ClvResult) else None
-    note = None if clv is not None else str(valued)
-    step = quarter_periods(led)
-    return churn_of(led, lambda k: base.models(path, stamp, as_of, k // step), clv, note)
-
-
 def churn(path: str, stamp: str, as_of: date) -> ChurnReport | DataError:
     """The Churn risk page's report at its default horizon (its cache), or why there is
     none."""
-    try:
-        from crm_app.loaders.churn import churn_or_error
-    except ImportError:  # the Churn risk page is not part of this install
-        return _own_churn(path, stamp, as_of)
     return churn_or_error(path, stamp, as_of, CHURN_HORIZON_QUARTERS)
 
 
