@@ -33,15 +33,18 @@ postgres:
 	  echo "make: could not install postgresql: the SQL tests will be skipped (CI fails them)"; \
 	fi
 
-# tests/test_spark*.py run PySpark in local mode, which needs a Java runtime: install
-# Debian's openjdk-17-jre-headless when `java` is missing (without root or sudo they skip
-# locally and fail under CI).
+# tests/test_spark*.py run PySpark in local mode, which needs a Java runtime, and read
+# PostgreSQL through JDBC: install Debian's openjdk-17-jre-headless and its JDBC driver
+# libpostgresql-jdbc-java when missing (without root or sudo they skip locally and fail
+# under CI).
 java:
-	@if ! command -v java >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
+	@if { ! command -v java >/dev/null 2>&1 || [ ! -e /usr/share/java/postgresql.jar ]; } && \
+	    command -v apt-get >/dev/null 2>&1; then \
 	  echo "make: installing Debian's openjdk-17-jre-headless for the Spark tests"; \
 	  SUDO=""; if [ "$$(id -u)" -ne 0 ]; then SUDO="sudo -n"; fi; \
 	  ( $$SUDO apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq openjdk-17-jre-headless >/dev/null ) || \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq openjdk-17-jre-headless \
+	      libpostgresql-jdbc-java >/dev/null ) || \
 	  echo "make: could not install Java: the Spark tests will be skipped (CI fails them)"; \
 	fi
 

@@ -19,6 +19,7 @@ import polars as pl
 import pytest
 from conftest import metrics, open_page
 from polars.testing import assert_frame_equal
+from test_sql import postgres  # noqa: F401 - the throwaway PostgreSQL server fixture
 
 from crm_core.clv.fitted import CONTRACT_KEYS, fit_contract_sbg, fit_grouped, fit_models
 from crm_core.data.ledger import DEFAULT_ACTIVITY, build_ledger
@@ -260,3 +261,47 @@ def test_pages_show_the_same_cards_from_a_spark_snapshot(
     got = metrics(open_page("spark-retail", page))
     assert len(want) >= 3
     assert got == want
+
+
+def test_a_database_table_read_through_jdbc_gives_the_same_ledger(
+    spark,
+    postgres,  # noqa: F811 - the fixture imported from test_sql
+    sample_dir,
+    retail,
+    tmp_path,
+) -> None:
+    """The sample's transactions in PostgreSQL (numeric amounts), read by Spark via JDBC,
+    give the ledger the Parquet files give; the password never appears in a message."""
+    from adbc_driver_postgresql import dbapi
+
+    from crm_core.spark.build import build_snapshot_spark
+    from crm_core.spark.jdbc import JdbcTable
+
+    if not Path("/usr/share/java/postgresql.jar").exists() and not os.environ.get("CRM_SPARK_JARS"):
+        message = "no PostgreSQL JDBC driver (apt-get install libpostgresql-jdbc-java)"
+        pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
+    rows = pl.read_parquet(sample_dir / "transactions.parquet")
+    with dbapi.connect(postgres) as conn, conn.cursor() as cur:
+        cur.adbc_ingest("staging_tx", rows.to_arrow(), mode="replace")
+        cur.execute("DROP TABLE IF EXISTS tx")
+        cur.execute("CREATE TABLE tx AS SELECT customer_id, date, amount::numeric(12,2) AS "
+                    "amount, cost::numeric(12,2) AS cost, channel FROM staging_tx")  # fmt: skip
+        conn.commit()
+    man = json.loads((sample_dir / "manifest.json").read_text())
+    out = build_snapshot_spark(
+        JdbcTable(postgres, table="tx"),
+        date.fromisoformat(man["as_of"]),
+        tmp_path / "jdbc",
+        customers=sample_dir / "customers.parquet",
+        service_costs=sample_dir / "service_costs.parquet",
+        company=man["company"],
+        spark=spark,
+    ).path
+    want, got = build_ledger(load_snapshot(retail)), build_ledger(load_snapshot(out))
+    assert_frame_equal(got.customers, want.customers)
+    assert_frame_equal(got.panel, want.panel, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
+    password = postgres.split(":")[2].split("@")[0]
+    with pytest.raises(SnapshotError) as err:
+        build_snapshot_spark(JdbcTable(postgres, table="no_such_table"), date(2026, 9, 30),
+                             tmp_path / "none", spark=spark)  # fmt: skip
+    assert password not in str(err.value) and "no_such_table" in str(err.value)

@@ -1,10 +1,10 @@
 """``crm build --engine spark``: a snapshot whose ledger and model inputs Spark computed.
 
 :func:`build_snapshot_spark` reads the transactions (a path or glob of Parquet or CSV
-files) and optionally the customers, service contacts and prospects, checks them
-(:mod:`crm_core.spark.read`), builds the customer ledger (:mod:`crm_core.spark.panel`) and
-the grouped model inputs (:mod:`crm_core.spark.inputs`) on Spark, and writes a snapshot
-folder holding:
+files, or a database table through JDBC) and optionally the customers, service contacts
+and prospects, checks them (:mod:`crm_core.spark.read`), builds the customer ledger
+(:mod:`crm_core.spark.panel`) and the grouped model inputs (:mod:`crm_core.spark.inputs`)
+on Spark, and writes a snapshot folder holding:
 
 * ``customers.parquet`` (every customer) and ``prospects.parquet`` (when given);
 * ``transactions.parquet`` and ``service_costs.parquet`` of a bounded, deterministic sample
@@ -52,15 +52,13 @@ from crm_core.data.schema import (
 )
 from crm_core.data.snapshot import SNAPSHOT_FILES, load_snapshot
 from crm_core.spark.inputs import bgnbd_groups, contract_groups
+from crm_core.spark.jdbc import JdbcTable
 from crm_core.spark.panel import customer_frame, first_day, panel
 from crm_core.spark.read import read_inputs
 from crm_core.spark.session import spark_session
-from crm_core.spark.store import GROUPED_FILES
+from crm_core.spark.store import DEFAULT_SAMPLE, GROUPED_FILES
 
 __all__ = ["DEFAULT_SAMPLE", "SparkBuild", "build_snapshot_spark"]
-
-DEFAULT_SAMPLE = 10_000
-"""Customers whose raw rows the snapshot keeps for drill-downs."""
 
 OWNED = frozenset({*SNAPSHOT_FILES, *LEDGER_FILES.values(), *GROUPED_FILES.values()})
 
@@ -127,7 +125,7 @@ def _write(frame: DataFrame, folder: Path) -> Path:
 
 
 def build_snapshot_spark(
-    transactions: str | os.PathLike[str],
+    transactions: str | os.PathLike[str] | JdbcTable,
     as_of: date,
     out: str | os.PathLike[str],
     *,
@@ -147,9 +145,10 @@ def build_snapshot_spark(
     Parameters
     ----------
     transactions
-        Path or glob of Parquet or CSV files: ``customer_id, date, amount`` and optionally
-        ``cost`` (0), ``channel`` ("unknown"), and without ``customers`` also ``region``
-        and ``acquisition_cost``.
+        Path or glob of Parquet or CSV files, or a database table or query
+        (:class:`~crm_core.spark.jdbc.JdbcTable`): ``customer_id, date, amount`` and
+        optionally ``cost`` (0), ``channel`` ("unknown"), and without ``customers`` also
+        ``region`` and ``acquisition_cost``.
     as_of
         The date the snapshot describes; later rows are left out (and counted).
     out
@@ -194,7 +193,8 @@ def build_snapshot_spark(
     session = spark if spark is not None else spark_session(master)
     paths = {k: None if v is None else os.fspath(v) for k, v in
              {"customers": customers, "service_costs": service_costs}.items()}  # fmt: skip
-    inputs = read_inputs(session, os.fspath(transactions), as_of, **paths)
+    source = transactions if isinstance(transactions, JdbcTable) else os.fspath(transactions)
+    inputs = read_inputs(session, source, as_of, **paths)
     months = PERIOD_MONTHS[man.contractual]
     first = first_day(inputs.customers, inputs.transactions, inputs.service_costs) or as_of
     grid = period_grid(as_of, periods_back_to(as_of, first, months), months)

@@ -42,7 +42,7 @@ def _count(text: str) -> int:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The Spark-only options of ``crm build`` (``--engine`` itself is the caller's)."""
-    from crm_core.spark.build import DEFAULT_SAMPLE
+    from crm_core.spark.store import DEFAULT_SAMPLE
 
     p.add_argument("--master", default=None, metavar="URL",
                    help="Spark master with --engine spark (default: $SPARK_MASTER, else "
@@ -60,8 +60,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_build_arguments(p: argparse.ArgumentParser) -> None:
     """Every option of the stand-alone ``python -m crm_core.spark build``."""
+    src = p.add_mutually_exclusive_group(required=True)
     what = "path or glob of Parquet or CSV files, one row per transaction"
-    p.add_argument("--transactions", required=True, help=what)
+    src.add_argument("--transactions", help=what)
+    src.add_argument("--sql", metavar="URL", help="database, postgresql://user@host/db (JDBC)")
+    p.add_argument("--table", help="table to read whole (with --sql)")
+    p.add_argument("--query", help="query with the snapshot's column names (with --sql)")
     p.add_argument("--as-of", required=True, type=_iso_date, help="date the snapshot describes")
     p.add_argument("--out", required=True, type=Path, help="snapshot folder to write")
     p.add_argument("--service-costs", default=None, help="service contacts (optional)")
@@ -75,13 +79,19 @@ def add_build_arguments(p: argparse.ArgumentParser) -> None:
 def run_build(args: argparse.Namespace) -> int:
     """Run ``crm build --engine spark`` from parsed arguments; prints a summary."""
     from crm_core.spark.build import build_snapshot_spark
+    from crm_core.spark.jdbc import JdbcTable
 
-    if getattr(args, "sql", None) is not None:
-        raise DataError("--engine spark reads files (Parquet or CSV); --sql is polars only")
-    if args.transactions is None:
-        raise DataError("--engine spark needs --transactions PATH_OR_GLOB")
+    sql = getattr(args, "sql", None)
+    if sql is not None:
+        source: str | JdbcTable = JdbcTable(
+            sql, table=getattr(args, "table", None), query=getattr(args, "query", None)
+        )
+    elif args.transactions is None:
+        raise DataError("--engine spark needs --transactions PATH_OR_GLOB or --sql URL")
+    else:
+        source = str(args.transactions)
     report = build_snapshot_spark(
-        str(args.transactions),
+        source,
         args.as_of,
         args.out,
         customers=args.customers,

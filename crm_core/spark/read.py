@@ -29,6 +29,7 @@ from pyspark.sql import types as T
 from crm_core.data.schema import CUSTOMERS, SERVICE_COSTS, TRANSACTIONS, C, TableSpec
 from crm_core.data.validate import DATE_FLOOR
 from crm_core.errors import SnapshotError
+from crm_core.spark.jdbc import JdbcTable, read_jdbc
 
 __all__ = ["Inputs", "conform_table", "read_inputs"]
 
@@ -59,7 +60,9 @@ class Inputs:
     ignored: Mapping[str, int]
 
 
-def _open(spark: SparkSession, path: str) -> DataFrame:
+def _open(spark: SparkSession, path: str | JdbcTable) -> DataFrame:
+    if isinstance(path, JdbcTable):
+        return read_jdbc(spark, path).withColumn(_ORDER, F.monotonically_increasing_id())
     lower = path.lower()
     try:
         if lower.endswith(_TEXT_SUFFIXES):
@@ -220,7 +223,7 @@ def _derive_customers(tx: DataFrame, file: str) -> DataFrame:
 
 def read_inputs(
     spark: SparkSession,
-    transactions: str,
+    transactions: str | JdbcTable,
     as_of: date,
     *,
     customers: str | None = None,
@@ -236,24 +239,25 @@ def read_inputs(
     tx_cols = dict(TRANSACTIONS.columns)
     if customers is None:
         tx_cols |= {C.region: pl.String(), C.acquisition_cost: pl.Float64()}
+    label = transactions.name if isinstance(transactions, JdbcTable) else transactions
     tx = _conform(
         _open(spark, transactions),
         tx_cols,
-        transactions,
+        label,
         nullable=tuple(_TX_EXTRA) if customers is None else (),
         defaults=_TX_DEFAULTS,
     )
-    _check(tx, TRANSACTIONS, transactions, as_of)
+    _check(tx, TRANSACTIONS, label, as_of)
     ignored = {TRANSACTIONS.name: tx.filter(F.col(C.date) > F.lit(as_of)).count()}
     tx = tx.filter(F.col(C.date) <= F.lit(as_of))
     if customers is None:
-        cust = _derive_customers(tx, transactions)
+        cust = _derive_customers(tx, label)
         tx = tx.drop(C.region, C.acquisition_cost)
     else:
         cust = _conform(_open(spark, customers), CUSTOMERS.columns, customers,
                         nullable=CUSTOMERS.nullable)  # fmt: skip
         _check(cust, CUSTOMERS, customers, as_of)
-        _references(tx, cust, transactions)
+        _references(tx, cust, label)
         late = F.col(C.acquired_on) > F.lit(as_of)
         ignored[CUSTOMERS.name] = cust.filter(late).count()
         cust = cust.filter(~late).withColumn(

@@ -13,6 +13,8 @@ __all__ = ["DEFAULT_MASTER", "ENV_MASTER", "master_url", "spark_session"]
 
 ENV_MASTER = "SPARK_MASTER"
 ENV_MEMORY = "CRM_SPARK_DRIVER_MEMORY"  # memory of a local-mode Spark (4g)
+ENV_JARS = "CRM_SPARK_JARS"  # extra jars (comma-separated), e.g. a JDBC driver
+_DEBIAN_JDBC = "/usr/share/java/postgresql.jar"  # libpostgresql-jdbc-java
 DEFAULT_MASTER = "local[2]"
 
 
@@ -26,7 +28,9 @@ def spark_session(master: str | None = None, *, partitions: int | None = None) -
 
     Dates are computed in UTC and the web UI is off; ``partitions`` sets the shuffle
     partitions (default: 4 per local core, or Spark's own default on a cluster). Local
-    mode gets ``$CRM_SPARK_DRIVER_MEMORY`` of memory (default ``4g``).
+    mode gets ``$CRM_SPARK_DRIVER_MEMORY`` of memory (default ``4g``). The jars of
+    ``$CRM_SPARK_JARS``, or Debian's PostgreSQL JDBC driver when installed, are on the
+    classpath (:mod:`crm_core.spark.jdbc`).
 
     Raises
     ------
@@ -55,6 +59,9 @@ def spark_session(master: str | None = None, *, partitions: int | None = None) -
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
     )
+    jars = os.environ.get(ENV_JARS) or (_DEBIAN_JDBC if os.path.exists(_DEBIAN_JDBC) else "")
+    if jars:
+        builder = builder.config("spark.jars", jars)
     if url.startswith("local"):  # driver and executors are one JVM: give it room
         builder = builder.config("spark.driver.memory", os.environ.get(ENV_MEMORY, "4g"))
     if partitions is None and url.startswith("local"):

@@ -11,7 +11,10 @@ import polars as pl
 from crm_core.data.ledger import STORED_LEDGER
 from crm_core.data.schema import MANIFEST_FILE
 
-__all__ = ["GROUPED_FILES", "grouped_frames", "is_spark_snapshot"]
+__all__ = ["DEFAULT_SAMPLE", "GROUPED_FILES", "grouped_frames", "is_spark_snapshot"]
+
+DEFAULT_SAMPLE = 10_000
+"""Customers whose raw rows a Spark-built snapshot keeps for drill-downs."""
 
 GROUPED_FILES = {
     "bgnbd": "inputs_bgnbd.parquet",
