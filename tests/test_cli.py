@@ -260,6 +260,33 @@ def test_clv_export_matches_crm_core(
     assert not list(tmp_path.glob(".*.tmp"))
 
 
+def test_clv_csv_quotes_formula_like_customer_ids(
+    sample_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A customer id a spreadsheet would run (``=1+2``) is written as ``'=1+2``."""
+    from crm_core import write_snapshot
+
+    snap = load_snapshot(sample_dir)
+    first = snap.customers.select("customer_id").first().collect().item()
+    renamed = pl.col("customer_id").replace(first, "=1+2")
+    hostile = write_snapshot(
+        tmp_path / "hostile",
+        manifest=snap.manifest,
+        customers=snap.customers.with_columns(renamed),
+        transactions=snap.transactions.with_columns(renamed),
+        service_costs=snap.service_costs.with_columns(renamed),
+        prospects=snap.prospects.with_columns(
+            pl.col("converted_customer_id").replace(first, "=1+2")
+        ),
+    )
+    out = tmp_path / "clv.csv"
+    code, _, err = run(capsys, "clv", "--snapshot", str(hostile), "--out", str(out))
+    assert code == 0, err
+    ids = pl.read_csv(out, infer_schema=False)["customer_id"].to_list()
+    assert "'=1+2" in ids
+    assert not any(i.startswith(("=", "+", "-", "@")) for i in ids)
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

@@ -10,7 +10,7 @@ import polars as pl
 from crm_core.cli._args import positive_float
 from crm_core.data.schema import C
 from crm_core.data.snapshot import load_snapshot
-from crm_core.formatting import fmt_money
+from crm_core.formatting import fmt_money, formula_safe
 
 ORDER = 20
 
@@ -37,8 +37,10 @@ def _cmd_clv(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     try:
-        if suffix == ".csv":
-            table.write_csv(tmp)
+        if suffix == ".csv":  # text cells a spreadsheet would run as formulas are quoted
+            table.with_columns(
+                formula_safe(C.customer_id), formula_safe(MODEL), formula_safe("method")
+            ).write_csv(tmp)
         else:
             table.write_parquet(tmp)
         tmp.replace(out)
