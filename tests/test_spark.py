@@ -216,8 +216,9 @@ def test_bad_rows_are_counted_with_examples(spark, tmp_path) -> None:
 
 def test_customers_derived_from_a_csv_export_like_the_polars_build(spark, tmp_path) -> None:
     """Without a customers table: acquired on the first transaction, its channel, the first
-    region given, rows after the as-of date ignored (and counted); via the CLI entry."""
-    from crm_core.spark.cli import main
+    region given, rows after the as-of date ignored (and counted); via ``crm build
+    --engine spark``."""
+    from crm_core.cli import main
 
     rows = ["A,2025-01-05,10.0,2.0,web,North", "A,2025-01-05,4.0,1.0,store,",
             "A,2025-06-01,-3.0,0.0,web,", "B,2025-03-01,5.0,1.0,store,",
@@ -225,8 +226,8 @@ def test_customers_derived_from_a_csv_export_like_the_polars_build(spark, tmp_pa
             "C,2025-10-10,20.0,5.0,app,East"]  # fmt: skip
     src = _csv(tmp_path / "export.csv", rows)
     out = tmp_path / "built"
-    assert main(["build", "--transactions", str(src), "--as-of", "2025-12-31",
-                 "--out", str(out), "--sample-customers", "2"]) == 0  # fmt: skip
+    assert main(["build", "--engine", "spark", "--transactions", str(src), "--as-of",
+                 "2025-12-31", "--out", str(out), "--sample-customers", "2"]) == 0  # fmt: skip
     snap = load_snapshot(out)
     customers = snap.customers.sort("customer_id").collect()
     assert customers["acquired_on"].to_list() == [

@@ -41,6 +41,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
+    if args.engine == "spark":
+        from crm_core.spark.cli import run_build
+
+        return run_build(args)
     from crm_core.data.build import check_as_of, import_snapshot
     from crm_core.data.exports import ReadOptions
 
@@ -227,4 +231,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--company", default=None, help="company name (default: folder name)")
     p.add_argument("--currency", default="USD", help="ISO currency code (USD)")
     p.add_argument("--discount-rate", type=float, default=0.10, help="yearly rate (0.10)")
+    p.add_argument(
+        "--engine",
+        choices=("polars", "spark"),
+        default="polars",
+        help="polars on this machine (default) or Apache Spark (pip install '.[spark]', Java): "
+        "the snapshot then carries the precomputed ledger and grouped model inputs, and the "
+        "raw rows of a sample of customers only",
+    )
+    from crm_core.spark.cli import add_arguments as add_spark_arguments
+
+    add_spark_arguments(p)  # --master, --customers, --business-model, --sample-customers
     p.set_defaults(func=_cmd_build)
