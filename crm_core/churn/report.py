@@ -360,7 +360,10 @@ def churn_report(
     plan, model_note = _usable_plan(plan_cuts(ledger, horizon_quarters, training_cuts), fits)
     spec = feature_spec(ledger, with_models=model_note is None)
     horizon_days = (plan.ends[0] - plan.ends[plan.test]).days
-    labelled = labels(ledger, tuple(sorted({*plan.train, *plan.refit})), plan.horizon).collect()
+    # sorted: a join's row order may differ from run to run, and the seeded subsamples and
+    # the models' folds are taken by row position (same data, same model)
+    cuts = tuple(sorted({*plan.train, *plan.refit}))
+    labelled = labels(ledger, cuts, plan.horizon).sort(F.cut, F.cid).collect()
     test_all = labelled.filter(pl.col(F.cut) == plan.test)
     _test_checks(test_all, plan)
     whole = [labelled.filter(pl.col(F.cut).is_in(list(cuts))) for cuts in (plan.train, plan.refit)]
@@ -374,10 +377,11 @@ def churn_report(
         models = pl.concat(
             [model_features(fits[k], k, horizon_days) for k in plan.cuts if k in fits]
         ).lazy()
-    frame = feature_frame(ledger, spec, rows, plan.cuts, models).collect()
+    frame = feature_frame(ledger, spec, rows, plan.cuts, models).sort(F.cut, F.cid).collect()
 
     def pick(part: pl.DataFrame) -> pl.DataFrame:
-        return frame.join(part.select(F.cut, F.cid), on=[F.cut, F.cid], how="semi")
+        keys = part.select(F.cut, F.cid)
+        return frame.join(keys, on=[F.cut, F.cid], how="semi", maintain_order="left")
 
     validation = _validate(
         pick(parts[0]), pick(test), spec, plan, horizon_days, test_all.height, max_train_rows, seed
