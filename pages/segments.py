@@ -14,6 +14,7 @@ import polars.selectors as cs
 import streamlit as st
 
 from crm_app import state, ui
+from crm_app.loaders import base
 from crm_app.loaders.segments import filter_choices, segments_view
 from crm_app.ui import page_header
 from crm_core.copy import segments as copy
@@ -226,3 +227,5 @@ with tabs[4]:
         if touchpoints.height:
             table(touchpoints, tables.TOUCHPOINT_COLUMNS, key="seg_cts_table")
         st.caption(copy.CAPTIONS["costs"])
+        if note := base.sampled_rows_note(*sel.key):
+            st.caption(note)  # house words

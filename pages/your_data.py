@@ -38,6 +38,8 @@ def _current() -> None:
     cards[1].metric("Transactions in the snapshot", fmt_count(got.transactions, compact=False))
     cards[2].metric("First transaction", f"{got.first:%d %b %Y}" if got.first else "n/a")
     cards[3].metric("Snapshot date", f"{sel.snapshot_as_of:%d %b %Y}")
+    if got.sampled_note:
+        st.caption(esc(got.sampled_note))
 
 
 def _options(sheet: bool) -> ReadOptions:

@@ -264,6 +264,22 @@ def test_pages_show_the_same_cards_from_a_spark_snapshot(
     assert got == want
 
 
+def test_pages_reading_raw_rows_say_they_use_a_sample(retail, tmp_path, monkeypatch) -> None:
+    """Your data (and Segments' cost to serve, same note) says the raw rows are a sample of
+    300 customers; a polars-built snapshot has no such note."""
+    from crm_core.copy import sampled_rows_note
+
+    assert build_ledger(load_snapshot(retail)).sampled_customers == 300
+    assert sampled_rows_note(None) is None
+    note = sampled_rows_note(300)
+    assert note is not None and "300 sampled customers" in note
+    shutil.copytree(retail, tmp_path / "spark-retail")
+    monkeypatch.setenv("CRM_DATA_DIR", str(tmp_path))
+    at = open_page("spark-retail", "pages/your_data.py")
+    assert not at.exception
+    assert any("300 sampled customers" in c.value for c in at.caption)
+
+
 def test_a_database_table_read_through_jdbc_gives_the_same_ledger(
     spark,
     postgres,  # noqa: F811 - the fixture imported from test_sql

@@ -14,6 +14,7 @@ from datetime import date
 import streamlit as st
 
 from crm_app import state
+from crm_core import copy
 from crm_core.clv.fitted import FittedModels, fit_models, rekey
 from crm_core.clv.valuation import DEFAULT_HORIZON_YEARS, ClvResult, value
 from crm_core.data.ledger import Ledger, build_ledger
@@ -21,7 +22,7 @@ from crm_core.errors import DataError
 from crm_core.metrics.quarters import quarter_periods
 from crm_core.metrics.registry import MetricInputs, metric_inputs
 
-__all__ = ["Fit", "ledger", "metrics", "models", "valuation"]
+__all__ = ["Fit", "ledger", "metrics", "models", "sampled_rows_note", "valuation"]
 
 Fit = FittedModels | DataError
 """A fitted model set, or the data problem that prevented the fit."""
@@ -101,3 +102,9 @@ def metrics(path: str, stamp: str, as_of: date) -> MetricInputs:
     clv = {q: r for q, r in results.items() if isinstance(r, ClvResult)}
     note = None if isinstance(results[0], ClvResult) else str(results[0])
     return metric_inputs(ledger(path, stamp, as_of), clv, note)
+
+
+def sampled_rows_note(path: str, stamp: str, as_of: date) -> str | None:
+    """The page note for a snapshot that keeps the raw rows of a sample of customers only
+    (:func:`crm_core.copy.sampled_rows_note`), from the cached ledger."""
+    return copy.sampled_rows_note(ledger(path, stamp, as_of).sampled_customers)

@@ -23,6 +23,7 @@ import polars as pl
 import streamlit as st
 
 from crm_app import state
+from crm_core.copy import sampled_rows_note
 from crm_core.copy import your_data as copy
 from crm_core.data.build import (
     BuildReport,
@@ -32,6 +33,7 @@ from crm_core.data.build import (
     inspect_source,
 )
 from crm_core.data.exports import ReadOptions
+from crm_core.data.ledger import sampled_customers
 from crm_core.data.mapping import TRANSACTION_ROLES
 from crm_core.data.problems import ProblemsFound
 from crm_core.data.snapshot import find_snapshots
@@ -206,12 +208,14 @@ def select(path: Path, as_of: date) -> None:
 
 @dataclass(frozen=True)
 class Contents:
-    """Size of a snapshot: customers, transactions, first and last transaction date."""
+    """Size of a snapshot: customers, transactions, first and last transaction date, and
+    the note when it keeps the raw rows of a sample of customers only (a Spark build)."""
 
     customers: int
     transactions: int
     first: date | None
     last: date | None
+    sampled_note: str | None = None
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -223,4 +227,6 @@ def contents(path: str, stamp: str, as_of: date) -> Contents:
         pl.len().alias("n"), pl.col("date").min().alias("a"), pl.col("date").max().alias("b")
     ).collect()
     n, first, last = tx.row(0)
-    return Contents(snap.customers.select(pl.len()).collect().item(), n, first, last)
+    customers = snap.customers.select(pl.len()).collect().item()
+    note = sampled_rows_note(sampled_customers(snap.manifest))
+    return Contents(customers, n, first, last, note)

@@ -68,6 +68,7 @@ from crm_core.data.ledger_schema import (
     RETAINED,
     L,
 )
+from crm_core.data.manifest import Manifest
 from crm_core.data.periods import PERIOD_END, period_grid, periods_back_to
 from crm_core.data.rules import DEFAULT_ACTIVITY, DEFAULT_STAGES, ActivityRule, StageRules
 from crm_core.data.schema import C
@@ -91,6 +92,7 @@ __all__ = [
     "Ledger",
     "build_ledger",
     "rules_record",
+    "sampled_customers",
 ]
 
 STORED_LEDGER = "ledger"
@@ -145,6 +147,12 @@ class Ledger:
     def currency(self) -> str:
         """ISO code of every amount."""
         return self.snapshot.currency
+
+    @property
+    def sampled_customers(self) -> int | None:
+        """Customers whose raw rows the snapshot keeps, when it keeps a sample only (a
+        Spark build, :data:`STORED_LEDGER`); ``None`` when every raw row is there."""
+        return sampled_customers(self.snapshot.manifest)
 
     @property
     def period_months(self) -> int:
@@ -242,6 +250,12 @@ def build_ledger(
         snapshot, grid, activity, stages, contractual=contractual, period_months=months
     )
     return Ledger(snapshot, grid, customers, panel, activity, stages)
+
+
+def sampled_customers(manifest: Manifest) -> int | None:
+    """Customers whose raw rows a snapshot with a stored ledger keeps (``None``: all)."""
+    meta = manifest.extra.get(STORED_LEDGER)
+    return None if meta is None else int(meta["sampled_customers"])
 
 
 def rules_record(activity: ActivityRule, stages: StageRules) -> dict[str, dict[str, object]]:
