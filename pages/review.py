@@ -18,6 +18,7 @@ from crm_app.loaders import review as load
 from crm_app.state import escape_markdown as esc
 from crm_app.ui import page_header
 from crm_core.copy import review as copy
+from crm_core.copy import review_risk as risk_copy
 from crm_core.report.export import FORMATS, MIME
 from crm_core.report.figures import on_slide
 from crm_core.report.slides import Deck, Slide
@@ -54,7 +55,7 @@ def waiting(key: tuple) -> None:
     """While churn risk is scored off the script thread: a note, then the whole page again
     when it is done."""
     if load.churn_pending(*key):
-        st.info(copy.RISK_PENDING_NOTE, icon=":material/hourglass_top:")
+        st.info(risk_copy.RISK_PENDING_NOTE, icon=":material/hourglass_top:")
     else:
         st.rerun(scope="app")
 

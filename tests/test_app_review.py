@@ -181,7 +181,7 @@ def test_churn_risk_is_scored_off_the_script_thread(data_dir, monkeypatch) -> No
     import threading
 
     from crm_app.loaders import review as load
-    from crm_core.copy import review as words
+    from crm_core.copy import review_risk as words
 
     release = threading.Event()
     scored = load.churn

@@ -12,7 +12,7 @@ from crm_core.churn.columns import R
 from crm_core.churn.cuts import plan_cuts
 from crm_core.churn.report import ChurnReport, churn_report, fit_cuts
 from crm_core.clv.valuation import value
-from crm_core.copy import review as words
+from crm_core.copy import review_risk as words
 from crm_core.data.ledger import build_ledger
 from crm_core.data.snapshot import load_snapshot
 from crm_core.formatting import fmt_money, fmt_pct

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from crm_core.churn.report import ChurnReport
 from crm_core.copy import review as words
+from crm_core.copy import review_risk as risk_words
 from crm_core.metrics.registry import METRICS
 from crm_core.report.figures import finding_figure
 from crm_core.report.inputs import ReviewInputs
@@ -82,9 +83,9 @@ def _methods(inputs: ReviewInputs) -> tuple[str, ...]:
     )
     churn = inputs.churn
     if isinstance(churn, ChurnReport):
-        risk = words.churn_method(churn.ranked_by, churn.plan.ends[churn.plan.test], None)
+        risk = risk_words.churn_method(churn.ranked_by, churn.plan.ends[churn.plan.test], None)
     else:
-        risk = words.churn_method(None, None, str(churn) if churn is not None else "not asked")
+        risk = risk_words.churn_method(None, None, str(churn) if churn is not None else "not asked")
     return words.method_lines(
         clv_method=inputs.overview.clv_method,
         activity=ledger.activity.definition(contractual=ledger.contractual),

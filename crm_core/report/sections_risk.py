@@ -4,7 +4,7 @@
 :class:`~crm_core.churn.report.ChurnReport` the Churn risk page shows (its default
 horizon): every active customer scored with P(churn), value at risk = P(churn) x CLV, the
 call list ranked by it with each customer's reasons. The section makes two slides from it:
-value at risk by profit tier, and the first :data:`~crm_core.copy.review.RISK_ROWS`
+value at risk by profit tier, and the first :data:`~crm_core.copy.review_risk.RISK_ROWS`
 customers to call. When the report could not be built (a history too short to train and
 test on), one slide says why; while the app is still scoring it, one slide says so.
 """
@@ -19,6 +19,7 @@ from crm_core.churn.phrases import humanise, reason_text
 from crm_core.churn.report import ChurnReport
 from crm_core.churn.value import CUSTOMERS, EXPECTED_CHURNERS, SHARE
 from crm_core.copy import review as words
+from crm_core.copy import review_risk as risk_words
 from crm_core.copy.lifecycle import STAGE_LABELS
 from crm_core.errors import DataError
 from crm_core.formatting import fmt_count, fmt_money, fmt_pct
@@ -50,7 +51,7 @@ def tier_table(report: ChurnReport) -> Table:
     return Table(header, rows, (False, True, True, True, True))
 
 
-def call_table(report: ChurnReport, rows: int = words.RISK_ROWS) -> Table:
+def call_table(report: ChurnReport, rows: int = risk_words.RISK_ROWS) -> Table:
     """The first ``rows`` of the call list, with each customer's reasons in words."""
     cur = report.currency
     top = report.call_list.head(rows)
@@ -77,10 +78,10 @@ def _missing(problem: DataError) -> tuple[Slide, ...]:
     return (
         Slide(
             "risk",
-            words.RISK_MISSING_TITLE,
+            risk_words.RISK_MISSING_TITLE,
             subtitle=words.plain(str(problem)),
-            bullets=(words.RISK_MISSING_HINT,),
-            notes=words.RISK_NOTES,
+            bullets=(risk_words.RISK_MISSING_HINT,),
+            notes=risk_words.RISK_NOTES,
         ),
     )
 
@@ -96,28 +97,28 @@ def value_at_risk(inputs: ReviewInputs) -> tuple[Slide, ...]:
         return (
             Slide(
                 "risk",
-                words.RISK_PENDING_TITLE,
-                subtitle=words.RISK_PENDING_SUBTITLE,
-                notes=words.RISK_NOTES,
+                risk_words.RISK_PENDING_TITLE,
+                subtitle=risk_words.RISK_PENDING_SUBTITLE,
+                notes=risk_words.RISK_NOTES,
             ),
         )
-    horizon = words.risk_horizon(report.plan.horizon_quarters)
+    horizon = risk_words.risk_horizon(report.plan.horizon_quarters)
     v = report.validation
     ranked = v.model if report.ranked_by == "model" else v.baseline
-    subtitle = words.risk_subtitle(
+    subtitle = risk_words.risk_subtitle(
         report.ranked_by,
         ranked.roc_auc,
         v.baseline.roc_auc,
         report.expected_churners,
         report.customers_scored,
     )
-    notes = words.RISK_NOTES
+    notes = risk_words.RISK_NOTES
     if report.listed == 0:
         why = report.valuation_note or "no scored customer has a CLV"
         return (
             Slide(
                 "risk",
-                words.risk_no_value_title(
+                risk_words.risk_no_value_title(
                     report.expected_churners, report.customers_scored, horizon
                 ),
                 subtitle=subtitle,
@@ -126,15 +127,15 @@ def value_at_risk(inputs: ReviewInputs) -> tuple[Slide, ...]:
                 notes=notes,
             ),
         )
-    shown = min(words.RISK_ROWS, report.listed)
+    shown = min(risk_words.RISK_ROWS, report.listed)
     top = float(report.call_list.head(shown)[R.value_at_risk].sum())
     total = report.value_at_risk
-    riskiest = math.ceil(words.RISK_TOP_SHARE * report.listed)
+    riskiest = math.ceil(risk_words.RISK_TOP_SHARE * report.listed)
     head = float(report.scored.head(riskiest)[R.value_at_risk].sum())  # highest first
     bullets = tuple(words.plain(n) for n in (report.model_note,) if n)
     overview = Slide(
         "risk",
-        words.risk_title(total, head, horizon, report.currency),
+        risk_words.risk_title(total, head, horizon, report.currency),
         subtitle=subtitle,
         figures=(risk_by_tier(report),),
         table=tier_table(report),
@@ -143,8 +144,8 @@ def value_at_risk(inputs: ReviewInputs) -> tuple[Slide, ...]:
     )
     calls = Slide(
         "risk",
-        words.risk_list_title(shown, top, report.currency),
-        subtitle=words.RISK_LIST_SUBTITLE,
+        risk_words.risk_list_title(shown, top, report.currency),
+        subtitle=risk_words.RISK_LIST_SUBTITLE,
         table=call_table(report, shown),
         notes=notes,
     )
