@@ -21,6 +21,7 @@ from crm_app.loaders import whatif as load
 from crm_app.state import escape_markdown as esc
 from crm_app.ui import kpi_cards, page_header
 from crm_core.charts.whatif import MAX_COMPARED, scenario_comparison_figure
+from crm_core.charts.whatif_spend import acquisition_figure
 from crm_core.copy import whatif as copy
 from crm_core.copy import whatif_tables as tables
 from crm_core.formatting import CURRENCY_SYMBOLS, fmt_kind
@@ -116,6 +117,10 @@ def _analysis(base, wb, tornado_area, budget_area, budget: float, position: tupl
     with budget_area:
         ui.plotly_chart(allocation, key="chart_alloc")
         st.dataframe(tables.allocation_table(wb.allocation, currency), hide_index=True)
+        if wb.acquisition is not None:  # channel segments: the same budget on acquisition
+            ui.plotly_chart(acquisition_figure(wb.acquisition, currency=currency),
+                            key="chart_acquisition")  # fmt: skip
+            st.dataframe(tables.acquisition_table(wb.acquisition, currency), hide_index=True)
         if not wb.break_even or budget <= 0:
             return
         st.markdown(esc(copy.break_even_sentence(wb.best_break_even, currency=currency)))

@@ -146,6 +146,23 @@ def test_other_segmentations_give_their_own_sliders(data_dir):
     assert not at.error
 
 
+def test_channel_segments_show_where_the_next_dollar_of_acquisition_goes(data_dir):
+    """By channel, the budget tab also splits the budget as acquisition spend: one row per
+    channel of the baseline (tiers have no such table)."""
+
+    def split_tables(at: AppTest) -> list:
+        heads = ["Channel", "Budget a year"]
+        return [t.value for t in at.dataframe if list(t.value.columns[:2]) == heads]
+
+    at = open_page("test-retail", PAGE)
+    assert split_tables(at) == []
+    at.selectbox(key="seg").set_value("Channels").run()
+    assert not at.exception and not at.error
+    base = report_of(load_snapshot(data_dir / "test-retail"), by="channel").baseline
+    (table,) = split_tables(at)
+    assert sorted(table["Channel"]) == sorted(base.names)
+
+
 def test_bad_scenario_name_shows_an_error_and_the_page_keeps_working(data_dir):
     at = open_page("test-retail", PAGE)
     cards = len(at.metric)
