@@ -245,6 +245,7 @@ def _modules(names: list[str]) -> list[tuple[str, Any]]:
         spec = importlib.util.spec_from_file_location(f"bench_{name}", found[name])
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up while it loads
         spec.loader.exec_module(module)
         out.append((name, module))
     return out
