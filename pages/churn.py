@@ -12,7 +12,8 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from crm_app import state
+from crm_app import state, ui
+from crm_app.loaders import base
 from crm_app.loaders import churn as load
 from crm_app.ui import page_header
 from crm_core.charts import churn as charts
@@ -82,7 +83,7 @@ def call_list_tab(report) -> None:
         st.page_link("pages/whatif.py", label="Try this retention change on the What-if page",
                      icon=":material/tune:", query_params=query)  # fmt: skip
         st.caption(esc(copy.whatif_caption(baseline, targets)))
-    st.plotly_chart(charts.savings_chart(curve, contacts, best, cur), key="ch_savings_chart")
+    ui.plotly_chart(charts.savings_chart(curve, contacts, best, cur), key="ch_savings_chart")
     rows = report.call_list.head(min(max(contacts, 1), copy.LIST_LIMIT))
     table(copy.call_rows(report, rows), copy.PAGE_COLUMNS, key="ch_call_table")
     st.caption(esc(copy.list_caption(report, contacts)))
@@ -101,16 +102,16 @@ def value_tab(report) -> None:
     left, right = st.columns(2)
     tiers = charts.value_at_risk_chart(report, R.tier, copy.TIER_NAMES)
     stages = charts.value_at_risk_chart(report, R.stage, copy.STAGE_NAMES)
-    left.plotly_chart(tiers, key="ch_tier_chart")
-    right.plotly_chart(stages, key="ch_stage_chart")
+    ui.plotly_chart(tiers, key="ch_tier_chart", where=left)
+    ui.plotly_chart(stages, key="ch_stage_chart", where=right)
     if report.valuation_note:
         st.caption(esc(f"No CLV: {report.valuation_note}"))
 
 
 def quality_tab(report) -> None:
     st.dataframe(copy.quality_table(report), hide_index=True, key="ch_quality_table")
-    st.plotly_chart(charts.lift_chart(report), key="ch_lift_chart")
-    st.plotly_chart(charts.calibration_chart(report), key="ch_calibration_chart")
+    ui.plotly_chart(charts.lift_chart(report), key="ch_lift_chart")
+    ui.plotly_chart(charts.calibration_chart(report), key="ch_calibration_chart")
     st.caption(esc(copy.label_rule(report)))
     st.caption(esc(copy.training_caption(report)))
 
@@ -128,6 +129,8 @@ st.subheader(copy.headline(report), help=esc(copy.label_rule(report)))
 st.caption(esc(copy.quality_sentence(report)))
 if (deadline := copy.deadline_sentence(report)) is not None:
     st.caption(esc(deadline))
+if note := base.sampled_rows_note(*sel.key):  # a Spark build: features from sampled rows
+    st.caption(note)  # house words
 model_cards(report, load.active_customers(*sel.key))
 call_tab, value_view, quality_view = st.tabs(list(copy.TABS), key="ch_view", bind="query-params")
 if call_tab.open:

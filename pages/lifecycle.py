@@ -12,7 +12,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from crm_app import state
+from crm_app import state, ui
 from crm_app.loaders.lifecycle import early_warning, lifecycle_page
 from crm_app.ui import kpi_cards, page_header
 from crm_core.charts import lifecycle as charts
@@ -132,13 +132,13 @@ stages_tab, warning_tab, moves_tab, funnel_tab, cohorts_tab, tenure_tab = views
 
 if stages_tab.open:
     with stages_tab:
-        st.plotly_chart(charts.stage_value_mix(report), key="lc_mix_chart")
+        ui.plotly_chart(charts.stage_value_mix(report), key="lc_mix_chart")
         table(
             copy.stage_table(report), copy.stage_columns(report), key="lc_stage_table",
             helps={"periods_in_stage": copy.time_in_stage_help(report)},
         )  # fmt: skip
         st.caption(copy.clv_caption(report))
-        st.plotly_chart(charts.stage_history_chart(report), key="lc_history_chart")
+        ui.plotly_chart(charts.stage_history_chart(report), key="lc_history_chart")
 
 if warning_tab.open:
     with warning_tab:
@@ -162,18 +162,18 @@ if moves_tab.open:
         ):
             column.metric(label, value, help=help_text, border=True)
         st.caption(copy.moved_value_caption(report))
-        st.plotly_chart(charts.transitions_sankey(report.transitions, cur), key="lc_sankey")
-        st.plotly_chart(charts.transition_matrix(report.transitions), key="lc_matrix_chart")
+        ui.plotly_chart(charts.transitions_sankey(report.transitions, cur), key="lc_sankey")
+        ui.plotly_chart(charts.transition_matrix(report.transitions), key="lc_matrix_chart")
 
 if funnel_tab.open:
     with funnel_tab:
         funnel = page.funnel
-        st.plotly_chart(progress.funnel_chart(funnel), key="lc_funnel_chart")
+        ui.plotly_chart(progress.funnel_chart(funnel), key="lc_funnel_chart")
         st.caption(words.funnel_facts(funnel))
-        st.plotly_chart(
+        ui.plotly_chart(
             progress.funnel_conversion_heatmap(funnel, "channel"), key="lc_funnel_channel_chart"
         )
-        st.plotly_chart(
+        ui.plotly_chart(
             progress.funnel_conversion_heatmap(funnel, "cohort"), key="lc_funnel_cohort_chart"
         )
         table(words.funnel_table(funnel), words.FUNNEL_TABLE, key="lc_funnel_table")
@@ -186,12 +186,12 @@ if cohorts_tab.open:
             help=words.COHORT_HELP,
         )  # fmt: skip
         st.caption(words.cohort_relation(page.retention, contractual=sel.contractual))
-        st.plotly_chart(progress.cohort_heatmap(page.cohorts, measure), key="lc_cohort_heatmap")
-        st.plotly_chart(progress.cohort_curves(page.cohorts, measure), key="lc_cohort_curves")
+        ui.plotly_chart(progress.cohort_heatmap(page.cohorts, measure), key="lc_cohort_heatmap")
+        ui.plotly_chart(progress.cohort_curves(page.cohorts, measure), key="lc_cohort_curves")
 
 if tenure_tab.open:
     with tenure_tab:
         st.toggle(words.COMPLETE_LABEL, key="lc_complete_years", help=words.COMPLETE_HELP)
-        st.plotly_chart(progress.tenure_profit_chart(page.tenure), key="lc_tenure_chart")
+        ui.plotly_chart(progress.tenure_profit_chart(page.tenure), key="lc_tenure_chart")
         table(words.tenure_table(page.tenure), words.TENURE_TABLE, key="lc_tenure_table")
         st.caption(words.tenure_caption(page.tenure))
