@@ -205,6 +205,18 @@ def test_cli_too_little_history_is_one_line(sample_dir: Path, tmp_path: Path, ca
     assert code == 2 and "invalid choice" in err
 
 
+def test_a_feature_almost_no_training_row_has_is_no_crash(subscription_dir: Path) -> None:
+    """The subscription sample at its end of 2024: a feature with values on (almost) no
+    training row made sklearn's binning fail inside a calibration fold; it is a constant
+    now, and the report is built."""
+    snap = load_snapshot(subscription_dir).cut(date(2024, 12, 31))
+    ledger = build_ledger(snap)
+    fits = fit_cuts(ledger, plan_cuts(ledger, 1).cuts)
+    report = churn_report(ledger, fits, None, horizon_quarters=1)
+    assert report.customers_scored > 0
+    assert 0.0 <= report.validation.model.roc_auc <= 1.0
+
+
 # ----------------------------------------------------------------------------- the targets
 
 

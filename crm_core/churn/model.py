@@ -31,6 +31,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
@@ -48,6 +49,8 @@ MIN_CHURNERS = 20
 ISOTONIC_CHURNERS = 1_000
 """From this many training churners on, calibration is isotonic (else sigmoid)."""
 SEED = 0
+MIN_VALUES = 30
+"""Training rows a feature needs a value on to be used (fewer: treated as a constant)."""
 SMALL = 20_000
 """Below this many rows the models run on one thread: on small data the threads' start-up
 costs more than they save, and much more on a busy machine."""
@@ -118,6 +121,19 @@ class Trained:
     def recency(self, x: np.ndarray) -> np.ndarray:
         """Days since the last activity: the baseline's score."""
         return x[:, self.spec.names.index(F.days_since)]
+
+
+def _folds(x: np.ndarray, y: np.ndarray, seed: int) -> StratifiedKFold:
+    """The calibration's three folds: in row order (sklearn's default), unless a feature
+    some rows have would have no value in a training fold (rows come sorted by customer,
+    and old customers cluster): then shuffled with ``seed``."""
+    plain = StratifiedKFold(3)
+    present = ~np.isnan(x)
+    anywhere = present.any(axis=0)
+    for train_rows, _ in plain.split(x, y):
+        if (anywhere & ~present[train_rows].any(axis=0)).any():
+            return StratifiedKFold(3, shuffle=True, random_state=seed)
+    return plain
 
 
 def matrix(frame: pl.DataFrame, spec: FeatureSpec) -> np.ndarray:
@@ -204,11 +220,15 @@ def train(
     if y_all.size > max_rows:
         rows = np.sort(np.random.default_rng(seed).choice(y_all.size, max_rows, replace=False))
     x = matrix(frame[rows] if rows.size < y_all.size else frame, spec)
+    rare = (~np.isnan(x)).sum(axis=0) < MIN_VALUES
+    if rare.any():  # a feature (almost) no training row has: a constant carries as little,
+        x[:, rare] = 0.0  # and sklearn's binning fails on a fold where it has no value at all
     y = y_all[rows]
     positives = int(y.sum())
     method = "isotonic" if positives >= ISOTONIC_CHURNERS else "sigmoid"
     with threads(y.size):
-        model = CalibratedClassifierCV(_boosting(spec), method=method, cv=3).fit(x, y)
+        model = CalibratedClassifierCV(_boosting(spec), method=method, cv=_folds(x, y, seed))
+        model = model.fit(x, y)
         logistic = _logistic(spec).fit(x, y)
     recency = x[:, spec.names.index(F.days_since)]
     baseline = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(recency, y)
