@@ -7,6 +7,7 @@ value looks the same on every page and in the deck.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 
@@ -19,6 +20,8 @@ __all__ = [
     "fmt_months",
     "fmt_pct",
     "fmt_ratio",
+    "formula_safe",
+    "to_csv",
 ]
 
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CNY": "¥", "INR": "₹"}
@@ -138,3 +141,27 @@ def formula_safe(column: str) -> pl.Expr:
     text = pl.col(column).cast(pl.String)
     risky = pl.any_horizontal(text.str.starts_with(s) for s in FORMULA_STARTS)
     return pl.when(risky).then(pl.lit("'") + text).otherwise(text).alias(column)
+
+
+def to_csv(
+    frame: pl.DataFrame, headers: Mapping[str, str], *, percent: Sequence[str] = ()
+) -> bytes:
+    """``frame``'s columns ``headers`` (in that order) as a CSV for spreadsheets.
+
+    Headers are the given words; numbers are printed with two decimals (money in cents,
+    ``percent`` columns as percentages of 100), never in exponent notation; text cells
+    starting with ``= + - @`` (or a tab or carriage return) get a leading apostrophe so a
+    spreadsheet shows them as text instead of running them as formulas.
+    """
+    out = []
+    for column in headers:
+        expr = pl.col(column)
+        dtype = frame.schema[column]
+        if column in percent:
+            expr = expr * 100
+        if dtype == pl.String:
+            expr = formula_safe(column)
+        elif dtype.is_float() or column in percent:
+            expr = expr.round(2)
+        out.append(expr.alias(headers[column]))
+    return frame.select(out).write_csv(float_precision=2).encode("utf-8")

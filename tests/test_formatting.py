@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 
+import polars as pl
 import pytest
 
 from crm_core.formatting import (
@@ -74,3 +77,24 @@ def test_formula_safe_prefixes_what_a_spreadsheet_would_run() -> None:
     cells = ["=1+1", "+33", "-2", "@SUM(A1)", "\tx", "plain", "a=b", None]
     got = pl.DataFrame({"v": cells}).select(formula_safe("v"))["v"].to_list()
     assert got == ["'=1+1", "'+33", "'-2", "'@SUM(A1)", "'\tx", "plain", "a=b", None]
+
+
+def test_csv_has_words_cents_and_no_formulas() -> None:
+    from crm_core.formatting import to_csv
+
+    frame = pl.DataFrame(
+        {
+            "customer_id": ["=HYPERLINK(1)", "+1", "-2", "@x", "plain"],
+            "clv": [8767.569999999998, 7.62e-21, 1e12, 0.014, 3.0],
+            "p_alive": [0.98766, 0.0, 1.0, 0.5, 0.25],
+        }
+    )
+    text = to_csv(
+        frame, {"customer_id": "Customer", "clv": "CLV (USD)", "p_alive": "P(alive) (%)"},
+        percent=("p_alive",),
+    ).decode()  # fmt: skip
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["Customer", "CLV (USD)", "P(alive) (%)"]
+    assert [r[0] for r in rows[1:]] == ["'=HYPERLINK(1)", "'+1", "'-2", "'@x", "plain"]
+    assert [r[1] for r in rows[1:]] == ["8767.57", "0.00", "1000000000000.00", "0.01", "3.00"]
+    assert [r[2] for r in rows[1:]] == ["98.77", "0.00", "100.00", "50.00", "25.00"]

@@ -11,10 +11,9 @@ from polars.testing import assert_frame_equal
 
 from crm_core.data.snapshot import load_snapshot
 from crm_core.lifecycle.cohorts import cohort_retention
-from crm_core.lifecycle.early_warning import MIN_CLV
 from crm_core.lifecycle.funnel import lifecycle_funnel
 from crm_core.lifecycle.report import CARD_KEYS, STAGES, lifecycle_report
-from crm_core.lifecycle.stages import CUSTOMER_STAGES, DECLINING, PROSPECT
+from crm_core.lifecycle.stages import CUSTOMER_STAGES, PROSPECT
 from crm_core.lifecycle.tenure import PARTS, tenure_profit
 from crm_core.lifecycle.transitions import LEAD_DROPPED, NOT_YET
 from crm_core.metrics.compute import snapshot_metrics
@@ -77,19 +76,6 @@ def test_earlier_stages_agree_with_the_report_of_the_cut_snapshot(company) -> No
     snap, _, report = company
     earlier = lifecycle_report(snapshot_metrics(snap.cut(report.compare_to)))
     assert_frame_equal(report.previous_summary, earlier.summary)
-
-
-def test_early_warning_lists_real_clvs_by_value_at_risk(company) -> None:
-    _, _, report = company
-    warning = report.early_warning
-    assert warning.with_clv
-    declining = report.stage_value(DECLINING, "customers")
-    assert warning.declining == declining
-    assert warning.table.height + warning.below_cent + warning.not_valued == declining
-    assert (warning.table["clv"] >= MIN_CLV).all()
-    values = warning.table["value_at_risk"].to_list()
-    assert values == sorted(values, reverse=True)
-    assert (warning.table["stage"] == DECLINING).all()
 
 
 def test_cohort_sizes_match_acquisition_counts(company) -> None:

@@ -18,8 +18,7 @@ from crm_core.churn.phrases import reason_text
 from crm_core.churn.report import ChurnReport
 from crm_core.churn.value import Savings
 from crm_core.copy.whatif import GROUPINGS
-from crm_core.formatting import fmt_count, fmt_money, fmt_pct, fmt_ratio
-from crm_core.lifecycle.early_warning import to_csv
+from crm_core.formatting import fmt_count, fmt_money, fmt_pct, fmt_ratio, to_csv
 from crm_core.metrics.tiers import tier_names
 from crm_core.whatif.baseline import Baseline
 from crm_core.whatif.controls import retention_key, retention_value

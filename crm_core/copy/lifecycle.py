@@ -11,12 +11,11 @@ from dataclasses import replace
 
 import polars as pl
 
-from crm_core.data.ledger import CHURNED, CUSTOMER_STAGES, DECLINING, GROWING, MATURE, NEW, L
+from crm_core.data.ledger import CHURNED, CUSTOMER_STAGES, DECLINING, GROWING, MATURE, NEW
 from crm_core.data.rules import ActivityRule, StageRules
 from crm_core.formatting import fmt_count, fmt_money, fmt_pct
-from crm_core.lifecycle.early_warning import P_ALIVE, VALUE_AT_RISK
 from crm_core.lifecycle.report import LifecycleReport, stage_key
-from crm_core.lifecycle.stages import LOW_P_ALIVE, PROSPECT
+from crm_core.lifecycle.stages import PROSPECT
 from crm_core.lifecycle.transitions import LEAD_DROPPED, NOT_YET
 from crm_core.lifecycle.values import CLV, REVENUE_TTM
 from crm_core.metrics.registry import METRICS, Kpi
@@ -281,104 +280,12 @@ def time_in_stage_help(report: LifecycleReport) -> str:
     )
 
 
-# ----------------------------------------------------------------------------- early warning
-# The Lifecycle page's early-warning tab shows the churn model's call list now
-# (crm_core.copy.churn); the rule-based list's words below remain for the quarterly review
-# deck's risk slide until it reads the churn model too.
-
-WARNING_COLUMNS = {
-    "customer_id": ("Customer", "text"),
-    VALUE_AT_RISK: ("Value at risk = CLV", "cents"),
-    P_ALIVE: ("P(alive)", "pct"),
-    "signal": ("Signal", "text"),
-    L.last_purchase: ("Last purchase", "date"),
-    L.days_since_activity: ("Days since", "count"),
-    L.usual_gap_days: ("Usual gap (days)", "count"),
-    REVENUE_TTM: ("Revenue 12m", "cents"),
-    "acquisition_channel": ("Channel", "text"),
-}
-"""Early-warning columns: header and kind (as :data:`STAGE_TABLE`)."""
-WARNING_LIMIT = 500
-"""Rows of the early-warning list shown on the page (the CSV has them all)."""
-
-_SIGNAL_WORDS = (
-    (L.overdue, "overdue"),
-    (L.spend_drop, "spend fell"),
-    (LOW_P_ALIVE, "low P(alive)"),
-)
-SIGNAL_LABELS = {
-    L.overdue: "Overdue: no purchase for longer than usual",
-    L.spend_drop: "Spend fell in the recent window",
-    LOW_P_ALIVE: "Low probability of being alive (BG/NBD)",
-}
-
-
-def warning_rows(report: LifecycleReport, limit: int | None = WARNING_LIMIT) -> pl.DataFrame:
-    """The early-warning list with its signals in words (the first ``limit`` rows)."""
-    table = report.early_warning.table
-    if limit is not None:
-        table = table.head(limit)
-    columns = list(WARNING_COLUMNS)
-    if not report.early_warning.with_clv:
-        columns = [c for c in columns if c not in (P_ALIVE, VALUE_AT_RISK)]
-    signal = pl.concat_str(
-        [pl.when(pl.col(c)).then(pl.lit(w)) for c, w in _SIGNAL_WORDS],
-        separator=", ",
-        ignore_nulls=True,
-    )
-    out = table.with_columns(
-        signal.alias("signal"), pl.col(L.usual_gap_days).round(0).cast(pl.Int64)
-    )
-    return out.select(columns).with_columns(
-        (pl.col(P_ALIVE) * 100).round(1) if P_ALIVE in columns else []
-    )
+# ----------------------------------------------------------------------------- CLV
 
 
 def clv_caption(report: LifecycleReport) -> str:
     """How CLV was computed."""
     return f"Customer lifetime value: {report.clv_method}."
-
-
-def warning_caption(report: LifecycleReport) -> str:
-    """Who is listed, how value at risk is defined, and who is left out."""
-    w = report.early_warning
-    if not w.with_clv:
-        return (
-            f"All {fmt_count(w.declining)} declining customers, by the last 12 months' "
-            f"revenue: CLV is not available ({report.clv_method})."
-        )
-    listed = fmt_count(w.table.height)
-    shown = (
-        f"the first {fmt_count(WARNING_LIMIT)} shown; the CSV has all"
-        if w.table.height > WARNING_LIMIT
-        else "all shown"
-    )
-    text = (
-        f"{listed} declining customers by value at risk ({shown}). Value at risk is the "
-        "customer's CLV: "
-        "the discounted margin the model still expects from them, all lost if they lapse; "
-        "it already weighs their P(alive), so it is not multiplied by it again."
-    )
-    if w.left_out:
-        parts = []
-        if w.below_cent:
-            parts.append(
-                f"{fmt_count(w.below_cent)} with a CLV under one cent (almost surely gone)"
-            )
-        if w.not_valued:
-            parts.append(
-                f"{fmt_count(w.not_valued)} the model does not value (no purchase before the "
-                "date, or a contract already ended)"
-            )
-        text += f" Left out: {' and '.join(parts)}."
-    return text
-
-
-def signals_caption(report: LifecycleReport) -> str:
-    """How many declining customers show each signal."""
-    rows = report.decline_signals.filter(pl.col("customers") > 0)
-    parts = [f"{SIGNAL_LABELS[s]}: {fmt_count(n)}" for s, n in rows.iter_rows()]
-    return " · ".join(parts) + " (a customer can show several)." if parts else ""
 
 
 # ----------------------------------------------------------------------------- transitions

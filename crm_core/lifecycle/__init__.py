@@ -8,7 +8,6 @@ snapshot's prospects table (leads) and of the shared CLV valuation:
 * :mod:`.prospects` - open leads (prospects are not customers);
 * :mod:`.values` - twelve-month revenue and CLV per customer at a period end;
 * :mod:`.transitions` - moves between two period ends and the value that moved;
-* :mod:`.early_warning` - the declining customers worth most, and its CSV;
 * :mod:`.report` - :func:`lifecycle_report`, the page's entry point;
 * :mod:`.funnel`, :mod:`.cohorts`, :mod:`.tenure` - the funnel, acquisition cohorts and
   profit by tenure year.

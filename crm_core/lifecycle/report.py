@@ -25,7 +25,7 @@ active customers here are the Overview's.
 :func:`lifecycle_report` is the page's entry point: stages at the as-of date and at a
 comparison period end, the share of customers, twelve-month revenue and CLV (the shared
 valuation) in each stage, time in stage, the stage mix at every period end, transitions
-with the value that moved, and the early-warning list.
+with the value that moved.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ from crm_core.clv.valuation import ClvResult
 from crm_core.data.ledger import CHURNED, CUSTOMER_STAGES, DECLINING, L
 from crm_core.data.rules import DEFAULT_STAGES, StageRules
 from crm_core.errors import NotEnoughData
-from crm_core.lifecycle.early_warning import EarlyWarning, early_warning
 from crm_core.lifecycle.history import (
     CUSTOMERS,
     PERIODS_IN_STAGE,
@@ -146,8 +145,6 @@ class LifecycleReport:
         :func:`~crm_core.lifecycle.history.stage_mix`: every period end.
     decline_signals
         ``signal, customers``: declining customers showing each signal at ``as_of``.
-    early_warning
-        The declining customers worth most (:mod:`crm_core.lifecycle.early_warning`).
     clv_method
         How CLV was computed, or why it is missing.
     """
@@ -169,7 +166,6 @@ class LifecycleReport:
     transitions: Transitions
     mix: pl.DataFrame
     decline_signals: pl.DataFrame
-    early_warning: EarlyWarning
     clv_method: str
 
     def card(self, key: str) -> Kpi:
@@ -288,7 +284,7 @@ def lifecycle_report(
     p_alive_model: BGNBDModel | None = None,
     lead_rows: pl.DataFrame | None = None,
 ) -> LifecycleReport:
-    """Stages, time in stage, value by stage, transitions and early warning.
+    """Stages, time in stage, value by stage and transitions.
 
     Parameters
     ----------
@@ -369,6 +365,5 @@ def lifecycle_report(
         ),
         mix=mix,
         decline_signals=_decline_signals(now),
-        early_warning=early_warning(now, ledger, with_clv=with_clv),
         clv_method=now_clv.method if with_clv else (inputs.clv_note or "CLV not computed"),
     )
