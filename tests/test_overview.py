@@ -236,3 +236,15 @@ def test_year_ago_equals_report_at_that_date(which: str, request) -> None:
     for kpi in now.kpis:
         assert kpi.year_ago == pytest.approx(then.kpi(kpi.key).value), kpi.key
         assert kpi.year_ago is not None, kpi.key
+
+
+def test_top_profit_share_needs_twelve_months_of_history(sample_dir: Path) -> None:
+    """The share is over the twelve months to a quarter end: defined while those four
+    quarters are in the history, ``None`` before (not an error, not a partial year)."""
+    from crm_core.metrics.registry import metric_value
+
+    inputs = snapshot_metrics(load_snapshot(sample_dir))
+    last = inputs.quarters["quarter"].max()
+    assert metric_value(inputs, "top_profit_share", last - 3) is not None
+    for q in (last - 2, last, last + 1, last + 10):
+        assert metric_value(inputs, "top_profit_share", q) is None

@@ -192,6 +192,8 @@ TOP_FRACTION = 0.10
 
 
 def top_profit_share(m: MetricInputs, q: int) -> float | None:
+    if m.quarters.filter(pl.col(QUARTER).is_between(q, q + 3)).height < 4:
+        return None  # twelve months to quarter q are not all in the history
     profits = customer_profit(m.ledger, 12, quarter=q).select(PROFIT).collect()[PROFIT]
     return top_share(profits, TOP_FRACTION)
 
