@@ -302,6 +302,7 @@ def test_render_works_inside_a_running_event_loop() -> None:
     """A caller with its own loop (a notebook, Playwright's sync API in a test session)
     still gets its images: the render runs its loop on a thread of its own."""
     import asyncio
+    import concurrent.futures
 
     import plotly.graph_objects as go
 
@@ -310,9 +311,12 @@ def test_render_works_inside_a_running_event_loop() -> None:
     _needs_browser()
 
     async def inside() -> bytes:
+        asyncio.get_running_loop()  # the caller's loop runs
         return render([Job(go.Figure(go.Bar(x=["a"], y=[1])), 300, 200)]).images[0]
 
-    png = asyncio.run(inside())
+    # on a thread of its own: this test session's main thread may run Playwright's loop
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        png = pool.submit(lambda: asyncio.run(inside())).result()
     assert png.startswith(b"\x89PNG")
 
 
