@@ -3,6 +3,7 @@ tiny hand-made snapshots."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -214,50 +215,33 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url(sample_dir: Path, subscription_dir: Path, tmp_path_factory) -> Iterator[str]:
-    """Base URL of the app served on a free localhost port with both sample snapshots
-    (ids ``test-retail`` and ``test-subscription``) and a damaged one (``test-broken``)."""
+@contextlib.contextmanager
+def serve_app(data: Path, log: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Serve ``app.py`` with the snapshots in ``data`` on a free localhost port; yields the
+    base URL once the server answers, and stops it afterwards. ``env`` overrides the
+    environment (``CRM_APP_PASSWORD`` is removed unless given); the server log is ``log``."""
     import os
     import subprocess
     import sys
     import time
     import urllib.request
 
-    data = tmp_path_factory.mktemp("app-data")
-    for src in (sample_dir, subscription_dir):
-        (data / src.name).symlink_to(src, target_is_directory=True)
-    import shutil
-
-    broken = shutil.copytree(sample_dir, data / "test-broken")
-    (broken / "transactions.parquet").write_bytes(b"PAR1 truncated")
     port = _free_port()
-    env = {
-        **os.environ,
-        "CRM_DATA_DIR": str(data),
-        "STREAMLIT_SERVER_HEADLESS": "true",
-        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-        # a test server must not reload modules when a source file changes under it
-        "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none",
-    }
-    log = (tmp_path_factory.mktemp("app-log") / "streamlit.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(REPO / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+    environ = {k: v for k, v in os.environ.items() if k != "CRM_APP_PASSWORD"}
+    environ.update(
+        {
+            "CRM_DATA_DIR": str(data),
+            "STREAMLIT_SERVER_HEADLESS": "true",
+            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+            # a test server must not reload modules when a source file changes under it
+            "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none",
+            **(env or {}),
+        }
     )
+    out = log.open("w")
+    command = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
+               "--server.port", str(port), "--server.address", "127.0.0.1"]  # fmt: skip
+    proc = subprocess.Popen(command, cwd=REPO, env=environ, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -268,7 +252,7 @@ def app_url(sample_dir: Path, subscription_dir: Path, tmp_path_factory) -> Itera
             except OSError:
                 time.sleep(0.5)
         else:
-            pytest.fail(f"streamlit did not start; see {log.name}")
+            pytest.fail(f"streamlit did not start; see {log}")
         yield url
     finally:
         proc.terminate()
@@ -276,7 +260,22 @@ def app_url(sample_dir: Path, subscription_dir: Path, tmp_path_factory) -> Itera
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
-        log.close()
+        out.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(sample_dir: Path, subscription_dir: Path, tmp_path_factory) -> Iterator[str]:
+    """Base URL of the app served on a free localhost port with both sample snapshots
+    (ids ``test-retail`` and ``test-subscription``) and a damaged one (``test-broken``)."""
+    import shutil
+
+    data = tmp_path_factory.mktemp("app-data")
+    for src in (sample_dir, subscription_dir):
+        (data / src.name).symlink_to(src, target_is_directory=True)
+    broken = shutil.copytree(sample_dir, data / "test-broken")
+    (broken / "transactions.parquet").write_bytes(b"PAR1 truncated")
+    with serve_app(data, tmp_path_factory.mktemp("app-log") / "streamlit.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -7,17 +7,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import subprocess
-import sys
-import time
-import urllib.request
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
-from conftest import REPO, _free_port, open_page, wait_for_app
+from conftest import open_page, serve_app, wait_for_app
 from polars.testing import assert_frame_equal
 from test_sql import PASSWORD, postgres  # noqa: F401 - the real PostgreSQL server fixture
 
@@ -231,29 +227,8 @@ def own_server(tmp_path: Path, sample_dir: Path):
     data = tmp_path / "data"
     data.mkdir()
     (data / "test-retail").symlink_to(sample_dir, target_is_directory=True)
-    port = _free_port()
-    env = {**os.environ, "CRM_DATA_DIR": str(data), "STREAMLIT_SERVER_HEADLESS": "true",
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-           "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}  # fmt: skip
-    log = (tmp_path / "streamlit.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port",
-         str(port), "--server.address", "127.0.0.1"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.5)
+    with serve_app(data, tmp_path / "streamlit.log") as url:
         yield url, data
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
 
 
 @pytest.mark.browser

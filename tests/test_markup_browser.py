@@ -19,17 +19,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import REPO, _free_port, wait_for_app
+from conftest import serve_app, wait_for_app
 from hostile_data import ALL_NAMES, COMPANY, PAYLOADS, hostile_snapshot
 
 from crm_app.navigation import PAGES
@@ -77,36 +72,8 @@ def hostile_url(sample_dir: Path, subscription_dir: Path, tmp_path_factory) -> I
     data = tmp_path_factory.mktemp("hostile-data")
     hostile_snapshot(sample_dir, data / "hostile-retail")
     hostile_snapshot(subscription_dir, data / "hostile-subscription")
-    port = _free_port()
-    env = {**os.environ, "CRM_DATA_DIR": str(data), "STREAMLIT_SERVER_HEADLESS": "true",
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-           "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}  # fmt: skip
-    env.pop("CRM_APP_PASSWORD", None)
-    log = (tmp_path_factory.mktemp("hostile-log") / "streamlit.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port",
-         str(port), "--server.address", "127.0.0.1"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail(f"streamlit did not start; see {log.name}")
+    with serve_app(data, tmp_path_factory.mktemp("hostile-log") / "streamlit.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def formula_cells(data: bytes) -> list[str]:
