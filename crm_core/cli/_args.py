@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
-__all__ = ["EXIT_USAGE", "iso_date", "positive_float", "positive_int"]
+__all__ = ["EXIT_USAGE", "iso_date", "positive_float", "positive_int", "whole_number"]
 
 EXIT_USAGE = 2
 
@@ -34,4 +34,14 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def whole_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
     return value

@@ -42,7 +42,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_build(args: argparse.Namespace) -> int:
     if args.engine == "spark":
-        from crm_core.spark.cli import run_build
+        from crm_core.cli._spark import run_build
 
         return run_build(args)
     from crm_core.data.build import check_as_of, import_snapshot
@@ -239,7 +239,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the snapshot then carries the precomputed ledger and grouped model inputs, and the "
         "raw rows of a sample of customers only",
     )
-    from crm_core.spark.cli import add_arguments as add_spark_arguments
+    from crm_core.cli._spark import add_arguments as add_spark_arguments
 
     add_spark_arguments(p)  # --master, --customers, --business-model, --sample-customers
     p.set_defaults(func=_cmd_build)

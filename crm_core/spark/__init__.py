@@ -14,7 +14,7 @@ that carries their results:
 
 :func:`crm_core.data.ledger.build_ledger` reads such a snapshot's ledger instead of
 rebuilding it from the (sampled) raw rows. Entry points: :func:`crm_core.spark.build.
-build_snapshot_spark` and ``python -m crm_core.spark build ...`` (the ``crm build --engine
-spark`` options). PySpark is an optional extra (``pip install .[spark]``) and needs Java;
-importing this package does not import PySpark.
+build_snapshot_spark` and ``crm build --engine spark`` (:mod:`crm_core.cli._spark`).
+PySpark is an optional extra (``pip install .[spark]``) and needs Java; importing this
+package does not import PySpark.
 """
